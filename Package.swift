@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// StreamCast: a streaming online demand forecaster.
+// Data flow (one module per stage): Kafka/Replay source → Events (decode) → Windows → Forecasting → sink,
+// with Checkpoint holding state + offsets in one SQLite transaction and Pipeline wiring it all.
+let package = Package(
+    name: "StreamCast",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "streamcast", targets: ["streamcast"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C libraries: module maps only.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Tiny C helpers librdkafka needs (fixed-port mock broker listener).
+        .target(name: "CKafkaShim", linkerSettings: [.linkedLibrary("dl")]),
+
+        .target(name: "Kafka", dependencies: ["CRdKafka", "CKafkaShim",
+                                              .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Events"),
+        .target(name: "Windows", dependencies: ["Events"]),
+        .target(name: "Forecasting", dependencies: ["Windows"]),
+        .target(name: "Checkpoint", dependencies: ["CSQLite"]),
+        .target(name: "Pipeline", dependencies: [
+            "Kafka", "Events", "Windows", "Forecasting", "Checkpoint",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .executableTarget(name: "streamcast", dependencies: [
+            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "WindowsTests", dependencies: ["Windows", "Events"]),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Events"]),
+    ]
+)

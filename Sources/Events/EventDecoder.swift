@@ -1,0 +1,173 @@
+/// Decodes and validates one event message (contract: ../shared/design/contracts.md).
+///
+/// `expectedKind` is the kind implied by a per-kind topic (nil for a mixed topic, where `type`
+/// decides). `key` is the Kafka message key, which must equal `product` when present.
+public struct EventDecoder: Sendable {
+    public var maxMessageBytes: Int
+    /// Plausible event times: [1970, 2200).
+    static let minTime: Int64 = 0
+    static let maxTime: Int64 = Int64(Timestamp.daysFromCivil(2200, 1, 1)) * 86_400_000
+    static let maxQuantity = 1e9
+
+    public init(maxMessageBytes: Int = 64 * 1024) { self.maxMessageBytes = maxMessageBytes }
+
+    public func decode(_ bytes: [UInt8], expectedKind: EventKind? = nil, key: [UInt8]? = nil) -> Result<Event, BadEvent> {
+        bytes.withUnsafeBytes { decode($0, expectedKind: expectedKind, key: key) }
+    }
+
+    public func decode(_ bytes: UnsafeRawBufferPointer, expectedKind: EventKind? = nil, key: [UInt8]? = nil) -> Result<Event, BadEvent> {
+        guard bytes.count <= maxMessageBytes else { return .failure(BadEvent(.oversized, "\(bytes.count) bytes > \(maxMessageBytes)")) }
+        var s = JSONScanner(bytes)
+        guard let first = s.peek() else { return .failure(BadEvent(.malformedJSON, "empty message")) }
+        guard first == 0x7B else {
+            if s.value() != nil, s.peek() == nil { return .failure(BadEvent(.notAnObject, "top-level value is not an object")) }
+            return .failure(BadEvent(.malformedJSON, "not JSON"))
+        }
+        s.i += 1
+        var fields = Fields()
+        if !s.expect(0x7D) {
+            while true {
+                guard s.peek() == 0x22, let (keyDecoded, keyRange) = s.string(), s.expect(0x3A), let value = s.value() else {
+                    return .failure(BadEvent(.malformedJSON, "at byte \(s.i)"))
+                }
+                if let keyDecoded {
+                    Array(keyDecoded).withUnsafeBytes { fields.take(name: $0, value: value, bytes: bytes) }
+                } else {
+                    fields.take(name: UnsafeRawBufferPointer(rebasing: bytes[keyRange]), value: value, bytes: bytes)
+                }
+                if s.expect(0x2C) { continue }
+                guard s.expect(0x7D) else { return .failure(BadEvent(.malformedJSON, "at byte \(s.i)")) }
+                break
+            }
+        }
+        guard s.peek() == nil else { return .failure(BadEvent(.malformedJSON, "trailing bytes after the object")) }
+        return validate(fields, expectedKind: expectedKind, key: key)
+    }
+
+    private func validate(_ f: Fields, expectedKind: EventKind?, key: [UInt8]?) -> Result<Event, BadEvent> {
+        let kind: EventKind
+        switch f.type {
+        case nil:
+            guard let expectedKind else { return .failure(BadEvent(.missingType, "mixed topic needs a type field")) }
+            kind = expectedKind
+        case .string(let name)?:
+            guard let k = EventKind.allCases.first(where: { $0.wireName == name }) else {
+                return .failure(BadEvent(.unknownType, "type \"\(name.prefix(40))\""))
+            }
+            if let expectedKind, expectedKind != k {
+                return .failure(BadEvent(.typeMismatch, "\(k.wireName) event on the \(expectedKind.wireName) topic"))
+            }
+            kind = k
+        default:
+            return .failure(BadEvent(.unknownType, "type is not a string"))
+        }
+        guard let productField = f.product else { return .failure(BadEvent(.missingProduct)) }
+        guard case .string(let product) = productField, !product.isEmpty, product.utf8.count <= 256 else {
+            return .failure(BadEvent(.badProduct, "product must be a non-empty string of at most 256 bytes"))
+        }
+        if let key, !key.isEmpty, !key.elementsEqual(product.utf8) {
+            return .failure(BadEvent(.keyMismatch, "message key differs from product"))
+        }
+        guard let tsField = f.ts else { return .failure(BadEvent(.missingTimestamp)) }
+        guard let time = Self.time(tsField) else { return .failure(BadEvent(.badTimestamp, "ts must be RFC 3339 or epoch ms in [1970, 2200)")) }
+        var category: String? = nil
+        switch f.category {
+        case nil, .null?: break
+        case .string(let c)? where !c.isEmpty && c.utf8.count <= 128: category = c
+        default: return .failure(BadEvent(.badCategory, "category must be a string of at most 128 bytes"))
+        }
+        switch kind {
+        case .sale:
+            guard let units = Self.quantity(f.units, default: 1), units.magnitude <= Self.maxQuantity else {
+                return .failure(BadEvent(.badUnits, "units must be a finite number with |units| <= 1e9"))
+            }
+            return .success(Event(kind: .sale, product: product, time: time, quantity: units, category: category))
+        case .pageView:
+            guard let views = Self.quantity(f.views, default: 1), views >= 0, views <= Self.maxQuantity else {
+                return .failure(BadEvent(.badViews, "views must be a finite number in [0, 1e9]"))
+            }
+            return .success(Event(kind: .pageView, product: product, time: time, quantity: views, category: category))
+        case .price:
+            guard let priceField = f.price, priceField != .null else { return .failure(BadEvent(.missingPrice)) }
+            guard let price = Self.quantity(priceField, default: nil), price > 0, price <= Self.maxQuantity else {
+                return .failure(BadEvent(.badPrice, "price must be a finite number in (0, 1e9]"))
+            }
+            var effective = time
+            if let e = f.effective, e != .null {
+                guard let t = Self.time(e) else { return .failure(BadEvent(.badEffective, "effective must be RFC 3339 or epoch ms")) }
+                effective = t
+            }
+            var promo = false
+            switch f.promo {
+            case nil, .null?: break
+            case .bool(let b)?: promo = b
+            default: return .failure(BadEvent(.badPromo, "promo must be true or false"))
+            }
+            return .success(Event(kind: .price, product: product, time: time, quantity: price,
+                                  effective: effective, promo: promo, category: category))
+        }
+    }
+
+    private static func time(_ v: Field) -> Int64? {
+        let t: Int64
+        switch v {
+        case .string(let s): guard let p = Timestamp.parse(s) else { return nil }; t = p
+        case .number(let d):
+            guard d.isFinite, d == d.rounded(), d >= Double(minTime), d < Double(maxTime) else { return nil }
+            t = Int64(d)
+        default: return nil
+        }
+        return t >= minTime && t < maxTime ? t : nil
+    }
+
+    private static func quantity(_ v: Field?, default d: Double?) -> Double? {
+        switch v {
+        case nil, .null?: return d
+        case .number(let x)?: return x.isFinite ? x : nil
+        default: return nil
+        }
+    }
+}
+
+/// The fields an event may carry, as plain values.
+enum Field: Equatable {
+    case string(String), number(Double), bool(Bool), null, nested
+}
+
+struct Fields {
+    var type: Field?, product: Field?, ts: Field?, units: Field?, views: Field?
+    var price: Field?, effective: Field?, promo: Field?, category: Field?
+
+    mutating func take(name: UnsafeRawBufferPointer, value: JSONScanner.Value, bytes: UnsafeRawBufferPointer) {
+        func materialise() -> Field {
+            switch value {
+            case .string(let decoded, let range):
+                if let decoded { return .string(String(decoding: decoded, as: UTF8.self)) }
+                return .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+            case .number(let d): return .number(d)
+            case .bool(let b): return .bool(b)
+            case .null: return .null
+            case .nested: return .nested
+            }
+        }
+        // Later duplicates win, as in most JSON readers.
+        switch name.count {
+        case 2 where Self.equal(name, "ts"): ts = materialise()
+        case 4 where Self.equal(name, "type"): type = materialise()
+        case 5 where Self.equal(name, "units"): units = materialise()
+        case 5 where Self.equal(name, "views"): views = materialise()
+        case 5 where Self.equal(name, "price"): price = materialise()
+        case 5 where Self.equal(name, "promo"): promo = materialise()
+        case 7 where Self.equal(name, "product"): product = materialise()
+        case 8 where Self.equal(name, "category"): category = materialise()
+        case 9 where Self.equal(name, "effective"): effective = materialise()
+        default: break
+        }
+    }
+
+    @inline(__always) static func equal(_ a: UnsafeRawBufferPointer, _ b: StaticString) -> Bool {
+        guard a.count == b.utf8CodeUnitCount else { return false }
+        for k in 0..<a.count where a[k] != b.utf8Start[k] { return false }
+        return true
+    }
+}

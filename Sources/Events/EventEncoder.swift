@@ -1,0 +1,43 @@
+/// Writes events as canonical contract JSON (used by the simulator and tests).
+public enum EventEncoder {
+    public static func json(_ e: Event) -> String {
+        var s = "{\"type\":\"\(e.kind.wireName)\",\"product\":\(quote(e.product)),\"ts\":\"\(Timestamp.format(e.time))\""
+        switch e.kind {
+        case .sale: s += ",\"units\":\(number(e.quantity))"
+        case .pageView: s += ",\"views\":\(number(e.quantity))"
+        case .price:
+            s += ",\"price\":\(number(e.quantity))"
+            if e.effective != e.time { s += ",\"effective\":\"\(Timestamp.format(e.effective))\"" }
+            if e.promo { s += ",\"promo\":true" }
+        }
+        if let c = e.category { s += ",\"category\":\(quote(c))" }
+        return s + "}"
+    }
+
+    /// Shortest round-trip form, integers without a fraction.
+    public static func number(_ x: Double) -> String {
+        if x == x.rounded(), x.magnitude < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,104 @@
+import CRdKafka
+
+/// librdkafka properties, typed where StreamCast sets them and passed through otherwise (any
+/// property in librdkafka's CONFIGURATION.md, e.g. `security.protocol`, `sasl.*`, `ssl.*`).
+public struct KafkaConfig: Sendable {
+    public var properties: [String: String]
+
+    public init(bootstrapServers: String = "127.0.0.1:9092", properties: [String: String] = [:]) {
+        self.properties = ["bootstrap.servers": bootstrapServers]
+        for (key, value) in properties { self.properties[key] = value }
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties[key] }
+        set { properties[key] = newValue }
+    }
+
+    /// Keys whose values must never reach a log line, metric or dead-letter message.
+    public static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return k.contains("password") || k.contains("secret") || k.contains("sasl.jaas")
+            || k.hasPrefix("ssl.key") || k.contains("token") || k.contains("credentials")
+    }
+
+    /// The properties with secret values replaced, safe to log.
+    public var redacted: [String: String] {
+        var out = properties
+        for key in out.keys where Self.isSecret(key) { out[key] = "[redacted]" }
+        return out
+    }
+
+    /// Builds a librdkafka conf; every property is validated by librdkafka itself, and a bad one is
+    /// reported with its key (never its value, which may be a secret).
+    func makeConf() throws -> OpaquePointer {
+        let conf = rd_kafka_conf_new()!
+        var errbuf = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            if rd_kafka_conf_set(conf, key, value, &errbuf, errbuf.count) != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(cString: errbuf)
+                throw KafkaError(.configuration, "kafka property '\(key)': \(Self.isSecret(key) ? "invalid value" : reason)")
+            }
+        }
+        return conf
+    }
+}
+
+/// One record read from or written to a topic.
+public struct KafkaMessage: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    /// Broker/producer timestamp in epoch milliseconds (-1 when absent).
+    public var timestamp: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], timestamp: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+    }
+}
+
+/// A topic partition and an offset (the next offset to read, as Kafka commits them).
+public struct TopicPartitionOffset: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// Offset sentinels understood by `assign`/`seek`.
+public enum KafkaOffset {
+    public static let beginning: Int64 = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    public static let end: Int64 = Int64(RD_KAFKA_OFFSET_END)
+    public static let stored: Int64 = Int64(RD_KAFKA_OFFSET_STORED)
+}
+
+/// Builds and frees librdkafka partition lists; the only place they are made.
+enum PartitionList {
+    static func make(_ items: [TopicPartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(max(items.count, 1)))!
+        for item in items {
+            let tp = rd_kafka_topic_partition_list_add(list, item.topic, item.partition)!
+            tp.pointee.offset = item.offset
+        }
+        return list
+    }
+
+    static func read(_ list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartitionOffset] {
+        (0..<Int(list.pointee.cnt)).map { i in
+            let tp = list.pointee.elems[i]
+            return TopicPartitionOffset(topic: String(cString: tp.topic), partition: tp.partition, offset: tp.offset)
+        }
+    }
+}

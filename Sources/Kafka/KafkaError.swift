@@ -1,0 +1,22 @@
+import CRdKafka
+
+/// Errors from the Kafka layer. librdkafka codes are carried as a number and its text, so no C type
+/// escapes this module.
+public struct KafkaError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable { case configuration, client, topic, produce, consume, broker, timeout }
+    public let kind: Kind
+    public let code: Int32
+    public let message: String
+
+    public init(_ kind: Kind, code: Int32 = 0, _ message: String) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+    }
+
+    init(_ kind: Kind, _ err: rd_kafka_resp_err_t, context: String) {
+        self.init(kind, code: err.rawValue, "\(context): \(String(cString: rd_kafka_err2str(err)))")
+    }
+
+    public var description: String { "Kafka \(kind) error: \(message)" }
+}

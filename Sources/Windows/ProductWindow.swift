@@ -1,0 +1,156 @@
+import Events
+
+/// A price change: from `effective` on, the product sells at `price`.
+public struct PriceChange: Sendable, Equatable {
+    public var effective: Int64
+    public var price: Float
+    public var promo: Bool
+    /// Event time of the announcement; breaks ties between changes with the same `effective`.
+    public var announced: Int64
+}
+
+/// Sums of a period that has not closed yet.
+public struct OpenPeriod: Sendable, Equatable {
+    public var index: Int64
+    public var units: Double = 0
+    public var views: Double = 0
+}
+
+/// One product's rolling window: the last `length` closed periods in fixed-size ring buffers,
+/// the still-open periods' partial sums, and its price schedule (incl. announced future prices).
+/// Memory is bounded: O(length) floats plus a few open periods and price changes.
+public struct ProductWindow: Sendable, Equatable {
+    public let product: String
+    public var category: String?
+    /// First period this product has (periods before it do not exist for it: cold start).
+    public var firstPeriod: Int64
+    /// Last closed period (firstPeriod - 1 before the first close).
+    public var lastClosed: Int64
+    public let length: Int
+    /// Ring buffers over closed periods; `head` is where the next closed period goes.
+    var unitsRing: [Float]
+    var viewsRing: [Float]
+    var priceRing: [Float]
+    var promoRing: [UInt8]
+    var head = 0
+    /// Number of valid entries in the rings (≤ length).
+    public internal(set) var filled = 0
+    public internal(set) var open: [OpenPeriod] = []
+    public internal(set) var prices: [PriceChange] = []
+    /// Audit totals over every accepted event (prove nothing was lost or double counted).
+    public internal(set) var acceptedEvents: Int64 = 0
+    public internal(set) var totalUnits: Double = 0
+    public internal(set) var totalViews: Double = 0
+
+    public init(product: String, category: String?, firstPeriod: Int64, length: Int) {
+        self.product = product
+        self.category = category
+        self.firstPeriod = firstPeriod
+        self.lastClosed = firstPeriod - 1
+        self.length = length
+        unitsRing = Array(repeating: 0, count: length)
+        viewsRing = Array(repeating: 0, count: length)
+        priceRing = Array(repeating: 0, count: length)
+        promoRing = Array(repeating: 0, count: length)
+    }
+
+    /// Adds a sale or page view to its (open) period.
+    mutating func add(kind: EventKind, period: Int64, quantity: Double) {
+        var slot = open.firstIndex { $0.index == period }
+        if slot == nil {
+            let at = open.firstIndex { $0.index > period } ?? open.count
+            open.insert(OpenPeriod(index: period), at: at)
+            slot = at
+        }
+        if kind == .sale {
+            open[slot!].units += quantity
+            totalUnits += quantity
+        } else {
+            open[slot!].views += quantity
+            totalViews += quantity
+        }
+        acceptedEvents += 1
+    }
+
+    /// Records a price change. A change cannot reach back before the start of the period it was
+    /// announced in (`notBefore`), which keeps closed periods' prices a function of the log alone.
+    mutating func addPrice(effective: Int64, notBefore: Int64, price: Double, promo: Bool, announced: Int64) {
+        let change = PriceChange(effective: max(effective, notBefore), price: Float(price), promo: promo, announced: announced)
+        // Order by (effective, announced, price): the same set of changes gives the same schedule
+        // whatever order they arrived in.
+        let at = prices.firstIndex {
+            ($0.effective, $0.announced, $0.price) > (change.effective, change.announced, change.price)
+        } ?? prices.count
+        prices.insert(change, at: at)
+        acceptedEvents += 1
+    }
+
+    /// The price and promo flag in force over [from, to): time-weighted mean price, promo if any
+    /// promotional price was in force. Price 0 = never priced.
+    public func price(from: Int64, to: Int64) -> (price: Float, promo: Bool) {
+        var current: PriceChange? = nil
+        var weighted = 0.0, covered: Int64 = 0
+        var promo = false
+        var cursor = from
+        for change in prices {
+            if change.effective <= from { current = change; continue }
+            if change.effective >= to { break }
+            if let c = current {
+                weighted += Double(c.price) * Double(change.effective - cursor)
+                covered += change.effective - cursor
+                promo = promo || c.promo
+            }
+            current = change
+            cursor = change.effective
+        }
+        if let c = current {
+            weighted += Double(c.price) * Double(to - cursor)
+            covered += to - cursor
+            promo = promo || c.promo
+        }
+        return covered > 0 ? (Float(weighted / Double(covered)), promo) : (0, false)
+    }
+
+    /// Closes every period up to `period`: moves their sums (or zeros) into the rings.
+    mutating func close(through period: Int64, calendar: Period) {
+        while lastClosed < period {
+            let p = lastClosed + 1
+            var units = 0.0, views = 0.0
+            if let first = open.first, first.index == p {
+                units = first.units
+                views = first.views
+                open.removeFirst()
+            }
+            let (price, promo) = price(from: calendar.start(of: p), to: calendar.end(of: p))
+            unitsRing[head] = Float(units)
+            viewsRing[head] = Float(views)
+            priceRing[head] = price
+            promoRing[head] = promo ? 1 : 0
+            head = (head + 1) % length
+            filled = min(filled + 1, length)
+            lastClosed = p
+        }
+        prunePrices(before: calendar.start(of: lastClosed + 1))
+    }
+
+    /// Drops price changes superseded before `time` (keeps the one in force at `time`).
+    mutating func prunePrices(before time: Int64) {
+        guard let lastBefore = prices.lastIndex(where: { $0.effective <= time }), lastBefore > 0 else { return }
+        prices.removeFirst(lastBefore)
+    }
+
+    /// The last `count` closed values of a series, oldest first (fewer if not yet filled).
+    public func recent(_ series: Series, count: Int? = nil) -> [Float] {
+        let n = min(count ?? filled, filled)
+        let ring: [Float]
+        switch series {
+        case .units: ring = unitsRing
+        case .views: ring = viewsRing
+        case .price: ring = priceRing
+        case .promo: ring = promoRing.map(Float.init)
+        }
+        return (0..<n).map { ring[(head - n + $0 + length) % length] }
+    }
+
+    public enum Series: Sendable { case units, views, price, promo }
+}
