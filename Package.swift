@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka",
                        providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Tiny C helpers librdkafka needs (fixed-port mock broker listener).
         .target(name: "CKafkaShim", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -32,13 +33,14 @@ let package = Package(
         .target(name: "Windows", dependencies: ["Events"]),
         .target(name: "Forecasting", dependencies: ["Windows"]),
         .target(name: "Checkpoint", dependencies: ["CSQLite"]),
+        .target(name: "Simulation", dependencies: ["Events", "Windows"]),
         .target(name: "Pipeline", dependencies: [
-            "Kafka", "Events", "Windows", "Forecasting", "Checkpoint",
+            "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "CZlib",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .executableTarget(name: "streamcast", dependencies: [
-            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint",
+            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -31,7 +31,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         if config["group.id"] == nil { config["group.id"] = "streamcast" }
         if config["enable.auto.commit"] == nil { config["enable.auto.commit"] = "false" }
         if config["auto.offset.reset"] == nil { config["auto.offset.reset"] = "earliest" }
-        if config["enable.partition.eof"] == nil { config["enable.partition.eof"] = "false" }
+        // End-of-partition events tell the pipeline an input is caught up (see PartitionWindows).
+        if config["enable.partition.eof"] == nil { config["enable.partition.eof"] = "true" }
         let conf = try config.makeConf()
         context = Context(logger: logger)
         context.onAssign = onAssign
@@ -80,10 +81,17 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(.consume, err, context: "subscribe \(topics)") }
     }
 
+    /// What `poll` returns, in the order the client delivered it.
+    public enum Event: Sendable {
+        case message(KafkaMessage)
+        /// Everything in this partition up to `offset` has been read (enable.partition.eof).
+        case endOfPartition(topic: String, partition: Int32, offset: Int64)
+    }
+
     /// Reads up to `max` messages, waiting at most `timeoutMs` for the first one. Transient
     /// consume errors are logged and skipped; a fatal client error is thrown.
-    public func poll(max: Int, timeoutMs: Int32) throws -> [KafkaMessage] {
-        var out: [KafkaMessage] = []
+    public func poll(max: Int, timeoutMs: Int32) throws -> [Event] {
+        var out: [Event] = []
         out.reserveCapacity(min(max, 4096))
         var wait = timeoutMs
         while out.count < max {
@@ -92,7 +100,10 @@ public final class KafkaConsumer: @unchecked Sendable {
             defer { rd_kafka_message_destroy(msg) }
             let m = msg.pointee
             if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    out.append(.endOfPartition(topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset))
+                    continue
+                }
                 var errbuf = [CChar](repeating: 0, count: 256)
                 if rd_kafka_fatal_error(handle, &errbuf, errbuf.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
                     throw KafkaError(.consume, "fatal: \(String(cString: errbuf))")
@@ -100,7 +111,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                 context.logger.warning("consume error", metadata: ["error": "\(String(cString: rd_kafka_err2str(m.err)))"])
                 continue
             }
-            out.append(Self.copy(m))
+            out.append(.message(Self.copy(m)))
         }
         return out
     }

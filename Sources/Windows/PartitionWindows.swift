@@ -7,39 +7,46 @@ public struct WindowConfig: Sendable, Equatable {
     public var length: Int
     /// How long after a period's end events for it are still accepted (ms).
     public var lateness: Int64
-    /// Events more than this many periods ahead of their input's watermark are rejected.
+    /// Sales and page views more than this many periods ahead of their input's watermark are
+    /// rejected (a wrong clock would otherwise make every later event of the input late).
     public var maxFuturePeriods: Int64
-    /// An input whose watermark trails the partition's most advanced input by more than this many
-    /// periods stops holding the watermark back (until it delivers again).
-    public var idleInputPeriods: Int64
 
     public init(period: Period = .day, length: Int = 56, lateness: Int64? = nil,
-                maxFuturePeriods: Int64 = 3, idleInputPeriods: Int64 = 8) {
+                maxFuturePeriods: Int64 = 3) {
         self.period = period
         self.length = length
         self.lateness = lateness ?? period.nominalMs / 4
         self.maxFuturePeriods = maxFuturePeriods
-        self.idleInputPeriods = idleInputPeriods
     }
 }
 
 /// The windows of every product on one partition number, with one event-time watermark per input
-/// topic.
+/// (input = one input topic's partition with this number).
 ///
-/// Determinism: an event is late when ITS OWN input's watermark has passed its period's end plus
-/// the lateness, and a period closes when the SLOWEST active input has. Both depend only on each
-/// input's own order, never on how the consumer interleaves topics, so forecasts are a function of
-/// the log (see docs/architecture.md for the idle-input caveat).
+/// Determinism (forecasts are a function of the log, however the consumer interleaves topics):
+/// - an event is late when ITS OWN input's watermark has passed its period's end + lateness;
+/// - a period closes when every ACTIVE input's watermark has passed it. An input is active from its
+///   first message until the source reports it caught up (end of partition); an input registered
+///   but not heard from yet blocks closing. When every input is caught up, the partition's time is
+///   the latest event time seen. So a closed period always holds exactly its non-late events.
 public struct PartitionWindows: Sendable {
+    public struct Input: Sendable, Equatable {
+        public var watermark: Int64?
+        /// Caught up with the end of its partition (its data so far has all been read).
+        public var idle = false
+    }
+
     public let partition: Int32
     public let config: WindowConfig
-    public internal(set) var watermarks: [String: Int64] = [:]
+    public internal(set) var inputs: [String: Input] = [:]
     /// Every period up to this one is closed for every product of the partition.
     public internal(set) var closedThrough: Int64?
     public internal(set) var products: [ProductWindow] = []
     var slots: [String: Int] = [:]
     /// Products changed since the last `takeDirty` (what the next checkpoint must write).
     var dirty = Set<Int>()
+
+    public var watermarks: [String: Int64] { inputs.compactMapValues(\.watermark) }
 
     public init(partition: Int32, config: WindowConfig) {
         self.partition = partition
@@ -52,19 +59,22 @@ public struct PartitionWindows: Sendable {
     public mutating func ingest(_ e: Event, input: String) -> BadEvent? {
         let cal = config.period
         let p = cal.index(of: e.time)
-        if let wm = watermarks[input] {
-            if p > cal.index(of: wm) + config.maxFuturePeriods {
+        // A message arrived: the input is active again, whatever happens to the event.
+        inputs[input, default: Input()].idle = false
+        if let wm = inputs[input]!.watermark {
+            // Price feeds are sparse (quiet for weeks is normal), so the check would reject valid
+            // changes there; a wrong price time only affects later price events of the partition.
+            if e.kind != .price && p > cal.index(of: wm) + config.maxFuturePeriods {
                 return BadEvent(.tooFarInFuture, "event time \(Timestamp.format(e.time)) is more than \(config.maxFuturePeriods) \(cal.rawValue)s past watermark \(Timestamp.format(wm))")
             }
             if wm >= cal.end(of: p) + config.lateness {
                 return BadEvent(.late, "period \(Timestamp.format(cal.start(of: p))) closed; watermark \(Timestamp.format(wm))")
             }
         }
+        inputs[input]!.watermark = max(inputs[input]!.watermark ?? e.time, e.time)
         if let closed = closedThrough, p <= closed {
             return BadEvent(.late, "period \(Timestamp.format(cal.start(of: p))) already closed")
         }
-        watermarks[input] = max(watermarks[input] ?? e.time, e.time)
-        if closedThrough == nil { closedThrough = p - 1 }
         let slot: Int
         if let s = slots[e.product] {
             slot = s
@@ -84,11 +94,29 @@ public struct PartitionWindows: Sendable {
         return nil
     }
 
-    /// The partition watermark: the minimum over inputs that are not idle.
+    /// Declares an input the partition must hear from (or see caught up) before closing periods.
+    public mutating func register(input: String) {
+        if inputs[input] == nil { inputs[input] = Input() }
+    }
+
+    /// The source reached the end of this input: everything it holds so far has been read.
+    public mutating func markIdle(input: String) {
+        inputs[input, default: Input()].idle = true
+    }
+
+    /// The partition watermark: the minimum over active inputs; nil while a registered input has
+    /// not been heard from; the newest event time once every input is caught up.
     public var watermark: Int64? {
-        guard let newest = watermarks.values.max() else { return nil }
-        let idleBefore = newest - config.idleInputPeriods * config.period.nominalMs
-        return watermarks.values.filter { $0 >= idleBefore }.min()
+        var minActive: Int64? = nil
+        var newest: Int64? = nil
+        for (_, i) in inputs {
+            if !i.idle {
+                guard let wm = i.watermark else { return nil }
+                minActive = min(minActive ?? wm, wm)
+            }
+            if let wm = i.watermark { newest = max(newest ?? wm, wm) }
+        }
+        return minActive ?? newest
     }
 
     /// The last period the watermark allows to be closed.
@@ -98,23 +126,24 @@ public struct PartitionWindows: Sendable {
     }
 
     /// Closes the next closable period for every product of the partition, visiting each product
-    /// whose period closed (in first-seen order). Returns the closed period, or nil if none.
+    /// whose period closed (in first-seen order) with its slot number. Returns the closed period, or nil if none.
     @discardableResult
-    public mutating func closeNext(_ visit: (ProductWindow) -> Void) -> Int64? {
-        guard let closed = closedThrough, let limit = closable, limit > closed else { return nil }
-        let p = closed + 1
+    public mutating func closeNext(_ visit: (_ slot: Int, ProductWindow) -> Void) -> Int64? {
+        guard let limit = closable, let first = closedThrough.map({ $0 + 1 }) ?? products.map(\.firstPeriod).min(),
+              limit >= first else { return nil }
+        let p = first
         for i in products.indices where products[i].lastClosed < p {
             products[i].close(through: p, calendar: config.period)
             dirty.insert(i)
-            visit(products[i])
+            visit(i, products[i])
         }
         closedThrough = p
         return p
     }
 
-    /// Returns and clears the products changed since the last call.
-    public mutating func takeDirty() -> [ProductWindow] {
-        let out = dirty.sorted().map { products[$0] }
+    /// Returns and clears the products (with their slots) changed since the last call.
+    public mutating func takeDirtySlots() -> [(slot: Int, window: ProductWindow)] {
+        let out = dirty.sorted().map { ($0, products[$0]) }
         dirty.removeAll(keepingCapacity: true)
         return out
     }
@@ -130,7 +159,7 @@ public struct PartitionWindows: Sendable {
     }
 
     public mutating func restore(watermarks: [String: Int64], closedThrough: Int64?) {
-        self.watermarks = watermarks
+        for (input, wm) in watermarks { inputs[input] = Input(watermark: wm) }
         self.closedThrough = closedThrough
     }
 }

@@ -1,0 +1,120 @@
+/// The checkpoint: all streaming state and the input offsets it reflects, in one SQLite file.
+///
+/// Every `commit` is ONE transaction holding offsets, per-partition bookkeeping and the products
+/// changed since the last commit, so state and offsets can never disagree: after a crash the
+/// service restores exactly this and re-reads the input from these offsets.
+/// State is keyed by partition number, so a partition can move between instances with its state.
+public final class CheckpointStore {
+    public struct StoredOffset: Hashable, Sendable {
+        public var topic: String
+        public var partition: Int32
+        /// The next offset to read.
+        public var next: Int64
+        public init(topic: String, partition: Int32, next: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.next = next
+        }
+    }
+
+    public struct ProductRow: Sendable {
+        public var partition: Int32
+        public var slot: Int
+        public var product: String
+        public var window: [UInt8]
+        public var forecaster: [UInt8]
+        public init(partition: Int32, slot: Int, product: String, window: [UInt8], forecaster: [UInt8]) {
+            self.partition = partition
+            self.slot = slot
+            self.product = product
+            self.window = window
+            self.forecaster = forecaster
+        }
+    }
+
+    /// What one checkpoint writes.
+    public struct Batch: Sendable {
+        public var offsets: [StoredOffset] = []
+        public var partitions: [(partition: Int32, state: [UInt8])] = []
+        public var products: [ProductRow] = []
+        public init() {}
+    }
+
+    let db: SQLiteDatabase
+    private let upsertOffset: SQLiteDatabase.Statement
+    private let upsertPartition: SQLiteDatabase.Statement
+    private let upsertProduct: SQLiteDatabase.Statement
+
+    public init(path: String) throws {
+        db = try SQLiteDatabase(path: path)
+        try db.execute("""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS offsets(topic TEXT NOT NULL, partition INTEGER NOT NULL,
+                next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition));
+            CREATE TABLE IF NOT EXISTS partitions(partition INTEGER PRIMARY KEY, state BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS products(partition INTEGER NOT NULL, product TEXT NOT NULL,
+                slot INTEGER NOT NULL, window BLOB NOT NULL, forecaster BLOB NOT NULL,
+                PRIMARY KEY(partition, product));
+            """)
+        upsertOffset = try db.prepare("INSERT INTO offsets VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET next_offset=excluded.next_offset")
+        upsertPartition = try db.prepare("INSERT INTO partitions VALUES(?,?) ON CONFLICT(partition) DO UPDATE SET state=excluded.state")
+        upsertProduct = try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster")
+    }
+
+    /// Stores `fingerprint` on first use; refuses a file written under a different one (e.g. another
+    /// period or window length), which would silently corrupt forecasts.
+    public func bind(fingerprint: String) throws {
+        var existing: String?
+        try db.prepare("SELECT value FROM meta WHERE key='fingerprint'").run { existing = $0.text(0) }
+        if let existing, existing != fingerprint {
+            throw CheckpointError.incompatible("state file \(db.path) was written with [\(existing)], now [\(fingerprint)]; use another --state file or delete this one")
+        }
+        if existing == nil {
+            try db.prepare("INSERT INTO meta VALUES('fingerprint', ?)").run([.text(fingerprint)])
+        }
+    }
+
+    public func commit(_ batch: Batch) throws {
+        try db.transaction {
+            for o in batch.offsets { try upsertOffset.run([.text(o.topic), .int(Int64(o.partition)), .int(o.next)]) }
+            for p in batch.partitions { try upsertPartition.run([.int(Int64(p.partition)), .blob(p.state)]) }
+            for r in batch.products {
+                try upsertProduct.run([.int(Int64(r.partition)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster)])
+            }
+        }
+    }
+
+    public func offsets() throws -> [StoredOffset] {
+        var out: [StoredOffset] = []
+        try db.prepare("SELECT topic, partition, next_offset FROM offsets ORDER BY topic, partition").run {
+            out.append(StoredOffset(topic: $0.text(0), partition: Int32($0.int(1)), next: $0.int(2)))
+        }
+        return out
+    }
+
+    public func partitionState(_ partition: Int32) throws -> [UInt8]? {
+        var out: [UInt8]?
+        try db.prepare("SELECT state FROM partitions WHERE partition=?").run([.int(Int64(partition))]) { out = $0.blob(0) }
+        return out
+    }
+
+    /// The partition's products in slot order (first-seen order, which fixes emission order).
+    public func products(partition: Int32) throws -> [ProductRow] {
+        var out: [ProductRow] = []
+        try db.prepare("SELECT product, slot, window, forecaster FROM products WHERE partition=? ORDER BY slot").run([.int(Int64(partition))]) {
+            out.append(ProductRow(partition: partition, slot: Int($0.int(1)), product: $0.text(0), window: $0.blob(2), forecaster: $0.blob(3)))
+        }
+        return out
+    }
+
+    /// Total bytes of stored state blobs and the product count (for benchmarks and metrics).
+    public func stateSize() throws -> (products: Int, bytes: Int) {
+        var out = (0, 0)
+        try db.prepare("SELECT count(*), coalesce(sum(length(window) + length(forecaster)), 0) FROM products").run {
+            out = (Int($0.int(0)), Int($0.int(1)))
+        }
+        return out
+    }
+}

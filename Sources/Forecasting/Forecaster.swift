@@ -1,0 +1,41 @@
+import Windows
+
+/// What every forecaster answers: for one product's window, the quantiles of each of the next H
+/// periods. Implementations: the baselines here and the neural model (its own module).
+///
+/// `state` is the forecaster's per-product memory (e.g. the error memory of the feedback-aware
+/// model), owned by the caller and checkpointed with the window; baselines keep none.
+public protocol Forecaster: Sendable {
+    /// Goes into the `model` field of every forecast message.
+    var id: String { get }
+    /// Returns H rows of Q values, non-decreasing across quantiles.
+    func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]]
+}
+
+/// Forecasters by name, as the configuration names them.
+public enum Forecasters {
+    public static let names = ["seasonal_naive", "empirical_quantiles"]
+
+    public static func make(_ name: String, period: Period) -> (any Forecaster)? {
+        switch name {
+        case "seasonal_naive": SeasonalNaiveForecaster(season: period.season)
+        case "empirical_quantiles": EmpiricalQuantileForecaster()
+        default: nil
+        }
+    }
+}
+
+/// Linear-interpolated sample quantile (numpy's default "linear"), on sorted values.
+public func sampleQuantile(_ sorted: [Float], _ q: Double) -> Float {
+    guard !sorted.isEmpty else { return 0 }
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos.rounded(.down))
+    let hi = min(lo + 1, sorted.count - 1)
+    let frac = Float(pos - Double(lo))
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+/// Sorts each row's quantiles (they must not cross) and clips at zero (demand forecasts).
+func tidy(_ rows: [[Float]]) -> [[Float]] {
+    rows.map { row in row.map { max(0, $0) }.sorted() }
+}

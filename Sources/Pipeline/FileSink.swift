@@ -1,0 +1,44 @@
+import Events
+import Forecasting
+import Foundation
+
+/// Writes forecast messages as JSON Lines (the `--offline --out` format) and dead letters as JSON
+/// Lines beside them.
+public final class FileSink: PipelineSink {
+    let forecasts: LineWriter
+    let deadLetters: LineWriter?
+
+    public init(forecastsPath: String, deadLettersPath: String?) throws {
+        forecasts = try LineWriter(path: forecastsPath)
+        deadLetters = try deadLettersPath.map { try LineWriter(path: $0) }
+    }
+
+    public func emit(_ forecast: ForecastMessage) throws { forecasts.write(forecast.json) }
+
+    public func deadLetter(_ letter: DeadLetter) throws {
+        deadLetters?.write(letter.json)
+    }
+
+    public func flush() throws {
+        forecasts.flush()
+        deadLetters?.flush()
+    }
+
+    public func close() {
+        forecasts.close()
+        deadLetters?.close()
+    }
+}
+
+extension DeadLetter {
+    /// JSON form used in files: the original bytes as text when valid UTF-8, else base64.
+    public var json: String {
+        var s = "{\"reason\":\"\(reason)\",\"detail\":\(EventEncoder.quote(detail)),\"topic\":\(EventEncoder.quote(topic)),\"partition\":\(partition),\"offset\":\(offset)"
+        if let text = String(validating: value, as: UTF8.self) {
+            s += ",\"value\":\(EventEncoder.quote(text))"
+        } else {
+            s += ",\"value_base64\":\"\(Data(value).base64EncodedString())\""
+        }
+        return s + "}"
+    }
+}

@@ -1,0 +1,115 @@
+import Checkpoint
+import Foundation
+import Kafka
+import Logging
+import Metrics
+
+/// The service loop: Kafka source → processor → Kafka sink, with checkpoints.
+///
+/// Checkpoint protocol (at-least-once output, exactly-once state):
+///   1. flush the producer: every forecast and dead letter so far is acknowledged;
+///   2. one SQLite transaction: changed state + the offsets it reflects;
+///   3. commit the same offsets to the group (for lag tooling only).
+/// On (re)assignment the service restores each partition's state and seeks to the stored
+/// offsets, so after a crash it re-reads exactly what the state has not seen. Forecasts emitted
+/// after the last checkpoint are emitted again, with byte-identical values.
+public final class KafkaService {
+    public let config: PipelineConfig
+    let kafka: KafkaConfig
+    let store: CheckpointStore
+    let logger: Logger
+    let processor: StreamProcessor
+    let producer: KafkaProducer
+    var consumer: KafkaConsumer!
+    private var loaded = Set<Int32>()
+    private var eventsSinceCheckpoint = 0
+    private var lastCheckpoint = Date()
+    private let checkpointTimer = Timer(label: "streamcast_checkpoint_duration")
+
+    public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String,
+                logger: Logger = Logger(label: "streamcast.service")) throws {
+        self.config = config
+        self.kafka = kafka
+        self.logger = logger
+        store = try CheckpointStore(path: statePath)
+        try store.bind(fingerprint: config.fingerprint)
+        var producerConfig = kafka
+        producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
+        producer = try KafkaProducer(config: producerConfig)
+        processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics))
+        var consumerConfig = kafka
+        consumerConfig["group.id"] = groupID
+        consumer = try KafkaConsumer(config: consumerConfig, logger: logger,
+                                     onAssign: { [unowned self] in self.assigned($0) },
+                                     onRevoke: { [unowned self] in self.revoked($0) })
+    }
+
+    public var stats: StreamProcessor.Stats { processor.stats }
+
+    /// Consumes until `shouldStop` returns true, then checkpoints and leaves the group.
+    public func run(shouldStop: () -> Bool) throws {
+        try consumer.subscribe(config.topics.inputs)
+        logger.info("consuming", metadata: ["topics": "\(config.topics.inputs)", "forecaster": "\(processor.forecaster.id)"])
+        while !shouldStop() {
+            let batch = try consumer.poll(max: 5000, timeoutMs: 100)
+            for event in batch {
+                switch event {
+                case .message(let m):
+                    let record = SourceRecord(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key)
+                    try m.value.withUnsafeBytes { try processor.process(record, value: $0) }
+                case .endOfPartition(let topic, let partition, _):
+                    try processor.inputCaughtUp(topic, partition: partition)
+                }
+            }
+            eventsSinceCheckpoint += batch.count
+            producer.poll()
+            if eventsSinceCheckpoint >= config.checkpointEvents
+                || (eventsSinceCheckpoint > 0 && Date().timeIntervalSince(lastCheckpoint) >= config.checkpointSeconds) {
+                try checkpoint()
+            }
+        }
+        try checkpoint()
+        consumer.close()
+        producer.close()
+    }
+
+    /// Flush outputs, then state + offsets in one transaction, then group offsets.
+    public func checkpoint() throws {
+        let started = DispatchTime.now()
+        try processor.sink.flush()
+        let batch = processor.checkpointBatch()
+        try store.commit(batch)
+        try? consumer.commit(batch.offsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.next) })
+        checkpointTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds))
+        eventsSinceCheckpoint = 0
+        lastCheckpoint = Date()
+    }
+
+    private func assigned(_ parts: [TopicPartitionOffset]) -> [TopicPartitionOffset] {
+        for p in Set(parts.map(\.partition)).sorted() where !loaded.contains(p) {
+            do {
+                try processor.restore(partition: p, from: store)
+                processor.register(partition: p, inputs: parts.filter { $0.partition == p }.map(\.topic))
+                loaded.insert(p)
+            } catch {
+                logger.critical("cannot restore partition state", metadata: ["partition": "\(p)", "error": "\(error)"])
+                fatalError("cannot restore partition \(p): \(error)")
+            }
+        }
+        // Start where the checkpoint says; with no checkpoint for a partition, from its beginning.
+        return parts.map { tp in
+            TopicPartitionOffset(topic: tp.topic, partition: tp.partition,
+                                 offset: processor.positions[tp.topic]?[tp.partition] ?? KafkaOffset.beginning)
+        }
+    }
+
+    private func revoked(_ parts: [TopicPartitionOffset]) {
+        do { try checkpoint() } catch {
+            logger.error("checkpoint on revoke failed; state will be re-read from the last checkpoint", metadata: ["error": "\(error)"])
+        }
+        for p in Set(parts.map(\.partition)) {
+            processor.unload(partition: p)
+            loaded.remove(p)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Runs the pipeline over a replay file with no Kafka: the same processor as the service, with a
+/// file as source, and the same result as publishing the file and running the service over it.
+///
+/// A first pass finds, for every input (topic partition), its last line: that is where the Kafka
+/// path would see the end of that partition and stop waiting for it (PartitionWindows).
+public enum OfflineReplay {
+    public struct Progress: Sendable {
+        public var lines: Int64
+        public var bytesRead: Int
+        public var seconds: Double
+    }
+
+    public static func run(path: String, processor: StreamProcessor,
+                           progress: ((Progress) -> Void)? = nil) throws {
+        var lastLine: [String: (line: Int64, input: String, partition: Int32)] = [:]
+        try ReplayReader(path: path).forEachLine { line, number in
+            if let r = processor.route(processor.decodeReplayLine(line)) {
+                lastLine["\(r.partition)/\(r.input)"] = (number, r.input, r.partition)
+            }
+        }
+        for (p, inputs) in Dictionary(grouping: lastLine.values, by: \.partition) {
+            processor.register(partition: p, inputs: inputs.map(\.input))
+        }
+        let endings = Dictionary(uniqueKeysWithValues: lastLine.values.map { ($0.line, ($0.input, $0.partition)) })
+        let reader = try ReplayReader(path: path)
+        let started = Date()
+        var lastReport = started
+        var lines: Int64 = 0
+        try reader.forEachLine { line, number in
+            try processor.processReplayLine(line, lineNumber: number)
+            if let (input, partition) = endings[number] { try processor.inputCaughtUp(input, partition: partition) }
+            lines += 1
+            if progress != nil, lines & 0xFFFF == 0 {
+                let now = Date()
+                if now.timeIntervalSince(lastReport) >= 2 {
+                    lastReport = now
+                    progress?(Progress(lines: lines, bytesRead: reader.position, seconds: now.timeIntervalSince(started)))
+                }
+            }
+        }
+        progress?(Progress(lines: lines, bytesRead: reader.position, seconds: Date().timeIntervalSince(started)))
+    }
+}

@@ -1,0 +1,80 @@
+import Events
+import Forecasting
+import Windows
+
+/// Topic names (contract defaults).
+public struct Topics: Sendable, Equatable {
+    public var sales = "sales"
+    public var pageViews = "page-views"
+    public var prices = "prices"
+    /// When set, all kinds arrive on this one topic and `type` decides.
+    public var mixed: String? = nil
+    public var forecasts = "forecasts"
+    public var deadLetter = "streamcast-dlq"
+
+    public init() {}
+
+    /// The topics the service consumes.
+    public var inputs: [String] { mixed.map { [$0] } ?? [sales, pageViews, prices] }
+
+    /// The kind a topic carries (nil = mixed, `type` decides).
+    public func kind(of topic: String) -> EventKind? {
+        if topic == mixed { return nil }
+        switch topic {
+        case sales: return .sale
+        case pageViews: return .pageView
+        case prices: return .price
+        default: return nil
+        }
+    }
+
+    /// The topic an event of this kind is published to.
+    public func topic(for kind: EventKind) -> String {
+        if let mixed { return mixed }
+        switch kind {
+        case .sale: return sales
+        case .pageView: return pageViews
+        case .price: return prices
+        }
+    }
+}
+
+/// Everything the pipeline needs to turn events into forecasts.
+public struct PipelineConfig: Sendable {
+    public var windows = WindowConfig()
+    public var horizons = 14
+    public var quantiles: [Double] = [0.1, 0.5, 0.9]
+    public var forecaster = "seasonal_naive"
+    public var topics = Topics()
+    /// Partitions of the input topics (offline replays partition products the same way).
+    public var partitions = 4
+    public var maxMessageBytes = 64 * 1024
+    /// Checkpoint every this many seconds or events, whichever comes first.
+    public var checkpointSeconds = 5.0
+    public var checkpointEvents = 200_000
+
+    public init() {}
+
+    /// What the stored state depends on; a checkpoint written under another one is refused.
+    public var fingerprint: String {
+        "period=\(windows.period.rawValue) length=\(windows.length) lateness=\(windows.lateness) partitions=\(partitions) inputs=\(topics.inputs.joined(separator: ","))"
+    }
+
+    public func makeForecaster() throws -> any Forecaster {
+        guard let f = Forecasters.make(forecaster, period: windows.period) else {
+            throw ConfigError(key: "forecast.model", message: "unknown forecaster '\(forecaster)'; use one of \(Forecasters.names.joined(separator: ", "))")
+        }
+        return f
+    }
+}
+
+/// A configuration problem, naming the key and the fix.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var message: String
+    public init(key: String, message: String) {
+        self.key = key
+        self.message = message
+    }
+    public var description: String { "config error at '\(key)': \(message)" }
+}

@@ -1,0 +1,66 @@
+import Checkpoint
+import Windows
+
+/// Moving the processor's state into and out of the checkpoint store.
+extension StreamProcessor {
+    /// Everything changed since the last checkpoint plus all offsets: one store transaction.
+    public func checkpointBatch() -> CheckpointStore.Batch {
+        var batch = CheckpointStore.Batch()
+        for (topic, parts) in positions.sorted(by: { $0.key < $1.key }) {
+            for (p, next) in parts.sorted(by: { $0.key < $1.key }) {
+                batch.offsets.append(.init(topic: topic, partition: p, next: next))
+            }
+        }
+        for p in partitions.keys.sorted() {
+            var windows = partitions[p]!
+            batch.partitions.append((p, Self.encodePartition(windows)))
+            let slots = memory[p] ?? []
+            for (slot, product) in windows.takeDirtySlots() {
+                batch.products.append(.init(partition: p, slot: slot, product: product.product,
+                                            window: WindowCodec.encode(product),
+                                            forecaster: slot < slots.count ? slots[slot] : []))
+            }
+            partitions[p] = windows
+        }
+        return batch
+    }
+
+    /// Loads a partition's state and returns the stored next offsets of its topic-partitions.
+    public func restore(partition p: Int32, from store: CheckpointStore) throws {
+        var windows = PartitionWindows(partition: p, config: config.windows)
+        if let blob = try store.partitionState(p) {
+            let (watermarks, closed) = try Self.decodePartition(blob)
+            windows.restore(watermarks: watermarks, closedThrough: closed)
+        }
+        var slots: [[UInt8]] = []
+        for row in try store.products(partition: p) {
+            windows.restore(try WindowCodec.decode(row.window))
+            slots.append(row.forecaster)
+        }
+        _ = windows.takeDirtySlots()
+        partitions[p] = windows
+        memory[p] = slots
+        for o in try store.offsets() where o.partition == p {
+            positions[o.topic, default: [:]][p] = o.next
+        }
+    }
+
+    static func encodePartition(_ w: PartitionWindows) -> [UInt8] {
+        var out = ByteWriter()
+        out.u8(1)
+        out.i64(w.closedThrough ?? Int64.min)
+        let marks = w.watermarks.sorted { $0.key < $1.key }
+        out.u16(UInt16(marks.count))
+        for (input, wm) in marks { out.string(input); out.i64(wm) }
+        return out.bytes
+    }
+
+    static func decodePartition(_ bytes: [UInt8]) throws -> ([String: Int64], Int64?) {
+        var r = ByteReader(bytes)
+        guard try r.u8() == 1 else { throw CodecError.badVersion }
+        let closed = try r.i64()
+        var marks: [String: Int64] = [:]
+        for _ in 0..<Int(try r.u16()) { marks[try r.string()] = try r.i64() }
+        return (marks, closed == Int64.min ? nil : closed)
+    }
+}

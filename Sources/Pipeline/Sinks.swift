@@ -1,0 +1,30 @@
+import Forecasting
+
+/// A message the pipeline could not use, with where it came from and why.
+public struct DeadLetter: Sendable {
+    public var reason: String
+    public var detail: String
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+}
+
+/// Where forecasts and dead letters go: a Kafka topic, a file, or memory (tests).
+public protocol PipelineSink: AnyObject {
+    func emit(_ forecast: ForecastMessage) throws
+    func deadLetter(_ letter: DeadLetter) throws
+    /// Makes everything emitted so far durable (before a checkpoint may claim it).
+    func flush() throws
+}
+
+/// Keeps everything in memory.
+public final class CollectingSink: PipelineSink {
+    public private(set) var forecasts: [ForecastMessage] = []
+    public private(set) var deadLetters: [DeadLetter] = []
+    public init() {}
+    public func emit(_ forecast: ForecastMessage) throws { forecasts.append(forecast) }
+    public func deadLetter(_ letter: DeadLetter) throws { deadLetters.append(letter) }
+    public func flush() throws {}
+}

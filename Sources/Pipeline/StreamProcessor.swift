@@ -1,0 +1,149 @@
+import Checkpoint
+import Events
+import Forecasting
+import Metrics
+import Windows
+
+/// One input record, from Kafka or a replay file.
+public struct SourceRecord {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+    }
+}
+
+/// The processor of the pipeline: decode → validate → window → (period close) → forecast → sink.
+/// The same code runs for the Kafka service and for offline replays; only source and sink differ.
+/// State is kept per partition number and is exactly what the checkpoint stores.
+public final class StreamProcessor {
+    public let config: PipelineConfig
+    public let forecaster: any Forecaster
+    let decoder: EventDecoder
+    public let sink: PipelineSink
+    public internal(set) var partitions: [Int32: PartitionWindows] = [:]
+    /// Per-product forecaster memory, by partition and product slot.
+    var memory: [Int32: [[UInt8]]] = [:]
+    /// Next offset to read per input topic-partition (what the state reflects).
+    public internal(set) var positions: [String: [Int32: Int64]] = [:]
+    public private(set) var stats = Stats()
+
+    public struct Stats: Sendable {
+        public var events = 0
+        public var accepted = 0
+        public var deadLetters: [String: Int] = [:]
+        public var forecasts = 0
+    }
+
+    private let eventsIn: [EventKind: Counter]
+    private let forecastsOut = Counter(label: "streamcast_forecasts_total")
+
+    public init(config: PipelineConfig, sink: PipelineSink, forecaster: (any Forecaster)? = nil) throws {
+        self.config = config
+        self.sink = sink
+        self.forecaster = try forecaster ?? config.makeForecaster()
+        decoder = EventDecoder(maxMessageBytes: config.maxMessageBytes)
+        eventsIn = Dictionary(uniqueKeysWithValues: EventKind.allCases.map {
+            ($0, Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]))
+        })
+    }
+
+    /// Processes one Kafka record (the topic decides the expected kind).
+    public func process(_ record: SourceRecord, value: UnsafeRawBufferPointer) throws {
+        let decoded = decoder.decode(value, expectedKind: config.topics.kind(of: record.topic), key: record.key)
+        try handle(decoded, input: record.topic, record: record, value: value)
+    }
+
+    /// Where a replay line goes: the topic its kind is published to and its product's partition
+    /// (nil for a line that does not decode).
+    public func route(_ decoded: Result<Event, BadEvent>) -> (input: String, partition: Int32)? {
+        guard case .success(let e) = decoded else { return nil }
+        return (config.topics.topic(for: e.kind), Partitioner.partition(product: e.product, partitions: config.partitions))
+    }
+
+    public func decodeReplayLine(_ line: UnsafeRawBufferPointer) -> Result<Event, BadEvent> { decoder.decode(line) }
+
+    /// Processes one replay line as the Kafka path would process it on its topic and partition.
+    @discardableResult
+    public func processReplayLine(_ line: UnsafeRawBufferPointer, lineNumber: Int64) throws -> (input: String, partition: Int32)? {
+        let decoded = decoder.decode(line)
+        let route = route(decoded)
+        let input = route?.input ?? "replay"
+        let record = SourceRecord(topic: input, partition: route?.partition ?? 0, offset: lineNumber, key: nil)
+        try handle(decoded, input: input, record: record, value: line)
+        return route
+    }
+
+    private func handle(_ decoded: Result<Event, BadEvent>, input: String, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
+        stats.events += 1
+        defer { positions[record.topic, default: [:]][record.partition] = record.offset + 1 }
+        let event: Event
+        switch decoded {
+        case .failure(let bad): return try reject(bad, record: record, value: value)
+        case .success(let e): event = e
+        }
+        var windows = partitions.removeValue(forKey: record.partition)
+            ?? PartitionWindows(partition: record.partition, config: config.windows)
+        defer { partitions[record.partition] = windows }
+        if let bad = windows.ingest(event, input: input) { return try reject(bad, record: record, value: value) }
+        stats.accepted += 1
+        eventsIn[event.kind]?.increment()
+        try closePeriods(&windows)
+    }
+
+    /// Closes every period the watermark allows and refreshes each closed product's forecast.
+    func closePeriods(_ windows: inout PartitionWindows) throws {
+        var slots = memory[windows.partition] ?? []
+        var failure: Error?
+        while true {
+            let closed = windows.closeNext { slot, product in
+                guard failure == nil else { return }
+                while slots.count <= slot { slots.append([]) }
+                let values = forecaster.forecast(product, horizons: config.horizons, quantiles: config.quantiles, state: &slots[slot])
+                let message = ForecastMessage(window: product, period: config.windows.period, quantiles: config.quantiles,
+                                              values: values, model: forecaster.id)
+                do { try sink.emit(message) } catch { failure = error }
+                stats.forecasts += 1
+                forecastsOut.increment()
+            }
+            if let failure { throw failure }
+            if closed == nil { break }
+        }
+        memory[windows.partition] = slots
+    }
+
+    private func reject(_ bad: BadEvent, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
+        stats.deadLetters[bad.reason.rawValue, default: 0] += 1
+        Counter(label: "streamcast_dead_letters_total", dimensions: [("reason", bad.reason.rawValue)]).increment()
+        try sink.deadLetter(DeadLetter(reason: bad.reason.rawValue, detail: bad.detail, topic: record.topic,
+                                       partition: record.partition, offset: record.offset, key: record.key,
+                                       value: Array(value)))
+    }
+
+    /// Declares the inputs a partition must hear from before it closes periods (see PartitionWindows).
+    public func register(partition p: Int32, inputs: [String]) {
+        var windows = partitions[p] ?? PartitionWindows(partition: p, config: config.windows)
+        for input in inputs { windows.register(input: input) }
+        partitions[p] = windows
+    }
+
+    /// The source has read everything this input holds so far; periods may close.
+    public func inputCaughtUp(_ input: String, partition p: Int32) throws {
+        guard var windows = partitions.removeValue(forKey: p) else { return }
+        defer { partitions[p] = windows }
+        windows.markIdle(input: input)
+        try closePeriods(&windows)
+    }
+
+    /// Drops a partition's in-memory state (after it was checkpointed and revoked).
+    public func unload(partition: Int32) {
+        partitions[partition] = nil
+        memory[partition] = nil
+        for topic in positions.keys { positions[topic]?[partition] = nil }
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Pipeline
+
+/// `streamcast broker`: the embedded development broker, until SIGINT/SIGTERM.
+struct BrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Embedded development Kafka broker on 127.0.0.1 (librdkafka mock cluster; in memory; not for production).")
+
+    @Option(help: "Port to listen on (0 = any free port).") var port = 9092
+    @Option(help: "Partitions of each pre-created topic.") var partitions = 4
+    @Option(help: "Configuration file for topic names.") var config: String?
+
+    func run() throws {
+        let settings = try PipelineOptions.parse(config.map { ["--config", $0] } ?? []).settings()
+        let broker = try startBroker(port: port, partitions: partitions, topics: settings.pipeline.topics)
+        say("broker listening on \(broker.bootstrapServers) (topics: \(allTopics(settings.pipeline.topics).joined(separator: ", ")); \(partitions) partitions each)")
+        waitForSignal()
+        say("broker stopped")
+    }
+}
+
+func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter] }
+
+func startBroker(port: Int, partitions: Int, topics: Topics) throws -> EmbeddedBroker {
+    let broker = try EmbeddedBroker(port: port)
+    for topic in allTopics(topics) { try broker.createTopic(topic, partitions: partitions) }
+    return broker
+}
+
+/// Blocks until SIGINT or SIGTERM.
+func waitForSignal() {
+    let semaphore = DispatchSemaphore(value: 0)
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { semaphore.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    semaphore.wait()
+    _ = sources
+}

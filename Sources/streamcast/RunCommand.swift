@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// `streamcast run`: the service. Consume, window, forecast, produce, checkpoint; stops gracefully
+/// on SIGTERM/SIGINT (final checkpoint, leave the group).
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the forecasting service against Kafka.")
+
+    @OptionGroup var options: PipelineOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let logger = Logger(label: "streamcast")
+        let service = try ForecastService(settings: settings, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let stats = service.service.stats
+        say("stopped: \(stats.events) events, \(stats.forecasts) forecasts, dead letters \(stats.deadLetters)")
+    }
+}
+
+/// A thread-safe flag.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    func stop() { lock.lock(); stopped = true; lock.unlock() }
+    var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+}
+
+/// The Kafka service as a swift-service-lifecycle Service. The consume loop is blocking (librdkafka
+/// polls), so it runs on its own thread; graceful shutdown sets the stop flag.
+final class ForecastService: Service, @unchecked Sendable {
+    let service: KafkaService
+    let stop = StopFlag()
+    let logger: Logger
+
+    init(settings: Settings, logger: Logger) throws {
+        self.logger = logger
+        service = try KafkaService(config: settings.pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
+                                   statePath: settings.statePath, groupID: settings.group, logger: logger)
+        logger.info("kafka", metadata: ["properties": "\(settings.kafkaConfig(bootstrap: nil).redacted)"])
+    }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+                let thread = Thread { [self] in
+                    do {
+                        try service.run { stop.isStopped }
+                        done.resume()
+                    } catch {
+                        logger.critical("service stopped on error", metadata: ["error": "\(error)"])
+                        done.resume(throwing: error)
+                    }
+                }
+                thread.name = "streamcast-consume"
+                thread.start()
+            }
+        } onGracefulShutdown: { [stop] in
+            stop.stop()
+        }
+    }
+}

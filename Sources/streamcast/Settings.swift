@@ -1,0 +1,138 @@
+import Foundation
+import Kafka
+import Pipeline
+import TOMLKit
+import Windows
+
+/// Configuration: built-in defaults < Config/streamcast.toml (or --config) < STREAMCAST_* environment
+/// variables < command-line flags. Every key is checked; an unknown key, a wrong type or an
+/// impossible value is one clear error naming the key and the fix.
+struct Settings {
+    var pipeline = PipelineConfig()
+    var kafka: [String: String] = [:]
+    var statePath = "streamcast.sqlite"
+    var group = "streamcast"
+    var http = "127.0.0.1:8080"
+
+    /// Keys and what they take (section.key); `kafka.*` passes any librdkafka property through.
+    static let keys: [String: String] = [
+        "topics.sales": "a topic name", "topics.page_views": "a topic name", "topics.prices": "a topic name",
+        "topics.mixed": "a topic name (\"\" for per-kind topics)", "topics.forecasts": "a topic name",
+        "topics.dead_letter": "a topic name", "topics.partitions": "an integer in 1...1024",
+        "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
+        "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
+        "forecast.model": "a forecaster name", "forecast.horizons": "an integer in 1...1000",
+        "forecast.quantiles": "increasing numbers in (0, 1), e.g. [0.1, 0.5, 0.9]",
+        "checkpoint.path": "a file path", "checkpoint.every_seconds": "a number > 0",
+        "checkpoint.every_events": "an integer >= 1",
+        "events.max_message_bytes": "an integer in 256...16777216",
+        "service.group": "a consumer group id", "service.http": "ADDR:PORT",
+    ]
+
+    /// Loads the layers below flags. `configPath` nil = Config/streamcast.toml if it exists.
+    static func load(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        var raw: [(key: String, value: String, origin: String)] = []
+        let path = configPath ?? (FileManager.default.fileExists(atPath: "Config/streamcast.toml") ? "Config/streamcast.toml" : nil)
+        if let path {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError(key: "--config", message: "cannot read \(path)")
+            }
+            let table: TOMLTable
+            do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
+                throw ConfigError(key: path, message: "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+            }
+            for section in table.keys {
+                guard let inner = table[section]?.table else {
+                    throw ConfigError(key: section, message: "top-level keys must be inside a [section]; sections are kafka, topics, windows, forecast, checkpoint, events, service")
+                }
+                for key in inner.keys {
+                    raw.append(("\(section).\(key)", try flatten(inner[key]!, key: "\(section).\(key)"), path))
+                }
+            }
+        }
+        // STREAMCAST_WINDOWS_PERIOD=week → windows.period; STREAMCAST_KAFKA_SASL_USERNAME → kafka.sasl.username
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("STREAMCAST_") {
+            let parts = name.dropFirst("STREAMCAST_".count).lowercased().split(separator: "_", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            let key = parts[0] == "kafka" ? "kafka." + parts[1].replacingOccurrences(of: "_", with: ".") : "\(parts[0]).\(parts[1])"
+            raw.append((key, value, "environment variable \(name)"))
+        }
+        var s = Settings()
+        for item in raw { try s.apply(item.key, item.value, origin: item.origin) }
+        return s
+    }
+
+    private static func flatten(_ v: TOMLValueConvertible, key: String) throws -> String {
+        if let s = v.string { return s }
+        if let i = v.int { return String(i) }
+        if let d = v.double { return String(d) }
+        if let b = v.bool { return String(b) }
+        if let a = v.array { return try a.map { try flatten($0, key: key) }.joined(separator: ",") }
+        throw ConfigError(key: key, message: "unsupported value type; expected \(keys[key] ?? "a string, number or boolean")")
+    }
+
+    /// Applies one key (from any layer).
+    mutating func apply(_ key: String, _ value: String, origin: String = "flag") throws {
+        if key.hasPrefix("kafka.") {
+            kafka[String(key.dropFirst(6))] = value
+            return
+        }
+        guard let expected = Self.keys[key] else {
+            let close = Self.keys.keys.sorted().first { $0.hasSuffix("." + (key.split(separator: ".").last.map(String.init) ?? "")) }
+            throw ConfigError(key: key, message: "unknown key (from \(origin))" + (close.map { "; did you mean '\($0)'?" } ?? "; known keys: \(Self.keys.keys.sorted().joined(separator: ", ")), kafka.<librdkafka property>"))
+        }
+        func bad() -> ConfigError { ConfigError(key: key, message: "expected \(expected), got \"\(value)\" (from \(origin))") }
+        func int(_ range: ClosedRange<Int>) throws -> Int {
+            guard let v = Int(value.trimmingCharacters(in: .whitespaces)), range.contains(v) else { throw bad() }
+            return v
+        }
+        func name() throws -> String {
+            guard !value.isEmpty, !value.contains(" ") else { throw bad() }
+            return value
+        }
+        switch key {
+        case "topics.sales": pipeline.topics.sales = try name()
+        case "topics.page_views": pipeline.topics.pageViews = try name()
+        case "topics.prices": pipeline.topics.prices = try name()
+        case "topics.mixed": pipeline.topics.mixed = value.isEmpty ? nil : try name()
+        case "topics.forecasts": pipeline.topics.forecasts = try name()
+        case "topics.dead_letter": pipeline.topics.deadLetter = try name()
+        case "topics.partitions": pipeline.partitions = try int(1...1024)
+        case "windows.period":
+            guard let p = Period(rawValue: value) else { throw bad() }
+            let latenessWasDefault = pipeline.windows.lateness == pipeline.windows.period.nominalMs / 4
+            pipeline.windows.period = p
+            if latenessWasDefault { pipeline.windows.lateness = p.nominalMs / 4 }
+        case "windows.length": pipeline.windows.length = try int(2...4096)
+        case "windows.lateness_seconds": pipeline.windows.lateness = Int64(try int(0...Int(Int32.max))) * 1000
+        case "windows.max_future_periods": pipeline.windows.maxFuturePeriods = Int64(try int(1...100_000))
+        case "forecast.model": pipeline.forecaster = try name()
+        case "forecast.horizons": pipeline.horizons = try int(1...1000)
+        case "forecast.quantiles":
+            let qs = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !qs.isEmpty, qs.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }),
+                  zip(qs, qs.dropFirst()).allSatisfy({ $0! < $1! }) else { throw bad() }
+            pipeline.quantiles = qs.map { $0! }
+        case "checkpoint.path": statePath = try name()
+        case "checkpoint.every_seconds":
+            guard let v = Double(value), v > 0 else { throw bad() }
+            pipeline.checkpointSeconds = v
+        case "checkpoint.every_events": pipeline.checkpointEvents = try int(1...Int(Int32.max))
+        case "events.max_message_bytes": pipeline.maxMessageBytes = try int(256...16_777_216)
+        case "service.group": group = try name()
+        case "service.http":
+            guard value.split(separator: ":").count == 2, Int(value.split(separator: ":")[1]) != nil else { throw bad() }
+            http = value
+        default: throw bad()
+        }
+    }
+
+    /// Checks what no single key can: the forecaster exists.
+    func validate() throws { _ = try pipeline.makeForecaster() }
+
+    func kafkaConfig(bootstrap: String?) -> KafkaConfig {
+        var c = KafkaConfig(bootstrapServers: bootstrap ?? kafka["bootstrap.servers"] ?? "127.0.0.1:9092", properties: [:])
+        for (k, v) in kafka where k != "bootstrap.servers" { c[k] = v }
+        return c
+    }
+}

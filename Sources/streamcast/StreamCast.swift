@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Pipeline
+
+@main
+struct StreamCast: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamcast",
+        abstract: "Streaming multi-horizon quantile demand forecasts from Kafka events.",
+        subcommands: [DemoCommand.self, BrokerCommand.self, RunCommand.self, ReplayCommand.self,
+                      RecordCommand.self, SimulateCommand.self])
+}
+
+/// Flags shared by the commands that run the pipeline (contract: common flags).
+struct PipelineOptions: ParsableArguments {
+    @Option(help: "TOML configuration file (default: Config/streamcast.toml when present).") var config: String?
+    @Option(help: "Kafka bootstrap servers HOST:PORT.") var bootstrap: String?
+    @Option(help: "SQLite checkpoint file.") var state: String?
+    @Option(help: "Consumer group id.") var group: String?
+    @Option(help: "Period: hour, day, week or month.") var period: String?
+    @Option(help: "Forecast horizons H.") var horizons: Int?
+    @Option(help: "Quantile levels, e.g. 0.1,0.5,0.9.") var quantiles: String?
+    @Option(help: "Partitions of the input topics.") var partitions: Int?
+    @Option(help: "Window length L in periods.") var windowLength: Int?
+    @Option(help: "Baseline forecaster: seasonal_naive or empirical_quantiles.") var forecaster: String?
+
+    /// Defaults < file < environment < these flags; exits with status 2 on any config error.
+    func settings() throws -> Settings {
+        do {
+            var s = try Settings.load(configPath: config)
+            let flags: [(String, String?)] = [
+                ("checkpoint.path", state), ("service.group", group), ("windows.period", period),
+                ("forecast.horizons", horizons.map(String.init)), ("forecast.quantiles", quantiles),
+                ("topics.partitions", partitions.map(String.init)), ("windows.length", windowLength.map(String.init)),
+                ("forecast.model", forecaster), ("kafka.bootstrap.servers", bootstrap),
+            ]
+            for (key, value) in flags { if let value { try s.apply(key, value, origin: "command line") } }
+            try s.validate()
+            return s
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("streamcast: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
+
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// One line of progress on stderr, e.g. "replay: 1.2M lines, 850k/s, 34 MB".
+func progressLine(_ label: String, lines: Int64, bytes: Int, seconds: Double) {
+    let rate = seconds > 0 ? Double(lines) / seconds : 0
+    warn(String(format: "%@: %lld lines, %.0f lines/s, %.1f MB read, %.1f s", label, lines, rate, Double(bytes) / 1e6, seconds))
+}
