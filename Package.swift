@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "WindowsTests", dependencies: ["Windows", "Events"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Events"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Events", "Checkpoint", "Windows"]),
     ]
 )
