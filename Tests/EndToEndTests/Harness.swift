@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// Runs the real `streamcast` binary and outside tools (kcat, python) as processes.
+enum Harness {
+    /// The streamcast executable built beside the test bundle.
+    static var binary: String {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("streamcast").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/streamcast").path
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func temporaryDirectory() -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamcast-e2e-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Starts a process with stdout/stderr to files.
+    static func start(_ executable: String, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        p.standardInput = FileHandle.nullDevice
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        p.currentDirectoryURL = packageRoot
+        try p.run()
+        return p
+    }
+
+    /// Runs to completion; returns (status, stdout).
+    @discardableResult
+    static func run(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 300) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        p.arguments = executable.hasPrefix("/") ? args : [executable] + args
+        // A file, not a pipe: large outputs cannot block the child.
+        let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outFile) }
+        let handle = try FileHandle(forWritingTo: outFile)
+        p.standardOutput = handle
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        p.currentDirectoryURL = packageRoot
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        try handle.close()
+        let data = try Data(contentsOf: outFile)
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func streamcast(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        try run(binary, args, environment: environment)
+    }
+
+    /// An embedded broker process on a free port.
+    final class Broker {
+        let process: Process
+        let bootstrap: String
+
+        init(dir: URL, partitions: Int = 4) throws {
+            let log = dir.appendingPathComponent("broker.log")
+            process = try Harness.start(Harness.binary, ["broker", "--port", "0", "--partitions", "\(partitions)"], log: log)
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if let range = text.range(of: "broker listening on ") {
+                    let rest = text[range.upperBound...]
+                    bootstrap = String(rest.prefix { $0 != " " && $0 != "\n" })
+                    return
+                }
+                usleep(50_000)
+            }
+            process.terminate()
+            throw HarnessError("broker did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        }
+
+        deinit {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// All messages of a topic as (key, value, headers) read by kcat.
+    static func kcat(_ bootstrap: String, topic: String) throws -> [(key: String, value: String, headers: String)] {
+        let (status, out) = try run("kcat", ["-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-f", "%k\t%h\t%s\n"], timeout: 60)
+        guard status == 0 else { throw HarnessError("kcat failed with status \(status)") }
+        return out.split(separator: "\n", omittingEmptySubsequences: true).map { line in
+            let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            return (parts[0], parts.count > 2 ? parts[2] : "", parts.count > 1 ? parts[1] : "")
+        }
+    }
+
+    /// Polls `condition` until it is true or the timeout passes.
+    static func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(500_000)
+        }
+        return false
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}

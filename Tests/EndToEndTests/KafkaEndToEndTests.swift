@@ -1,0 +1,159 @@
+import Checkpoint
+import Events
+import Foundation
+import Testing
+import Windows
+
+/// End to end over real processes: `streamcast broker` (a Kafka-protocol endpoint on loopback),
+/// `streamcast replay --to-kafka`, `streamcast run`, and outside clients (kcat, Python).
+@Suite(.serialized) struct KafkaEndToEndTests {
+    static let badLines = [
+        "this is not json",
+        #"{"type":"sale","product":"X1"}"#,
+        #"{"type":"sale","product":"X2","ts":"2024-01-03T00:00:00Z","units":"many"}"#,
+        "[1,2,3]",
+    ]
+
+    /// A simulated log with a few bad lines mixed in, and its offline forecasts.
+    struct Fixture {
+        let dir: URL
+        let log: URL
+        let offline: [String]
+        let offlineDeadLetters: Int
+    }
+
+    static func fixture(products: Int = 40, periods: Int = 60, seed: Int = 11) throws -> Fixture {
+        let dir = Harness.temporaryDirectory()
+        let clean = dir.appendingPathComponent("clean.jsonl")
+        let (status, _) = try Harness.streamcast(["simulate", "--products", "\(products)", "--periods", "\(periods)", "--seed", "\(seed)", "--out", clean.path])
+        #expect(status == 0)
+        var lines = try String(contentsOf: clean, encoding: .utf8).split(separator: "\n").map(String.init)
+        for (i, bad) in badLines.enumerated() { lines.insert(bad, at: lines.count * (i + 1) / (badLines.count + 1)) }
+        let log = dir.appendingPathComponent("log.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: log, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("offline.jsonl")
+        let (st, _) = try Harness.streamcast(["replay", log.path, "--offline", "--out", out.path])
+        #expect(st == 0)
+        let offline = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
+        let dlq = try String(contentsOf: URL(fileURLWithPath: out.path + ".dlq.jsonl"), encoding: .utf8).split(separator: "\n").count
+        return Fixture(dir: dir, log: log, offline: offline.sorted(), offlineDeadLetters: dlq)
+    }
+
+    /// Environment for a service that checkpoints often and rejoins its group quickly after a crash.
+    static func serviceEnvironment(_ bootstrap: String) -> [String: String] {
+        ["STREAMCAST_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "STREAMCAST_KAFKA_SESSION_TIMEOUT_MS": "6000",
+         "STREAMCAST_KAFKA_HEARTBEAT_INTERVAL_MS": "500", "STREAMCAST_CHECKPOINT_EVERY_EVENTS": "3000",
+         "STREAMCAST_CHECKPOINT_EVERY_SECONDS": "0.5"]
+    }
+
+    static func forecastValues(_ bootstrap: String) throws -> [String] {
+        try Harness.kcat(bootstrap, topic: "forecasts").map(\.value)
+    }
+
+    @Test func kafkaPathMatchesOfflineAndOutsideClientsReadTheContract() throws {
+        let f = try Self.fixture()
+        let broker = try Harness.Broker(dir: f.dir)
+        let (ps, _) = try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap])
+        #expect(ps == 0)
+        let state = f.dir.appendingPathComponent("state.sqlite").path
+        let service = try Harness.start(Harness.binary, ["run", "--state", state], log: f.dir.appendingPathComponent("run.log"),
+                                        environment: Self.serviceEnvironment(broker.bootstrap))
+        let done = try Harness.waitUntil(timeout: 120) { try Self.forecastValues(broker.bootstrap).count >= f.offline.count }
+        service.terminate()  // SIGTERM: graceful stop through swift-service-lifecycle
+        service.waitUntilExit()
+        #expect(done)
+        #expect(service.terminationStatus == 0)
+
+        // Read with kcat: key = product, value = the contract's message.
+        let messages = try Harness.kcat(broker.bootstrap, topic: "forecasts")
+        #expect(messages.map(\.value).sorted() == f.offline, "Kafka path and --offline must produce byte-identical forecast values")
+        for m in messages.prefix(500) {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(m.value.utf8)) as? [String: Any])
+            #expect(json["schema"] as? Int == 1 && json["period"] as? String == "day" && json["product"] as? String == m.key)
+            #expect(json["quantiles"] as? [Double] == [0.1, 0.5, 0.9])
+            #expect(m.headers.contains("streamcast.issued_at_ms="))
+            let targets = try #require(json["targets"] as? [[String: Any]])
+            #expect(targets.count == 14)
+            let fct = Timestamp.parse(try #require(json["fct"] as? String))!
+            for (h, t) in targets.enumerated() {
+                #expect(Timestamp.parse(t["start"] as! String)! == fct + Int64(h + 1) * 86_400_000)
+                let q = t["q"] as! [Double]
+                #expect(q.count == 3 && q == q.sorted() && q.allSatisfy { $0 >= 0 && $0.isFinite })
+            }
+        }
+        // Every bad line is in the dead-letter topic with a reason and its source coordinates.
+        let dead = try Harness.kcat(broker.bootstrap, topic: "streamcast-dlq")
+        #expect(dead.count == f.offlineDeadLetters)
+        for bad in Self.badLines {
+            let letter = dead.first { $0.value == bad }
+            #expect(letter != nil, "missing from DLQ: \(bad)")
+            #expect(letter?.headers.contains("streamcast.reason=") == true && letter?.headers.contains("streamcast.source.offset=") == true)
+        }
+        #expect(dead.first { $0.value == "this is not json" }?.headers.contains("streamcast.reason=malformed_json") == true)
+
+        // A buyer's Python subscriber (docs/examples/subscriber.py) reads them too.
+        let (pyStatus, pyOut) = try Harness.run("python3", ["docs/examples/subscriber.py", broker.bootstrap, "20"], timeout: 60)
+        #expect(pyStatus == 0 && pyOut.split(separator: "\n").count == 20, "python subscriber: \(pyOut.prefix(300))")
+    }
+
+    /// kill -9 the service at random points of a Kafka replay and restart it each time: the final
+    /// forecasts equal an uninterrupted run's, and per-product totals in the checkpoint equal the
+    /// log's (no event lost or counted twice).
+    @Test func survivesKillNineAtRandomPoints() throws {
+        let f = try Self.fixture(products: 50, periods: 70, seed: 23)
+        let broker = try Harness.Broker(dir: f.dir)
+        let (ps, _) = try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap])
+        #expect(ps == 0)
+        let state = f.dir.appendingPathComponent("state.sqlite").path
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for attempt in 0..<4 {
+            let log = f.dir.appendingPathComponent("run-\(attempt).log")
+            let service = try Harness.start(Harness.binary, ["run", "--state", state], log: log,
+                                            environment: Self.serviceEnvironment(broker.bootstrap))
+            if attempt < 3 {
+                // Let it join (~3 s on the embedded broker) and get somewhere, then pull the plug.
+                let before = try Self.forecastValues(broker.bootstrap).count
+                _ = try Harness.waitUntil(timeout: 60) { try Self.forecastValues(broker.bootstrap).count > before }
+                usleep(UInt32.random(in: 0...1_500_000, using: &rng))
+                kill(service.processIdentifier, SIGKILL)
+                service.waitUntilExit()
+                kills += 1
+                continue
+            }
+            let done = try Harness.waitUntil(timeout: 120) { Set(try Self.forecastValues(broker.bootstrap)).count >= f.offline.count }
+            service.terminate()
+            service.waitUntilExit()
+            #expect(done)
+        }
+        #expect(kills == 3)
+        // Duplicates (re-emitted after a crash) are byte-identical; the set equals the offline run.
+        let values = try Self.forecastValues(broker.bootstrap)
+        #expect(values.count >= f.offline.count)
+        #expect(Set(values).sorted() == f.offline)
+
+        // Per-product totals in the checkpoint equal the log's accepted events.
+        var expected: [String: (events: Int64, units: Double)] = [:]
+        for line in try String(contentsOf: f.log, encoding: .utf8).split(separator: "\n") {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let product = obj["product"] as? String, obj["ts"] != nil, let type = obj["type"] as? String else { continue }
+            if type == "sale" && !(obj["units"] is Double || obj["units"] == nil) { continue }
+            var e = expected[product] ?? (0, 0)
+            e.events += 1
+            if type == "sale" { e.units += (obj["units"] as? Double) ?? 1 }
+            expected[product] = e
+        }
+        let store = try CheckpointStore(path: state)
+        var seen: [String: (events: Int64, units: Double)] = [:]
+        for p in Int32(0)..<4 {
+            for row in try store.products(partition: p) {
+                let w = try WindowCodec.decode(row.window)
+                seen[w.product] = (w.acceptedEvents, w.totalUnits)
+            }
+        }
+        #expect(seen.count == expected.count)
+        for (product, e) in expected {
+            #expect(seen[product]?.events == e.events && seen[product]?.units == e.units, "\(product)")
+        }
+    }
+}
