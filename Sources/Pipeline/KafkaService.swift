@@ -80,6 +80,12 @@ public final class KafkaService {
         let batch = processor.checkpointBatch()
         try store.commit(batch)
         try? consumer.commit(batch.offsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.next) })
+        for tp in consumer.assignment {
+            guard let high = consumer.highWatermark(topic: tp.topic, partition: tp.partition) else { continue }
+            let next = processor.positions[tp.topic]?[tp.partition] ?? 0
+            Gauge(label: "streamcast_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
+                .record(max(0, high - next))
+        }
         checkpointTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds))
         eventsSinceCheckpoint = 0
         lastCheckpoint = Date()

@@ -11,12 +11,17 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the forecasting service against Kafka.")
 
     @OptionGroup var options: PipelineOptions
+    @Option(help: "Serve /metrics and /healthz on ADDR:PORT (default from config: 127.0.0.1:8080).") var http: String?
 
     func run() async throws {
-        let settings = try options.settings()
+        var settings = try options.settings()
+        if let http { settings.http = http }
         let logger = Logger(label: "streamcast")
+        MetricsEndpoint.bootstrap()
         let service = try ForecastService(settings: settings, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let web = try MetricsEndpoint.application(address: settings.http)
+        logger.info("metrics on http://\(settings.http)/metrics")
+        let group = ServiceGroup(configuration: .init(services: [service, web], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let stats = service.service.stats
         say("stopped: \(stats.events) events, \(stats.forecasts) forecasts, dead letters \(stats.deadLetters)")
