@@ -27,11 +27,13 @@ public struct EventDecoder: Sendable {
         var fields = Fields()
         if !s.expect(0x7D) {
             while true {
-                guard s.peek() == 0x22, let (keyDecoded, keyRange) = s.string(), s.expect(0x3A), let value = s.value() else {
+                guard s.peek() == 0x22, let (keyRange, keyEscaped) = s.string(), s.expect(0x3A), let value = s.value() else {
                     return .failure(BadEvent(.malformedJSON, "at byte \(s.i)"))
                 }
-                if let keyDecoded {
-                    Array(keyDecoded).withUnsafeBytes { fields.take(name: $0, value: value, bytes: bytes) }
+                if keyEscaped {
+                    JSONScanner.unescape(UnsafeRawBufferPointer(rebasing: bytes[keyRange])).withUnsafeBytes {
+                        fields.take(name: $0, value: value, bytes: bytes)
+                    }
                 } else {
                     fields.take(name: UnsafeRawBufferPointer(rebasing: bytes[keyRange]), value: value, bytes: bytes)
                 }
@@ -46,36 +48,41 @@ public struct EventDecoder: Sendable {
 
     private func validate(_ f: Fields, expectedKind: EventKind?, key: [UInt8]?) -> Result<Event, BadEvent> {
         let kind: EventKind
-        switch f.type {
-        case nil:
-            guard let expectedKind else { return .failure(BadEvent(.missingType, "mixed topic needs a type field")) }
-            kind = expectedKind
-        case .string(let name)?:
-            guard let k = EventKind.allCases.first(where: { $0.wireName == name }) else {
-                return .failure(BadEvent(.unknownType, "type \"\(name.prefix(40))\""))
+        if let typeField = f.type {
+            guard let parsed = typeField.withText({ t -> EventKind? in
+                if Fields.equal(t, "sale") { return .sale }
+                if Fields.equal(t, "page_view") { return .pageView }
+                if Fields.equal(t, "price") { return .price }
+                return nil
+            }) else {
+                return .failure(BadEvent(.unknownType, typeField.string.map { "type \"\($0.prefix(40))\"" } ?? "type is not a string"))
             }
+            guard let k = parsed else { return .failure(BadEvent(.unknownType, "type \"\(typeField.string!.prefix(40))\"")) }
             if let expectedKind, expectedKind != k {
                 return .failure(BadEvent(.typeMismatch, "\(k.wireName) event on the \(expectedKind.wireName) topic"))
             }
             kind = k
-        default:
-            return .failure(BadEvent(.unknownType, "type is not a string"))
+        } else {
+            guard let expectedKind else { return .failure(BadEvent(.missingType, "mixed topic needs a type field")) }
+            kind = expectedKind
         }
         guard let productField = f.product else { return .failure(BadEvent(.missingProduct)) }
-        guard case .string(let product) = productField, !product.isEmpty, product.utf8.count <= 256 else {
+        guard let productLength = productField.withText({ $0.count }), productLength > 0, productLength <= 256 else {
             return .failure(BadEvent(.badProduct, "product must be a non-empty string of at most 256 bytes"))
         }
-        if let key, !key.isEmpty, !key.elementsEqual(product.utf8) {
+        if let key, !key.isEmpty, productField.withText({ !key.elementsEqual($0) })! {
             return .failure(BadEvent(.keyMismatch, "message key differs from product"))
         }
         guard let tsField = f.ts else { return .failure(BadEvent(.missingTimestamp)) }
         guard let time = Self.time(tsField) else { return .failure(BadEvent(.badTimestamp, "ts must be RFC 3339 or epoch ms in [1970, 2200)")) }
         var category: String? = nil
-        switch f.category {
-        case nil, .null?: break
-        case .string(let c)? where !c.isEmpty && c.utf8.count <= 128: category = c
-        default: return .failure(BadEvent(.badCategory, "category must be a string of at most 128 bytes"))
+        if let c = f.category, !c.isNull {
+            guard let n = c.withText({ $0.count }), n > 0, n <= 128 else {
+                return .failure(BadEvent(.badCategory, "category must be a string of at most 128 bytes"))
+            }
+            category = c.string
         }
+        let product = productField.string!
         switch kind {
         case .sale:
             guard let units = Self.quantity(f.units, default: 1), units.magnitude <= Self.maxQuantity else {
@@ -88,12 +95,12 @@ public struct EventDecoder: Sendable {
             }
             return .success(Event(kind: .pageView, product: product, time: time, quantity: views, category: category))
         case .price:
-            guard let priceField = f.price, priceField != .null else { return .failure(BadEvent(.missingPrice)) }
+            guard let priceField = f.price, !priceField.isNull else { return .failure(BadEvent(.missingPrice)) }
             guard let price = Self.quantity(priceField, default: nil), price > 0, price <= Self.maxQuantity else {
                 return .failure(BadEvent(.badPrice, "price must be a finite number in (0, 1e9]"))
             }
             var effective = time
-            if let e = f.effective, e != .null {
+            if let e = f.effective, !e.isNull {
                 guard let t = Self.time(e) else { return .failure(BadEvent(.badEffective, "effective must be RFC 3339 or epoch ms")) }
                 effective = t
             }
@@ -111,7 +118,7 @@ public struct EventDecoder: Sendable {
     private static func time(_ v: Field) -> Int64? {
         let t: Int64
         switch v {
-        case .string(let s): guard let p = Timestamp.parse(s) else { return nil }; t = p
+        case .raw, .escaped: guard let p = v.withText({ Timestamp.parse($0) }) ?? nil else { return nil }; t = p
         case .number(let d):
             guard d.isFinite, d == d.rounded(), d >= Double(minTime), d < Double(maxTime) else { return nil }
             t = Int64(d)
@@ -129,9 +136,25 @@ public struct EventDecoder: Sendable {
     }
 }
 
-/// The fields an event may carry, as plain values.
-enum Field: Equatable {
-    case string(String), number(Double), bool(Bool), null, nested
+/// A field's value, borrowed from the message bytes (valid during one `decode` call): strings are
+/// only copied into `String`s for the product and category.
+enum Field {
+    case raw(UnsafeRawBufferPointer)
+    case escaped([UInt8])
+    case number(Double), bool(Bool), null, nested
+
+    var isNull: Bool { if case .null = self { true } else { false } }
+
+    /// The string's UTF-8 bytes, or nil if the value is not a string.
+    func withText<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        switch self {
+        case .raw(let b): return body(b)
+        case .escaped(let a): return a.withUnsafeBytes(body)
+        default: return nil
+        }
+    }
+
+    var string: String? { withText { String(decoding: $0, as: UTF8.self) } }
 }
 
 struct Fields {
@@ -139,11 +162,11 @@ struct Fields {
     var price: Field?, effective: Field?, promo: Field?, category: Field?
 
     mutating func take(name: UnsafeRawBufferPointer, value: JSONScanner.Value, bytes: UnsafeRawBufferPointer) {
-        func materialise() -> Field {
+        func field() -> Field {
             switch value {
-            case .string(let decoded, let range):
-                if let decoded { return .string(String(decoding: decoded, as: UTF8.self)) }
-                return .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))
+            case .string(let range, let escaped):
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+                return escaped ? .escaped(JSONScanner.unescape(raw)) : .raw(raw)
             case .number(let d): return .number(d)
             case .bool(let b): return .bool(b)
             case .null: return .null
@@ -152,15 +175,15 @@ struct Fields {
         }
         // Later duplicates win, as in most JSON readers.
         switch name.count {
-        case 2 where Self.equal(name, "ts"): ts = materialise()
-        case 4 where Self.equal(name, "type"): type = materialise()
-        case 5 where Self.equal(name, "units"): units = materialise()
-        case 5 where Self.equal(name, "views"): views = materialise()
-        case 5 where Self.equal(name, "price"): price = materialise()
-        case 5 where Self.equal(name, "promo"): promo = materialise()
-        case 7 where Self.equal(name, "product"): product = materialise()
-        case 8 where Self.equal(name, "category"): category = materialise()
-        case 9 where Self.equal(name, "effective"): effective = materialise()
+        case 2 where Self.equal(name, "ts"): ts = field()
+        case 4 where Self.equal(name, "type"): type = field()
+        case 5 where Self.equal(name, "units"): units = field()
+        case 5 where Self.equal(name, "views"): views = field()
+        case 5 where Self.equal(name, "price"): price = field()
+        case 5 where Self.equal(name, "promo"): promo = field()
+        case 7 where Self.equal(name, "product"): product = field()
+        case 8 where Self.equal(name, "category"): category = field()
+        case 9 where Self.equal(name, "effective"): effective = field()
         default: break
         }
     }

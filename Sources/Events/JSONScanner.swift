@@ -9,7 +9,7 @@ struct JSONScanner {
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     enum Value {
-        case string(ArraySlice<UInt8>?, Range<Int>)  // decoded bytes if it had escapes, else the raw range
+        case string(Range<Int>, escaped: Bool)  // raw content; `unescape` it when `escaped`
         case number(Double)
         case bool(Bool)
         case null
@@ -37,47 +37,60 @@ struct JSONScanner {
         return i < bytes.count ? bytes[i] : nil
     }
 
-    /// Reads a string starting at `"`; returns the raw content range, plus decoded bytes when the
-    /// string contains escapes.
-    mutating func string() -> (ArraySlice<UInt8>?, Range<Int>)? {
+    /// Reads a string starting at `"`; returns its raw content range and whether it has escapes
+    /// (validated here, decoded only on demand by `unescape`).
+    mutating func string() -> (Range<Int>, escaped: Bool)? {
         guard i < bytes.count, bytes[i] == 0x22 else { return nil }
         i += 1
         let start = i
-        var decoded: [UInt8]? = nil
+        var escaped = false
         while i < bytes.count {
             let c = bytes[i]
             if c == 0x22 {
-                let range = start..<i
-                i += 1
-                return (decoded.map { $0[...] }, range)
+                defer { i += 1 }
+                return (start..<i, escaped)
             }
             if c < 0x20 { return nil }
             if c == 0x5C {
-                if decoded == nil { decoded = Array(bytes[start..<i]) }
+                escaped = true
                 i += 1
                 guard i < bytes.count else { return nil }
                 switch bytes[i] {
-                case 0x22: decoded!.append(0x22)
-                case 0x5C: decoded!.append(0x5C)
-                case 0x2F: decoded!.append(0x2F)
-                case 0x62: decoded!.append(0x08)
-                case 0x66: decoded!.append(0x0C)
-                case 0x6E: decoded!.append(0x0A)
-                case 0x72: decoded!.append(0x0D)
-                case 0x74: decoded!.append(0x09)
-                case 0x75:
-                    guard let scalar = unicodeEscape() else { return nil }
-                    decoded!.append(contentsOf: Array(String(Character(scalar)).utf8))
-                    continue
+                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 1
+                case 0x75: guard unicodeEscape() != nil else { return nil }
                 default: return nil
                 }
-                i += 1
                 continue
             }
-            decoded?.append(c)
             i += 1
         }
         return nil
+    }
+
+    /// The decoded bytes of a validated string's raw content.
+    static func unescape(_ raw: UnsafeRawBufferPointer) -> [UInt8] {
+        var s = JSONScanner(raw)
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        while s.i < raw.count {
+            let c = raw[s.i]
+            guard c == 0x5C else { out.append(c); s.i += 1; continue }
+            s.i += 1
+            switch raw[s.i] {
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                let scalar = s.unicodeEscape()!
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                continue
+            default: out.append(raw[s.i])
+            }
+            s.i += 1
+        }
+        return out
     }
 
     /// At the `u` of `\uXXXX` (with a following low surrogate when needed); leaves `i` after it.
@@ -165,8 +178,8 @@ struct JSONScanner {
         guard let c = peek() else { return nil }
         switch c {
         case 0x22:
-            guard let (decoded, range) = string() else { return nil }
-            return .string(decoded, range)
+            guard let (range, escaped) = string() else { return nil }
+            return .string(range, escaped: escaped)
         case 0x74: return literal("true") ? .bool(true) : nil
         case 0x66: return literal("false") ? .bool(false) : nil
         case 0x6E: return literal("null") ? .null : nil

@@ -1,4 +1,5 @@
 import Events
+import Foundation
 import Windows
 
 /// The forecast message of the contract: key = product, value = this JSON (schema 1).
@@ -36,20 +37,75 @@ public struct ForecastMessage: Sendable, Equatable {
             && zip(a.targets, b.targets).allSatisfy { $0.start == $1.start && $0.q == $1.q }
     }
 
-    public var json: String {
-        var s = "{\"schema\":1,\"product\":\(EventEncoder.quote(product)),\"period\":\"\(period.rawValue)\",\"fct\":\"\(Timestamp.format(fct))\",\"quantiles\":["
-        s += quantiles.map { "\($0)" }.joined(separator: ",")
-        s += "],\"targets\":["
-        s += targets.map { t in
-            "{\"start\":\"\(Timestamp.format(t.start))\",\"q\":[" + t.q.map(Self.number).joined(separator: ",") + "]}"
-        }.joined(separator: ",")
-        s += "],\"model\":\(EventEncoder.quote(model))}"
-        return s
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The message value, written straight into bytes (this is on the hot path of every close).
+    public var jsonBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + targets.count * (40 + 12 * quantiles.count))
+        out.append(contentsOf: #"{"schema":1,"product":"#.utf8)
+        out.append(contentsOf: EventEncoder.quote(product).utf8)
+        out.append(contentsOf: #","period":""#.utf8)
+        out.append(contentsOf: period.rawValue.utf8)
+        out.append(contentsOf: #"","fct":""#.utf8)
+        TimestampCache.append(fct, to: &out)
+        out.append(contentsOf: #"","quantiles":["#.utf8)
+        for (i, q) in quantiles.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out.append(contentsOf: "\(q)".utf8)
+        }
+        out.append(contentsOf: #"],"targets":["#.utf8)
+        for (i, t) in targets.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out.append(contentsOf: #"{"start":""#.utf8)
+            TimestampCache.append(t.start, to: &out)
+            out.append(contentsOf: #"","q":["#.utf8)
+            for (k, v) in t.q.enumerated() {
+                if k > 0 { out.append(0x2C) }
+                Self.appendNumber(v, to: &out)
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        out.append(contentsOf: #"],"model":"#.utf8)
+        out.append(contentsOf: EventEncoder.quote(model).utf8)
+        out.append(0x7D)
+        return out
     }
 
-    /// Shortest round-trip decimal of a Float; integers without ".0".
-    static func number(_ v: Float) -> String {
-        if v == v.rounded(), v.magnitude < 1e7 { return String(Int(v)) }
-        return "\(v)"
+    /// Integers without ".0", other values as Swift's shortest round-trip decimal.
+    static func appendNumber(_ v: Float, to out: inout [UInt8]) {
+        if v == v.rounded(), v.magnitude < 1e7 {
+            var n = Int(v)
+            if n < 0 { out.append(0x2D); n = -n }
+            if n == 0 { out.append(0x30); return }
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            withUnsafeMutableBytes(of: &digits) { d in
+                while n > 0 { d[count] = UInt8(48 + n % 10); n /= 10; count += 1 }
+                for i in stride(from: count - 1, through: 0, by: -1) { out.append(d[i]) }
+            }
+            return
+        }
+        out.append(contentsOf: v.description.utf8)
+    }
+
+}
+
+/// Formatted period starts: the same few instants appear in every forecast of a close.
+enum TimestampCache {
+    nonisolated(unsafe) private static var cache: [Int64: [UInt8]] = [:]
+    private static let lock = NSLock()
+
+    static func append(_ ms: Int64, to out: inout [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let hit = cache[ms] {
+            out.append(contentsOf: hit)
+            return
+        }
+        let bytes = Array(Timestamp.format(ms).utf8)
+        if cache.count > 100_000 { cache.removeAll() }
+        cache[ms] = bytes
+        out.append(contentsOf: bytes)
     }
 }

@@ -13,7 +13,7 @@ public final class FileSink: PipelineSink {
         deadLetters = try deadLettersPath.map { try LineWriter(path: $0) }
     }
 
-    public func emit(_ forecast: ForecastMessage) throws { forecasts.write(forecast.json) }
+    public func emit(_ forecast: ForecastMessage) throws { forecast.jsonBytes.withUnsafeBufferPointer { forecasts.write($0) } }
 
     public func deadLetter(_ letter: DeadLetter) throws {
         deadLetters?.write(letter.json)

@@ -15,7 +15,7 @@ public final class KafkaSink: PipelineSink {
 
     public func emit(_ forecast: ForecastMessage) throws {
         let issued = String(Int64(Date().timeIntervalSince1970 * 1000))
-        try producer.send(topic: topics.forecasts, key: Array(forecast.product.utf8), value: Array(forecast.json.utf8),
+        try producer.send(topic: topics.forecasts, key: Array(forecast.product.utf8), value: forecast.jsonBytes,
                           headers: [("streamcast.issued_at_ms", Array(issued.utf8))])
     }
 

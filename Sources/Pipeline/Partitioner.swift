@@ -2,15 +2,20 @@
 /// count), so products land on the same partition number whoever produced them and offline replays
 /// group products exactly as the Kafka path does.
 public enum Partitioner {
-    public static func partition(key: some Collection<UInt8>, partitions: Int) -> Int32 {
-        Int32(Int(murmur2(Array(key)) & 0x7fff_ffff) % partitions)
+    public static func partition(key: [UInt8], partitions: Int) -> Int32 {
+        key.withUnsafeBytes { partition(bytes: $0, partitions: partitions) }
     }
 
     public static func partition(product: String, partitions: Int) -> Int32 {
-        partition(key: Array(product.utf8), partitions: partitions)
+        var product = product
+        return product.withUTF8 { partition(bytes: UnsafeRawBufferPointer($0), partitions: partitions) }
     }
 
-    static func murmur2(_ data: [UInt8]) -> UInt32 {
+    static func partition(bytes: UnsafeRawBufferPointer, partitions: Int) -> Int32 {
+        Int32(Int(murmur2(bytes) & 0x7fff_ffff) % partitions)
+    }
+
+    static func murmur2(_ data: UnsafeRawBufferPointer) -> UInt32 {
         let m: UInt32 = 0x5bd1_e995
         let r: UInt32 = 24
         var h: UInt32 = 0x9747_b28c ^ UInt32(truncatingIfNeeded: data.count)

@@ -41,7 +41,7 @@ extension StreamProcessor {
         partitions[p] = windows
         memory[p] = slots
         for o in try store.offsets() where o.partition == p {
-            positions[o.topic, default: [:]][p] = o.next
+            offsets.set(topic: o.topic, partition: p, next: o.next)
         }
     }
 

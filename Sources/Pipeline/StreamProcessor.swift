@@ -26,11 +26,12 @@ public final class StreamProcessor {
     public let forecaster: any Forecaster
     let decoder: EventDecoder
     public let sink: PipelineSink
-    public internal(set) var partitions: [Int32: PartitionWindows] = [:]
+    public internal(set) var partitions: [Int32: PartitionWindows] = [:]  // few keys; see closePeriods
     /// Per-product forecaster memory, by partition and product slot.
     var memory: [Int32: [[UInt8]]] = [:]
     /// Next offset to read per input topic-partition (what the state reflects).
-    public internal(set) var positions: [String: [Int32: Int64]] = [:]
+    var offsets = OffsetTable()
+    public var positions: [String: [Int32: Int64]] { offsets.dictionary }
     public private(set) var stats = Stats()
 
     public struct Stats: Sendable {
@@ -40,7 +41,7 @@ public final class StreamProcessor {
         public var forecasts = 0
     }
 
-    private let eventsIn: [EventKind: Counter]
+    private let eventsIn: [Counter]
     private let forecastsOut = Counter(label: "streamcast_forecasts_total")
 
     public init(config: PipelineConfig, sink: PipelineSink, forecaster: (any Forecaster)? = nil) throws {
@@ -48,9 +49,7 @@ public final class StreamProcessor {
         self.sink = sink
         self.forecaster = try forecaster ?? config.makeForecaster()
         decoder = EventDecoder(maxMessageBytes: config.maxMessageBytes)
-        eventsIn = Dictionary(uniqueKeysWithValues: EventKind.allCases.map {
-            ($0, Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]))
-        })
+        eventsIn = EventKind.allCases.map { Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]) }
     }
 
     /// Processes one Kafka record (the topic decides the expected kind).
@@ -81,24 +80,25 @@ public final class StreamProcessor {
 
     private func handle(_ decoded: Result<Event, BadEvent>, input: String, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
         stats.events += 1
-        defer { positions[record.topic, default: [:]][record.partition] = record.offset + 1 }
+        defer { offsets.set(topic: record.topic, partition: record.partition, next: record.offset + 1) }
         let event: Event
         switch decoded {
         case .failure(let bad): return try reject(bad, record: record, value: value)
         case .success(let e): event = e
         }
-        var windows = partitions.removeValue(forKey: record.partition)
-            ?? PartitionWindows(partition: record.partition, config: config.windows)
-        defer { partitions[record.partition] = windows }
-        if let bad = windows.ingest(event, input: input) { return try reject(bad, record: record, value: value) }
+        let p = record.partition
+        if let bad = partitions[p, default: PartitionWindows(partition: p, config: config.windows)].ingest(event, input: input) {
+            return try reject(bad, record: record, value: value)
+        }
         stats.accepted += 1
-        eventsIn[event.kind]?.increment()
-        try closePeriods(&windows)
+        eventsIn[Int(event.kind.rawValue)].increment()
+        try closePeriods(&partitions[p]!)
     }
 
     /// Closes every period the watermark allows and refreshes each closed product's forecast.
     func closePeriods(_ windows: inout PartitionWindows) throws {
-        var slots = memory[windows.partition] ?? []
+        guard let limit = windows.closable, limit > (windows.closedThrough ?? .min) else { return }
+        var slots = memory.removeValue(forKey: windows.partition) ?? []
         var failure: Error?
         while true {
             let closed = windows.closeNext { slot, product in
@@ -134,16 +134,46 @@ public final class StreamProcessor {
 
     /// The source has read everything this input holds so far; periods may close.
     public func inputCaughtUp(_ input: String, partition p: Int32) throws {
-        guard var windows = partitions.removeValue(forKey: p) else { return }
-        defer { partitions[p] = windows }
-        windows.markIdle(input: input)
-        try closePeriods(&windows)
+        guard partitions[p] != nil else { return }
+        partitions[p]!.markIdle(input: input)
+        try closePeriods(&partitions[p]!)
     }
 
     /// Drops a partition's in-memory state (after it was checkpointed and revoked).
     public func unload(partition: Int32) {
         partitions[partition] = nil
         memory[partition] = nil
-        for topic in positions.keys { positions[topic]?[partition] = nil }
+        offsets.remove(partition: partition)
+    }
+}
+
+/// Next offsets per topic and partition; a linear scan over the few input topics is cheaper per
+/// event than hashing the topic name.
+struct OffsetTable {
+    private var topics: [String] = []
+    private var next: [[Int64]] = []
+
+    mutating func set(topic: String, partition: Int32, next offset: Int64) {
+        let t: Int
+        if let i = topics.firstIndex(of: topic) { t = i } else {
+            topics.append(topic)
+            next.append([])
+            t = topics.count - 1
+        }
+        let p = Int(partition)
+        if next[t].count <= p { next[t] += Array(repeating: -1, count: p + 1 - next[t].count) }
+        next[t][p] = offset
+    }
+
+    mutating func remove(partition: Int32) {
+        for t in next.indices where Int(partition) < next[t].count { next[t][Int(partition)] = -1 }
+    }
+
+    var dictionary: [String: [Int32: Int64]] {
+        var out: [String: [Int32: Int64]] = [:]
+        for (t, name) in topics.enumerated() {
+            for (p, o) in next[t].enumerated() where o >= 0 { out[name, default: [:]][Int32(p)] = o }
+        }
+        return out
     }
 }

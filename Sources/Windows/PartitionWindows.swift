@@ -38,15 +38,35 @@ public struct PartitionWindows: Sendable {
 
     public let partition: Int32
     public let config: WindowConfig
-    public internal(set) var inputs: [String: Input] = [:]
+    /// Inputs in registration order; a linear scan over these few beats hashing per event.
+    public internal(set) var inputNames: [String] = []
+    var inputStates: [Input] = []
     /// Every period up to this one is closed for every product of the partition.
     public internal(set) var closedThrough: Int64?
     public internal(set) var products: [ProductWindow] = []
     var slots: [String: Int] = [:]
-    /// Products changed since the last `takeDirty` (what the next checkpoint must write).
-    var dirty = Set<Int>()
+    /// Products changed since the last `takeDirtySlots` (what the next checkpoint must write).
+    var dirtyFlags: [Bool] = []
+    var dirtySlots: [Int] = []
 
+    public var inputs: [String: Input] { Dictionary(uniqueKeysWithValues: zip(inputNames, inputStates)) }
     public var watermarks: [String: Int64] { inputs.compactMapValues(\.watermark) }
+
+    /// Index of an input, registering it on first sight.
+    mutating func inputIndex(_ name: String) -> Int {
+        if let i = inputNames.firstIndex(of: name) { return i }
+        inputNames.append(name)
+        inputStates.append(Input())
+        return inputNames.count - 1
+    }
+
+    mutating func markDirty(_ slot: Int) {
+        if slot >= dirtyFlags.count { dirtyFlags += Array(repeating: false, count: slot + 1 - dirtyFlags.count) }
+        if !dirtyFlags[slot] {
+            dirtyFlags[slot] = true
+            dirtySlots.append(slot)
+        }
+    }
 
     public init(partition: Int32, config: WindowConfig) {
         self.partition = partition
@@ -60,8 +80,9 @@ public struct PartitionWindows: Sendable {
         let cal = config.period
         let p = cal.index(of: e.time)
         // A message arrived: the input is active again, whatever happens to the event.
-        inputs[input, default: Input()].idle = false
-        if let wm = inputs[input]!.watermark {
+        let ix = inputIndex(input)
+        inputStates[ix].idle = false
+        if let wm = inputStates[ix].watermark {
             // Price feeds are sparse (quiet for weeks is normal), so the check would reject valid
             // changes there; a wrong price time only affects later price events of the partition.
             if e.kind != .price && p > cal.index(of: wm) + config.maxFuturePeriods {
@@ -71,7 +92,7 @@ public struct PartitionWindows: Sendable {
                 return BadEvent(.late, "period \(Timestamp.format(cal.start(of: p))) closed; watermark \(Timestamp.format(wm))")
             }
         }
-        inputs[input]!.watermark = max(inputs[input]!.watermark ?? e.time, e.time)
+        inputStates[ix].watermark = max(inputStates[ix].watermark ?? e.time, e.time)
         if let closed = closedThrough, p <= closed {
             return BadEvent(.late, "period \(Timestamp.format(cal.start(of: p))) already closed")
         }
@@ -90,18 +111,16 @@ public struct PartitionWindows: Sendable {
         } else {
             products[slot].add(kind: e.kind, period: p, quantity: e.quantity)
         }
-        dirty.insert(slot)
+        markDirty(slot)
         return nil
     }
 
     /// Declares an input the partition must hear from (or see caught up) before closing periods.
-    public mutating func register(input: String) {
-        if inputs[input] == nil { inputs[input] = Input() }
-    }
+    public mutating func register(input: String) { _ = inputIndex(input) }
 
     /// The source reached the end of this input: everything it holds so far has been read.
     public mutating func markIdle(input: String) {
-        inputs[input, default: Input()].idle = true
+        inputStates[inputIndex(input)].idle = true
     }
 
     /// The partition watermark: the minimum over active inputs; nil while a registered input has
@@ -109,7 +128,7 @@ public struct PartitionWindows: Sendable {
     public var watermark: Int64? {
         var minActive: Int64? = nil
         var newest: Int64? = nil
-        for (_, i) in inputs {
+        for i in inputStates {
             if !i.idle {
                 guard let wm = i.watermark else { return nil }
                 minActive = min(minActive ?? wm, wm)
@@ -134,7 +153,7 @@ public struct PartitionWindows: Sendable {
         let p = first
         for i in products.indices where products[i].lastClosed < p {
             products[i].close(through: p, calendar: config.period)
-            dirty.insert(i)
+            markDirty(i)
             visit(i, products[i])
         }
         closedThrough = p
@@ -143,8 +162,9 @@ public struct PartitionWindows: Sendable {
 
     /// Returns and clears the products (with their slots) changed since the last call.
     public mutating func takeDirtySlots() -> [(slot: Int, window: ProductWindow)] {
-        let out = dirty.sorted().map { ($0, products[$0]) }
-        dirty.removeAll(keepingCapacity: true)
+        let out = dirtySlots.sorted().map { ($0, products[$0]) }
+        for slot in dirtySlots { dirtyFlags[slot] = false }
+        dirtySlots.removeAll(keepingCapacity: true)
         return out
     }
 
@@ -159,7 +179,7 @@ public struct PartitionWindows: Sendable {
     }
 
     public mutating func restore(watermarks: [String: Int64], closedThrough: Int64?) {
-        for (input, wm) in watermarks { inputs[input] = Input(watermark: wm) }
+        for (input, wm) in watermarks.sorted(by: { $0.key < $1.key }) { inputStates[inputIndex(input)] = Input(watermark: wm) }
         self.closedThrough = closedThrough
     }
 }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Events
+import Forecasting
+import Foundation
+import Kafka
+import Logging
+import Pipeline
+import Simulation
+import Windows
+
+/// `streamcast bench`: the measurements behind docs/benchmarks.md (build with -c release).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure throughput and memory (use a release build).",
+                                                    subcommands: [IngestBench.self, StateBench.self])
+}
+
+/// Events/s of decoding, of the offline pipeline, of the Kafka path with checkpoints, and kcat's raw
+/// consume rate of the same topics on the same broker, in one run.
+struct IngestBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest")
+    @Option(help: "Simulated products.") var products = 1000
+    @Option(help: "Simulated days.") var periods = 120
+    @Option(help: "Partitions per topic on the embedded broker (it keeps ~5 MB per partition).") var partitions = 32
+    @Flag(help: "Skip the Kafka part.") var offlineOnly = false
+
+    func run() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamcast-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let log = dir.appendingPathComponent("log.jsonl").path
+        var sim = SimulationConfig()
+        sim.products = products
+        sim.periods = periods
+        let writer = try LineWriter(path: log)
+        let events = Simulator.generate(sim) { writer.write($0) }
+        writer.close()
+        let bytes = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        say("log: \(events) events, \(products) products, \(periods) days, \(bytes / 1_000_000) MB")
+
+        // 1. Decode + validate only.
+        let decoder = EventDecoder()
+        var ok = 0
+        let decodeSeconds = try time { try ReplayReader(path: log).forEachLine { line, _ in if case .success = decoder.decode(line) { ok += 1 } } }
+        report("decode+validate", events, decodeSeconds)
+
+        // 2. The offline pipeline: both passes, windows, closes, forecasts (to a counting sink).
+        var settings = try PipelineOptions.parse([]).settings()
+        settings.pipeline.partitions = partitions
+        let sink = CountingSink()
+        let processor = try StreamProcessor(config: settings.pipeline, sink: sink)
+        let offlineSeconds = try time { try OfflineReplay.run(path: log, processor: processor) }
+        report("offline pipeline (route pass + process pass, \(sink.forecasts) forecasts)", events, offlineSeconds)
+        guard !offlineOnly else { return }
+
+        // 3. Kafka path through the service with checkpoints, and 4. kcat on the same broker.
+        let broker = try startBroker(port: 0, partitions: partitions, topics: settings.pipeline.topics)
+        settings.kafka["bootstrap.servers"] = broker.bootstrapServers
+        let published = try publish(file: log, settings: settings, bootstrap: broker.bootstrapServers, speed: nil, progress: false)
+        let state = dir.appendingPathComponent("state.sqlite").path
+        let service = try KafkaService(config: settings.pipeline, kafka: settings.kafkaConfig(bootstrap: nil), statePath: state,
+                                       groupID: "bench", logger: Logger(label: "bench"))
+        var first: Date?
+        var last = Date()
+        try service.run {
+            if first == nil && service.stats.events > 0 { first = Date() }
+            if service.stats.events >= published { last = Date(); return true }
+            return false
+        }
+        report("kafka path (service, checkpoints every \(settings.pipeline.checkpointEvents) events/\(settings.pipeline.checkpointSeconds) s)",
+               published, last.timeIntervalSince(first ?? last))
+        var consumed = 0
+        let kcatSeconds = try time {
+            for topic in settings.pipeline.topics.inputs {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+                p.arguments = ["-C", "-b", broker.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"]
+                let out = dir.appendingPathComponent("kcat-\(topic).out")
+                FileManager.default.createFile(atPath: out.path, contents: nil)
+                p.standardOutput = try FileHandle(forWritingTo: out)
+                try p.run()
+                p.waitUntilExit()
+                consumed += try String(contentsOf: out, encoding: .utf8).utf8.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+            }
+        }
+        report("kcat raw consume of the same topics", consumed, kcatSeconds)
+    }
+
+    func report(_ what: String, _ n: Int, _ seconds: Double) {
+        say(String(format: "%-90@ %10.0f events/s  (%d in %.2f s)", what as NSString, Double(n) / seconds, n, seconds))
+    }
+}
+
+/// Bytes of window state per product in memory and in the checkpoint, at many products.
+struct StateBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "state")
+    @Option(help: "Products.") var products = 100_000
+    @Option(help: "Window length L (closed periods kept).") var length = 56
+
+    func run() throws {
+        let before = memoryKB()
+        let config = WindowConfig(period: .day, length: length, lateness: 0)
+        var w = PartitionWindows(partition: 0, config: config)
+        let start = Timestamp.parse("2024-01-01T00:00:00Z")!
+        let day: Int64 = 86_400_000
+        for i in 0..<products {
+            _ = w.ingest(Event(kind: .price, product: String(format: "P%08d", i), time: start + 1, quantity: 9.99, category: "C\(i % 50)"), input: "prices")
+            _ = w.ingest(Event(kind: .sale, product: String(format: "P%08d", i), time: start + 2, quantity: 2), input: "sales")
+        }
+        // Advance the clock one day at a time so every product fills its whole ring.
+        for d in 1...Int64(length + 1) {
+            _ = w.ingest(Event(kind: .sale, product: "P00000000", time: start + d * day + 1, quantity: 1), input: "sales")
+            _ = w.ingest(Event(kind: .price, product: "P00000000", time: start + d * day + 1, quantity: 9.99), input: "prices")
+            while w.closeNext({ _, _ in }) != nil {}
+        }
+        let after = memoryKB()
+        _ = w.takeDirtySlots()
+        var encoded = 0
+        for p in w.products { encoded += WindowCodec.encode(p).count }
+        say(String(format: "%d products, L=%d: %.0f bytes/product in memory (RSS delta), %.0f bytes/product encoded in the checkpoint, peak RSS %.0f MB",
+                   products, length, Double(after.rss - before.rss) * 1024 / Double(products), Double(encoded) / Double(products),
+                   Double(after.peak) / 1024))
+    }
+
+    func memoryKB() -> (rss: Int, peak: Int) {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            status.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap { Int($0.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") } ?? 0
+        }
+        return (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+/// Counts what the pipeline emits without writing it anywhere.
+final class CountingSink: PipelineSink {
+    var forecasts = 0
+    var deadLetters = 0
+    func emit(_ forecast: Forecasting.ForecastMessage) throws { forecasts += 1 }
+    func deadLetter(_ letter: DeadLetter) throws { deadLetters += 1 }
+    func flush() throws {}
+}
