@@ -5,15 +5,16 @@ import Logging
 import Pipeline
 
 /// `streamcast demo`: embedded broker + the bundled sample log + the service, in one command.
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run everything on the embedded broker with the bundled sample log.")
 
     @Option(help: "Broker port.") var port = 9092
     @Option(help: "Sample log to replay.") var sample = "Replays/sample-daily.jsonl.gz"
     @Option(help: "Checkpoint file (a fresh one each demo).") var state = "demo-state.sqlite"
     @Flag(help: "Exit once the sample is consumed instead of running until Ctrl-C.") var exitWhenDone = false
+    @Option(help: "Serve /metrics on ADDR:PORT.") var http = "127.0.0.1:8080"
 
-    func run() throws {
+    func run() async throws {
         var settings = try PipelineOptions.parse([]).settings()
         settings.statePath = state
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: state + suffix) }
@@ -21,6 +22,9 @@ struct DemoCommand: ParsableCommand {
         let bootstrap = broker.bootstrapServers
         settings.kafka["bootstrap.servers"] = bootstrap
         say("1. embedded broker on \(bootstrap)")
+        MetricsEndpoint.bootstrap()
+        let web = try MetricsEndpoint.application(address: http)
+        let webTask = Task { try await web.runService() }
         let published = try publish(file: sample, settings: settings, bootstrap: bootstrap, speed: nil)
         say("2. replayed \(published) events from \(sample) into \(settings.pipeline.topics.inputs.joined(separator: ", "))")
         let service = try KafkaService(config: settings.pipeline, kafka: settings.kafkaConfig(bootstrap: bootstrap),
@@ -42,11 +46,13 @@ struct DemoCommand: ParsableCommand {
                 say("4. consumed all \(s.events) events: \(s.forecasts) forecasts on topic '\(settings.pipeline.topics.forecasts)', dead letters \(s.deadLetters) on '\(settings.pipeline.topics.deadLetter)'")
                 say("   read them:   kcat -C -b \(bootstrap) -t \(settings.pipeline.topics.forecasts) -o -5 -e")
                 say("   checkpoint:  sqlite3 \(state) 'select * from offsets'")
-                say("   metrics and dashboard: not served yet (monitoring issue); Ctrl-C stops the demo")
+                say("   metrics:     curl http://\(http)/metrics   (dashboard: not yet, see the monitoring issue)")
+                say("   Ctrl-C stops the demo")
             }
             return stop.isStopped || (announced && exitWhenDone)
         }
         _ = sources
+        _ = webTask  // ends with the process
         say("demo stopped")
     }
 }
