@@ -1,4 +1,7 @@
 import CRdKafka
+import Logging
+
+let librdkafkaLogger = Logger(label: "librdkafka")
 
 /// librdkafka properties, typed where StreamCast sets them and passed through otherwise (any
 /// property in librdkafka's CONFIGURATION.md, e.g. `security.protocol`, `sasl.*`, `ssl.*`).
@@ -33,6 +36,17 @@ public struct KafkaConfig: Sendable {
     /// reported with its key (never its value, which may be a secret).
     func makeConf() throws -> OpaquePointer {
         let conf = rd_kafka_conf_new()!
+        // librdkafka's own log lines go through swift-log (they would print to stderr otherwise).
+        rd_kafka_conf_set_log_cb(conf) { _, level, facility, message in
+            let text = message.map { String(cString: $0) } ?? ""
+            let fac = facility.map { String(cString: $0) } ?? ""
+            switch level {
+            case 0...3: librdkafkaLogger.error("\(fac): \(text)")
+            case 4: librdkafkaLogger.warning("\(fac): \(text)")
+            case 5, 6: librdkafkaLogger.info("\(fac): \(text)")
+            default: librdkafkaLogger.debug("\(fac): \(text)")
+            }
+        }
         var errbuf = [CChar](repeating: 0, count: 512)
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errbuf, errbuf.count) != RD_KAFKA_CONF_OK {

@@ -12,12 +12,19 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PipelineOptions
     @Option(help: "Serve /metrics and /healthz on ADDR:PORT (default from config: 127.0.0.1:8080).") var http: String?
+    @Flag(help: "Create missing input, forecast and dead-letter topics (topics.partitions partitions) before starting.") var createTopics = false
 
     func run() async throws {
         var settings = try options.settings()
         if let http { settings.http = http }
         let logger = Logger(label: "streamcast")
         MetricsEndpoint.bootstrap()
+        if createTopics {
+            let t = settings.pipeline.topics
+            let created = try KafkaAdmin.createTopics(config: settings.kafkaConfig(bootstrap: nil),
+                                                      topics: t.inputs + [t.forecasts, t.deadLetter], partitions: settings.pipeline.partitions)
+            logger.info("topics created", metadata: ["topics": "\(created)"])
+        }
         let service = try ForecastService(settings: settings, logger: logger)
         let web = try MetricsEndpoint.application(address: settings.http)
         logger.info("metrics on http://\(settings.http)/metrics")
