@@ -32,6 +32,18 @@ public struct KafkaConfig: Sendable {
         return out
     }
 
+    /// Checks every property with librdkafka; throws naming the first bad key (never its value).
+    public func validate() throws {
+        rd_kafka_conf_destroy(try makeConf())
+    }
+
+    /// The property a configuration error is about, if any.
+    public static func key(of error: KafkaError) -> String? {
+        guard error.kind == .configuration, let start = error.message.firstIndex(of: "'") else { return nil }
+        let rest = error.message[error.message.index(after: start)...]
+        return rest.firstIndex(of: "'").map { String(rest[..<$0]) }
+    }
+
     /// Builds a librdkafka conf; every property is validated by librdkafka itself, and a bad one is
     /// reported with its key (never its value, which may be a secret).
     func makeConf() throws -> OpaquePointer {

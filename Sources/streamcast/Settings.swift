@@ -78,7 +78,7 @@ struct Settings {
             return
         }
         guard let expected = Self.keys[key] else {
-            let close = Self.keys.keys.sorted().first { $0.hasSuffix("." + (key.split(separator: ".").last.map(String.init) ?? "")) }
+            let close = Self.suggestion(for: key)
             throw ConfigError(key: key, message: "unknown key (from \(origin))" + (close.map { "; did you mean '\($0)'?" } ?? "; known keys: \(Self.keys.keys.sorted().joined(separator: ", ")), kafka.<librdkafka property>"))
         }
         func bad() -> ConfigError { ConfigError(key: key, message: "expected \(expected), got \"\(value)\" (from \(origin))") }
@@ -127,8 +127,32 @@ struct Settings {
         }
     }
 
-    /// Checks what no single key can: the forecaster exists.
-    func validate() throws { _ = try pipeline.makeForecaster() }
+    /// Checks what no single key can: the forecaster exists, librdkafka accepts the properties.
+    func validate() throws {
+        _ = try pipeline.makeForecaster()
+        do { try kafkaConfig(bootstrap: nil).validate() } catch let e as KafkaError {
+            let key = KafkaConfig.key(of: e) ?? "kafka"
+            throw ConfigError(key: "kafka.\(key)", message: "\(e.message); see librdkafka's CONFIGURATION.md for the values it takes")
+        }
+    }
+
+    /// Known keys close to a misspelt one (same section, edit distance ≤ 2).
+    static func suggestion(for key: String) -> String? {
+        func distance(_ a: [Character], _ b: [Character]) -> Int {
+            var row = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var prev = row[0]
+                row[0] = i
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    let cur = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    prev = cur
+                }
+            }
+            return row[b.count]
+        }
+        return keys.keys.sorted().map { ($0, distance(Array($0), Array(key))) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
 
     func kafkaConfig(bootstrap: String?) -> KafkaConfig {
         var c = KafkaConfig(bootstrapServers: bootstrap ?? kafka["bootstrap.servers"] ?? "127.0.0.1:9092", properties: [:])

@@ -56,9 +56,14 @@ import Windows
         let (ps, _) = try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap])
         #expect(ps == 0)
         let state = f.dir.appendingPathComponent("state.sqlite").path
-        let service = try Harness.start(Harness.binary, ["run", "--state", state], log: f.dir.appendingPathComponent("run.log"),
+        let http = "127.0.0.1:\(Int.random(in: 20000...40000))"
+        let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", http], log: f.dir.appendingPathComponent("run.log"),
                                         environment: Self.serviceEnvironment(broker.bootstrap))
         let done = try Harness.waitUntil(timeout: 120) { try Self.forecastValues(broker.bootstrap).count >= f.offline.count }
+        // Prometheus metrics are served while it runs.
+        let (curlStatus, metrics) = try Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 10)
+        #expect(curlStatus == 0 && metrics.contains("streamcast_forecasts_total \(f.offline.count)"), "\(metrics.prefix(400))")
+        #expect(metrics.contains("streamcast_dead_letters_total{reason=\"malformed_json\"}"))
         service.terminate()  // SIGTERM: graceful stop through swift-service-lifecycle
         service.waitUntilExit()
         #expect(done)

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// Bad configuration: one clear message naming the key and the fix, exit status 2, nothing started.
+@Suite struct ConfigErrorTests {
+    func run(config: String?, environment: [String: String] = [:], flags: [String] = []) throws -> (Int32, String) {
+        let dir = Harness.temporaryDirectory()
+        var args = ["run", "--state", dir.appendingPathComponent("s.sqlite").path, "--bootstrap", "127.0.0.1:1"] + flags
+        if let config {
+            let path = dir.appendingPathComponent("bad.toml")
+            try config.write(to: path, atomically: true, encoding: .utf8)
+            args += ["--config", path.path]
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Harness.binary)
+        p.arguments = args
+        let err = dir.appendingPathComponent("stderr")
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: err)
+        p.standardOutput = FileHandle.nullDevice
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        try p.run()
+        let deadline = Date().addingTimeInterval(20)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate() }  // started: that is a failure of this test
+        p.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("s.sqlite").path), "nothing may start")
+        return (p.terminationStatus, try String(contentsOf: err, encoding: .utf8))
+    }
+
+    @Test func invalidTOMLNamesTheLine() throws {
+        let (status, err) = try run(config: "[windows]\nlength = = 3\n")
+        #expect(status == 2)
+        #expect(err.contains("not valid TOML at line 2"))
+    }
+
+    @Test func unknownKeySuggestsTheRightOne() throws {
+        let (status, err) = try run(config: "[windows]\nlenght = 30\n")
+        #expect(status == 2)
+        #expect(err.contains("'windows.lenght'") && err.contains("did you mean 'windows.length'"))
+    }
+
+    @Test func wrongTypeAndImpossibleValuesNameKeyAndExpectation() throws {
+        let (s1, e1) = try run(config: "[forecast]\nhorizons = \"many\"\n")
+        #expect(s1 == 2 && e1.contains("'forecast.horizons'") && e1.contains("expected an integer in 1...1000"))
+        let (s2, e2) = try run(config: "[forecast]\nquantiles = [0.9, 0.1]\n")
+        #expect(s2 == 2 && e2.contains("'forecast.quantiles'") && e2.contains("increasing"))
+        let (s3, e3) = try run(config: "[forecast]\nmodel = \"prophet\"\n")
+        #expect(s3 == 2 && e3.contains("'forecast.model'") && e3.contains("seasonal_naive"))
+    }
+
+    @Test func environmentAndFlagsAreCheckedToo() throws {
+        let (s1, e1) = try run(config: nil, environment: ["STREAMCAST_WINDOWS_PERIOD": "fortnight"])
+        #expect(s1 == 2 && e1.contains("'windows.period'") && e1.contains("STREAMCAST_WINDOWS_PERIOD"))
+        let (s2, e2) = try run(config: nil, flags: ["--horizons", "0"])
+        #expect(s2 == 2 && e2.contains("'forecast.horizons'") && e2.contains("command line"))
+    }
+
+    @Test func secretsAreNeverLogged() throws {
+        // A bad SASL property value must be rejected without echoing the secret.
+        let (status, err) = try run(config: "[kafka]\n\"sasl.password\" = \"hunter2-secret\"\n\"security.protocol\" = \"nonsense\"\n")
+        #expect(status != 0)
+        #expect(!err.contains("hunter2-secret"))
+    }
+}
