@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "WindowsTests", dependencies: ["Windows", "Events"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Events", "Windows"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Events", "Checkpoint", "Windows"]),
     ]
 )

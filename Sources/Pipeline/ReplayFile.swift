@@ -78,14 +78,17 @@ public final class LineWriter {
     private let plain: UnsafeMutablePointer<FILE>?
     public let path: String
 
-    public init(path: String) throws {
+    /// `level` is the gzip level for .gz files (1 = fastest).
+    public init(path: String, level: Int = 6) throws {
         self.path = path
         if path.hasSuffix(".gz") {
-            guard let f = gzopen(path, "wb6") else { throw ReplayError.cannotWrite(path) }
+            guard let f = gzopen(path, "wb\(level)") else { throw ReplayError.cannotWrite(path) }
+            gzbuffer(f, 1 << 20)
             gz = f
             plain = nil
         } else {
             guard let f = fopen(path, "wb") else { throw ReplayError.cannotWrite(path) }
+            setvbuf(f, nil, _IOFBF, 1 << 20)
             plain = f
             gz = nil
         }
@@ -96,7 +99,9 @@ public final class LineWriter {
         line.withUTF8 { write($0) }
     }
 
-    public func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public func write(_ bytes: UnsafeBufferPointer<UInt8>) { write(UnsafeRawBufferPointer(bytes)) }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
         if let gz {
             _ = gzwrite(gz, bytes.baseAddress, UInt32(bytes.count))
             _ = gzputc(gz, 0x0A)

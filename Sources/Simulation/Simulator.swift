@@ -2,127 +2,192 @@ import Events
 import Foundation
 import Windows
 
-/// A small retail event generator with known structure (the minimal simulator of the streaming
-/// spine; the richer one with true quantiles and drift is its own issue).
-///
-/// Per product: a log-normal level, a category with its own weekly profile, Poisson demand scaled
-/// by price elasticity (−1.5) against the product's reference price, promotions announced ahead as
-/// price events with a future `effective`, page views that lead demand by one period, and some
-/// products launching mid-log (cold start). Sales arrive as individual events with timestamps
-/// inside their period, emitted in arrival order with a small random delay (mildly out of order).
+/// What to simulate.
 public struct SimulationConfig: Sendable {
     public var products = 100
     public var periods = 120
     public var period: Period = .day
     public var seed: UInt64 = 1
     public var start: Int64 = Timestamp.parse("2024-01-01T00:00:00Z")!
+    public var calendar: [CalendarEvent] = []
+    public var drifts: [DriftSpec] = []
+    /// Quantile levels of the ground-truth file.
+    public var truthQuantiles: [Double] = [0.1, 0.5, 0.9]
+    /// Share of events delivered after their period closed (late).
+    public var lateShare = 0.001
     public init() {}
 }
 
+/// One (product, period) of the ground truth: the demand distribution and the draw.
+public struct TruthRow: Sendable {
+    public var product: String
+    public var periodStart: Int64
+    public var mean: Double
+    public var shape: Double
+    public var quantiles: [Int]
+    public var units: Int
+
+    /// `product,start,mean,shape,units,q...` (the truth file's CSV row).
+    public var csv: String {
+        "\(product),\(Timestamp.format(periodStart)),\(mean),\(shape),\(units)," + quantiles.map(String.init).joined(separator: ",")
+    }
+}
+
+/// A drift applied to one product.
+public struct DriftRecord: Sendable {
+    public var product: String
+    public var spec: DriftSpec
+    public var periodStart: Int64
+
+    public var json: String {
+        "{\"product\":\"\(product)\",\"kind\":\"\(spec.kind.rawValue)\",\"factor\":\(spec.factor),\"period\":\(spec.period),\"start\":\"\(Timestamp.format(periodStart))\"}"
+    }
+}
+
+/// A retail event generator with known ground truth.
+///
+/// Demand of product i in period t is negative binomial with mean
+///   μ = level · growth^t · weekly(day of week) · yearly(t) · (price/reference)^elasticity
+///       · promo lift · holidays(t) · category factor(t) · drift,
+/// and shape r_i (variance μ + μ²/r). Page views lead demand by 1–3 days. Some products launch
+/// mid-log (cold start) or retire; 40 % are low-volume and intermittent. Promotions and price
+/// changes are announced ahead as price events with a future `effective`. Sales are individual
+/// events inside their period, emitted in arrival order with a small random delay (mildly out of
+/// order) and a few very late ones. The truth (each period's distribution, its quantiles and the
+/// draw) and the drifts applied are reported through callbacks.
 public enum Simulator {
-    /// Writes the log line by line in emission order; returns the number of events.
+    /// Generates the log; returns the number of events written.
     @discardableResult
-    public static func generate(_ c: SimulationConfig, write: (String) -> Void) -> Int {
+    public static func generate(_ c: SimulationConfig, write: (UnsafeRawBufferPointer) -> Void,
+                                truth: ((TruthRow) -> Void)? = nil, drift: ((DriftRecord) -> Void)? = nil) -> Int {
         var rng = SplitMix64(seed: c.seed)
         let cal = c.period
         let first = cal.index(of: c.start)
-        struct Product { var id: String; var category: Int; var level: Double; var refPrice: Double; var launch: Int; var promoUntil = -1 }
-        var products: [Product] = (0..<c.products).map { i in
-            let level = exp(rng.normal() * 0.9 + log(4.0))
-            let launch = i % 5 == 4 ? Int(rng.uniform() * Double(c.periods / 2)) : 0
-            return Product(id: String(format: "P%05d", i), category: i % 6, level: level,
-                           refPrice: (5 + rng.uniform() * 45).rounded(toPlaces: 2), launch: launch)
+        let periodDays = Double(cal.nominalMs) / 86_400_000
+        let categories = 8
+        let weekly: [[Double]] = (0..<categories).map { _ in
+            let raw = (0..<7).map { _ in 0.6 + 0.8 * rng.uniform() }
+            let mean = raw.reduce(0, +) / 7
+            return raw.map { $0 / mean }
         }
-        let weekly: [[Double]] = (0..<6).map { _ in (0..<7).map { _ in 0.7 + 0.6 * rng.uniform() } }
-        var pending: [(emit: Int64, line: String)] = []
+        let yearlyAmplitude = (0..<categories).map { _ in 0.4 * rng.uniform() }
+        let yearlyPhase = (0..<categories).map { _ in 2 * Double.pi * rng.uniform() }
+        var categoryFactor = [Double](repeating: 0, count: categories)
+        var products = (0..<c.products).map { i in SimProduct(index: i, categories: categories, periods: c.periods, periodDays: periodDays, rng: &rng) }
+        // Which products each drift hits (a seeded choice).
+        var drifted: [[Int]] = []
+        for spec in c.drifts {
+            var chosen: [Int] = []
+            for i in products.indices where rng.uniform() < spec.share { chosen.append(i) }
+            drifted.append(chosen)
+        }
+        let holidays = HolidayEffects(c.calendar)
+        var out = EventLineWriter()
+        var pending: [(emit: Int64, bytes: [UInt8])] = []
+        var entries: [(emit: Int64, start: Int, end: Int)] = []
         var count = 0
+        // Demand means one period ahead are needed for page views (they lead demand).
+        func mean(_ p: inout SimProduct, _ t: Int) -> Double {
+            let start = cal.start(of: first + Int64(t)), end = cal.end(of: first + Int64(t))
+            let day0 = Int(start / 86_400_000), day1 = Int((end - 1) / 86_400_000)
+            var m = p.level * pow(p.growth, Double(t))
+            if cal == .day || cal == .hour {
+                let w = weekly[p.category][Timestamp.dayOfWeek(start)]
+                m *= 1 + (w - 1) * p.seasonalScale
+            }
+            let dayOfYear = Double(day0 % 365) / 365
+            m *= 1 + yearlyAmplitude[p.category] * p.seasonalScale * sin(2 * .pi * dayOfYear + yearlyPhase[p.category])
+            let price = p.price(at: start + (end - start) / 2)
+            m *= pow(price.value / p.referencePrice, p.elasticity) * (price.promo ? 1.25 : 1)
+            m *= holidays.multiplier(days: day0, day1)
+            m *= exp(categoryFactor[p.category])
+            return max(m, 0)
+        }
         for t in 0..<c.periods {
             let p = first + Int64(t)
             let start = cal.start(of: p), length = cal.end(of: p) - start
-            for i in products.indices where t >= products[i].launch {
+            for (d, spec) in c.drifts.enumerated() where spec.period == t {
+                for i in drifted[d] {
+                    products[i].apply(spec)
+                    drift?(DriftRecord(product: products[i].id, spec: spec, periodStart: start))
+                }
+            }
+            for k in 0..<categories { categoryFactor[k] = 0.95 * categoryFactor[k] + 0.03 * rng.normal() }
+            entries.removeAll(keepingCapacity: true)
+            out.bytes.removeAll(keepingCapacity: true)
+            func emit(_ time: Int64, late: Bool = false) -> Int64 {
+                if late { return time + length + length / 2 }
+                return time + min(Int64(-log(1 - rng.uniform()) * Double(length) * 0.01), length / 10)
+            }
+            for i in products.indices where products[i].isActive(t) {
                 var prod = products[i]
-                func event(_ kind: EventKind, at ts: Int64, _ q: Double, effective: Int64? = nil, promo: Bool = false) {
-                    let e = Event(kind: kind, product: prod.id, time: ts, quantity: q, effective: effective, promo: promo,
-                                  category: "C\(prod.category)")
-                    let delay = Int64(-log(1 - rng.uniform()) * Double(length) * 0.02)
-                    pending.append((ts + delay, EventEncoder.json(e)))
-                    count += 1
+                let product = prod.idBytes, category = prod.categoryBytes
+                // Prices: the launch price, then promotions and price changes announced ahead.
+                if t == prod.launch {
+                    let s = out.bytes.count
+                    out.event(.price, product: product, category: category, time: start, quantity: prod.currentPrice)
+                    entries.append((start, s, out.bytes.count)); count += 1
                 }
-                if t == prod.launch { event(.price, at: start, prod.refPrice) }
-                // Announce a promotion 3 periods ahead, lasting 5 periods, now and then.
-                if prod.promoUntil < t && rng.uniform() < 0.03 {
-                    let from = cal.start(of: p + 3), to = cal.start(of: p + 8)
-                    event(.price, at: start + 1000, (prod.refPrice * 0.8).rounded(toPlaces: 2), effective: from, promo: true)
-                    event(.price, at: start + 2000, prod.refPrice, effective: to)
-                    prod.promoUntil = t + 8
+                for change in prod.plan(t: t, start: start, length: length, rng: &rng) {
+                    let s = out.bytes.count
+                    let ts = start + Int64(rng.uniform() * Double(length / 2))
+                    out.event(.price, product: product, category: category, time: ts, quantity: change.price,
+                              effective: change.effective, promo: change.promo)
+                    entries.append((emit(ts), s, out.bytes.count)); count += 1
                 }
-                let promo = prod.promoUntil >= t && prod.promoUntil - t < 5
-                let price = promo ? prod.refPrice * 0.8 : prod.refPrice
-                let dow = Int((Timestamp.civilDayOfWeek(start)))
-                let seasonal = cal == .day ? weekly[prod.category][dow] : 1
-                let mean = prod.level * seasonal * pow(price / prod.refPrice, -1.5)
-                let units = rng.poisson(mean)
-                for _ in 0..<units { event(.sale, at: start + Int64(rng.uniform() * Double(length - 1)), 1) }
-                // Page views lead demand: proportional to next period's expected demand.
-                let views = rng.poisson(mean * 4)
-                var left = views
+                let mu = mean(&prod, t)
+                let units = rng.negativeBinomial(mean: mu, shape: prod.shape)
+                if let truth {
+                    let dist = NegativeBinomial(mean: mu, shape: prod.shape)
+                    truth(TruthRow(product: prod.id, periodStart: start, mean: mu, shape: prod.shape,
+                                   quantiles: dist.quantiles(c.truthQuantiles), units: units))
+                }
+                var left = units
                 while left > 0 {
-                    let batch = min(left, 1 + Int(rng.uniform() * 5))
-                    event(.pageView, at: start + Int64(rng.uniform() * Double(length - 1)), Double(batch))
-                    left -= batch
+                    let basket = min(left, rng.uniform() < 0.8 ? 1 : 2 + Int(rng.uniform() * 3))
+                    let ts = start + Int64(rng.uniform() * Double(length))
+                    let s = out.bytes.count
+                    out.event(.sale, product: product, category: category, time: ts, quantity: Double(basket))
+                    entries.append((emit(ts, late: rng.uniform() < c.lateShare), s, out.bytes.count)); count += 1
+                    left -= basket
+                }
+                // Page views follow demand `viewLead` days ahead (interpolated between periods).
+                let ahead = prod.viewLeadDays / periodDays
+                let whole = Int(ahead), frac = ahead - Double(whole)
+                let muAhead = (1 - frac) * mean(&prod, t + whole) + frac * mean(&prod, t + whole + 1)
+                var views = rng.poisson(prod.viewsPerUnit * muAhead)
+                while views > 0 {
+                    let batch = min(views, 1 + Int(rng.uniform() * 5))
+                    let ts = start + Int64(rng.uniform() * Double(length))
+                    let s = out.bytes.count
+                    out.event(.pageView, product: product, category: category, time: ts, quantity: Double(batch))
+                    entries.append((emit(ts), s, out.bytes.count)); count += 1
+                    views -= batch
                 }
                 products[i] = prod
             }
             // Emit in arrival order everything that has arrived by the end of this period.
-            pending.sort { $0.emit < $1.emit }
-            let cut = pending.firstIndex { $0.emit >= start + length } ?? pending.count
-            for e in pending[..<cut] { write(e.line) }
-            pending.removeFirst(cut)
+            let end = start + length
+            var ready: [(emit: Int64, bytes: ArraySlice<UInt8>)] = []
+            var keep: [(emit: Int64, bytes: [UInt8])] = []
+            for e in pending { if e.emit < end { ready.append((e.emit, e.bytes[...])) } else { keep.append(e) } }
+            for e in entries {
+                if e.emit < end { ready.append((e.emit, out.bytes[e.start..<e.end])) } else { keep.append((e.emit, Array(out.bytes[e.start..<e.end]))) }
+            }
+            ready.sort { $0.emit < $1.emit }
+            for r in ready { r.bytes.withUnsafeBytes(write) }
+            pending = keep
         }
-        for e in pending { write(e.line) }
+        pending.sort { $0.emit < $1.emit }
+        for e in pending { e.bytes.withUnsafeBytes(write) }
         return count
     }
 }
 
 extension Timestamp {
     /// Day of week of a time, 0 = Monday.
-    static func civilDayOfWeek(_ ms: Int64) -> Int {
+    static func dayOfWeek(_ ms: Int64) -> Int {
         let days = Int((ms >= 0 ? ms : ms - 86_399_999) / 86_400_000)
         return ((days + 3) % 7 + 7) % 7
-    }
-}
-
-extension Double {
-    func rounded(toPlaces n: Int) -> Double {
-        let f = pow(10, Double(n))
-        return (self * f).rounded() / f
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so logs are identical for a seed on every machine.
-public struct SplitMix64: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-    public mutating func normal() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-    }
-    public mutating func poisson(_ mean: Double) -> Int {
-        if mean <= 0 { return 0 }
-        if mean > 40 { return max(0, Int((mean + mean.squareRoot() * normal()).rounded())) }
-        let limit = exp(-mean)
-        var k = 0
-        var p = uniform()
-        while p > limit { k += 1; p *= uniform() }
-        return k
     }
 }

@@ -32,7 +32,7 @@ struct IngestBench: ParsableCommand {
         sim.products = products
         sim.periods = periods
         let writer = try LineWriter(path: log)
-        let events = Simulator.generate(sim) { writer.write($0) }
+        let events = Simulator.generate(sim, write: { writer.write($0) })
         writer.close()
         let bytes = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
         say("log: \(events) events, \(products) products, \(periods) days, \(bytes / 1_000_000) MB")

@@ -1,18 +1,31 @@
 import ArgumentParser
 import Foundation
+import Events
 import Pipeline
 import Simulation
+import TOMLKit
 import Windows
 
-/// `streamcast simulate`: a synthetic event log (the bundled Replays/ sample is made with it).
+/// `streamcast simulate`: a synthetic event log with known ground truth.
 struct SimulateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "Write a synthetic retail event log.")
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Write a synthetic retail event log, its ground truth (true quantiles) and the drifts injected.",
+        discussion: """
+            Beside OUT it writes BASE.truth.csv.gz (product,start,mean,shape,units,q…: the true \
+            quantiles of every product-period's demand and the units drawn) and BASE.drift.jsonl \
+            (which product drifted how, when), where BASE is OUT without .jsonl/.gz.
+            """)
 
     @Option(help: "Number of products.") var products = 100
     @Option(help: "Number of periods.") var periods = 120
-    @Option(help: "Period: hour, day, week or month.") var period = "day"
-    @Option(help: "Random seed (same seed, same log).") var seed: UInt64 = 1
-    @Option(help: "Output file (.gz compresses).") var out: String
+    @Option(help: "Period: day or week (hour and month work too).") var period = "day"
+    @Option(help: "Random seed (same seed, same bytes).") var seed: UInt64 = 1
+    @Option(help: "First period's start (RFC 3339).") var start = "2024-01-01T00:00:00Z"
+    @Option(help: "Drift KIND:SHARE@PERIODxFACTOR, kind level|elasticity|seasonality; repeatable (e.g. level:0.2@90x1.8).") var drift: [String] = []
+    @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
+    @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
+    @Option(help: "Output log (.gz compresses).") var out: String
 
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
@@ -21,9 +34,52 @@ struct SimulateCommand: ParsableCommand {
         c.periods = periods
         c.period = p
         c.seed = seed
-        let writer = try LineWriter(path: out)
-        let n = Simulator.generate(c) { writer.write($0) }
-        writer.close()
-        say("wrote \(n) events for \(products) products over \(periods) \(period)s to \(out)")
+        guard let t0 = Timestamp.parse(start) else { throw ValidationError("--start must be RFC 3339") }
+        c.start = t0
+        c.drifts = try drift.map { text in
+            guard let spec = DriftSpec(text) else { throw ValidationError("--drift \(text): expected KIND:SHARE@PERIODxFACTOR, e.g. level:0.2@90x1.8") }
+            return spec
+        }
+        let levels = truthQuantiles.split(separator: ",").compactMap { Double($0) }
+        guard !levels.isEmpty, levels == levels.sorted(), levels.allSatisfy({ $0 > 0 && $0 < 1 }) else {
+            throw ValidationError("--truth-quantiles must be increasing levels in (0, 1)")
+        }
+        c.truthQuantiles = levels
+        if FileManager.default.fileExists(atPath: calendar) { c.calendar = try loadCalendar(calendar) }
+        var base = out
+        for suffix in [".gz", ".jsonl"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        let log = try LineWriter(path: out)
+        let truth = try LineWriter(path: base + ".truth.csv.gz", level: 1)
+        truth.write("product,start,mean,shape,units," + levels.map { "q\($0)" }.joined(separator: ","))
+        let drifts = try LineWriter(path: base + ".drift.jsonl")
+        let started = Date()
+        let n = Simulator.generate(c, write: { log.write($0) }, truth: { truth.write($0.csv) }, drift: { drifts.write($0.json) })
+        let seconds = Date().timeIntervalSince(started)
+        log.close(); truth.close(); drifts.close()
+        say("wrote \(n) events for \(products) products over \(periods) \(period)s to \(out) (\(Int(Double(n) / seconds)) events/s); truth: \(base).truth.csv.gz; drifts: \(base).drift.jsonl")
     }
+}
+
+/// Reads `[[event]] name, dates = ["YYYY-MM-DD", …], effect, lead_days`.
+func loadCalendar(_ path: String) throws -> [CalendarEvent] {
+    let table: TOMLTable
+    do { table = try TOMLTable(string: try String(contentsOfFile: path, encoding: .utf8)) } catch let e as TOMLParseError {
+        throw ValidationError("\(path): not valid TOML at line \(e.source.begin.line): \(e.description)")
+    }
+    guard let events = table["event"]?.array else { return [] }
+    var out: [CalendarEvent] = []
+    for (i, item) in events.enumerated() {
+        guard let e = item.table, let name = e["name"]?.string, let dates = e["dates"]?.array,
+              let effect = e["effect"]?.double ?? e["effect"]?.int.map(Double.init) else {
+            throw ValidationError("\(path): event \(i + 1) needs name, dates and effect")
+        }
+        let lead = e["lead_days"]?.int ?? 2
+        for d in dates {
+            guard let text = d.string, let ms = Timestamp.parse(text + "T00:00:00Z") else {
+                throw ValidationError("\(path): event \(name): dates must be YYYY-MM-DD")
+            }
+            out.append(CalendarEvent(name: name, day: Int(ms / 86_400_000), effect: effect, leadDays: lead))
+        }
+    }
+    return out
 }

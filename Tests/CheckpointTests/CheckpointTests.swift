@@ -17,7 +17,7 @@ func simulatedLines(products: Int = 30, periods: Int = 40, seed: UInt64 = 5) -> 
     c.periods = periods
     c.seed = seed
     var lines: [String] = []
-    Simulator.generate(c) { lines.append($0) }
+    Simulator.generate(c, write: { lines.append(String(decoding: $0, as: UTF8.self)) })
     return lines
 }
 

@@ -1,0 +1,155 @@
+import Events
+import Foundation
+import Testing
+@testable import Simulation
+import Windows
+
+@Suite struct SamplerTests {
+    /// Draws match the negative binomial they claim: mean, variance and the coverage of its
+    /// quantiles, across the inversion (small) and PTRS (large) Poisson paths.
+    @Test(arguments: [(0.3, 0.7), (4.0, 2.0), (25.0, 5.0), (300.0, 3.0)])
+    func negativeBinomialDrawsMatchTheDistribution(_ mean: Double, _ shape: Double) {
+        var rng = SplitMix64(seed: 99)
+        let n = 40_000
+        let draws = (0..<n).map { _ in Double(rng.negativeBinomial(mean: mean, shape: shape)) }
+        let m = draws.reduce(0, +) / Double(n)
+        let v = draws.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(n - 1)
+        let variance = mean + mean * mean / shape
+        #expect(abs(m - mean) < 5 * (variance / Double(n)).squareRoot())
+        #expect(abs(v / variance - 1) < 0.1)
+        let dist = NegativeBinomial(mean: mean, shape: shape)
+        let levels = [0.1, 0.5, 0.9]
+        for (q, k) in zip(levels, dist.quantiles(levels)) {
+            // Discrete: P(Y ≤ k) ≥ q > P(Y ≤ k−1); the empirical shares must match those exactly.
+            let upper = dist.cdf(k), lower = dist.cdf(k - 1)
+            #expect(upper >= q && lower < q)
+            let shareAtMost = Double(draws.filter { $0 <= Double(k) }.count) / Double(n)
+            let shareBelow = Double(draws.filter { $0 < Double(k) }.count) / Double(n)
+            #expect(abs(shareAtMost - upper) < 4 * (upper * (1 - upper) / Double(n)).squareRoot() + 1e-9)
+            #expect(abs(shareBelow - lower) < 4 * (lower * (1 - lower) / Double(n)).squareRoot() + 1e-9)
+        }
+    }
+}
+
+@Suite struct SimulatorTests {
+    struct Output {
+        var log = Data()
+        var truth: [TruthRow] = []
+        var drifts: [DriftRecord] = []
+        var events = 0
+    }
+
+    func simulate(seed: UInt64, products: Int = 300, periods: Int = 150, drifts: [DriftSpec] = []) -> Output {
+        var c = SimulationConfig()
+        c.products = products
+        c.periods = periods
+        c.seed = seed
+        c.drifts = drifts
+        c.calendar = [CalendarEvent(name: "sale", day: Int(Timestamp.parse("2024-03-15T00:00:00Z")! / 86_400_000), effect: 2)]
+        var out = Output()
+        out.events = Simulator.generate(c, write: { out.log.append(contentsOf: $0); out.log.append(0x0A) },
+                                        truth: { out.truth.append($0) }, drift: { out.drifts.append($0) })
+        return out
+    }
+
+    @Test func sameSeedSameBytesOtherSeedOtherLog() {
+        let a = simulate(seed: 7, products: 50, periods: 40), b = simulate(seed: 7, products: 50, periods: 40)
+        let c = simulate(seed: 8, products: 50, periods: 40)
+        #expect(a.log == b.log && a.events > 10_000)
+        #expect(a.log != c.log)
+    }
+
+    /// Over every product-period of a log, the drawn demand covers each true quantile as often as
+    /// the distribution says (within sampling error); and the log's sales add up to the draws.
+    @Test func drawsCoverTheTrueQuantilesAndTheLogHoldsThem() throws {
+        let out = simulate(seed: 3)
+        let rows = out.truth
+        #expect(rows.count > 30_000)
+        for (j, q) in [0.1, 0.5, 0.9].enumerated() {
+            var expected = 0.0, variance = 0.0, hits = 0
+            for r in rows {
+                let p = NegativeBinomial(mean: r.mean, shape: r.shape).cdf(r.quantiles[j])
+                #expect(p >= q - 1e-12)
+                expected += p
+                variance += p * (1 - p)
+                if r.units <= r.quantiles[j] { hits += 1 }
+            }
+            #expect(abs(Double(hits) - expected) < 4 * variance.squareRoot(), "q\(q): \(hits) vs \(expected)")
+        }
+        // Sales in the log, by product and day, equal the truth's draws; every line decodes.
+        var units: [String: Double] = [:]
+        let decoder = EventDecoder()
+        var lines = 0, late = 0, previous: Int64 = 0
+        for line in out.log.split(separator: 0x0A) {
+            lines += 1
+            let e = try line.withUnsafeBytes { try decoder.decode($0).get() }
+            if e.time < previous - 86_400_000 / 2 { late += 1 }
+            previous = max(previous, e.time)
+            if e.kind == .sale { units["\(e.product)|\(Period.day.index(of: e.time))", default: 0] += e.quantity }
+        }
+        #expect(lines == out.events)
+        for r in rows where r.units > 0 {
+            #expect(units["\(r.product)|\(Period.day.index(of: r.periodStart))"] == Double(r.units))
+        }
+        #expect(late > 0 && late < lines / 200)  // a few late ones, mildly out of order otherwise
+    }
+
+    @Test func retailStructureIsThere() throws {
+        let out = simulate(seed: 5)
+        let rows = out.truth
+        // Cold starts and retirements: products whose first/last truth row is not the log's.
+        let firstDay = rows.map(\.periodStart).min()!, lastDay = rows.map(\.periodStart).max()!
+        let byProduct = Dictionary(grouping: rows, by: \.product)
+        #expect(byProduct.values.filter { $0.map(\.periodStart).min()! > firstDay }.count > 20)
+        #expect(byProduct.values.filter { $0.map(\.periodStart).max()! < lastDay }.count > 10)
+        // Intermittent, low-volume products: many product-periods with a zero median.
+        #expect(Double(rows.filter { $0.quantiles[1] == 0 }.count) / Double(rows.count) > 0.3)
+        // Planned price changes are announced ahead: price events with a future effective time.
+        let text = String(decoding: out.log, as: UTF8.self)
+        #expect(text.components(separatedBy: "\"effective\"").count > 100)
+        #expect(text.contains("\"promo\":true"))
+        // The calendar's event day lifts demand (mean multiplier 2 on 2024-03-15).
+        let day = Timestamp.parse("2024-03-15T00:00:00Z")!
+        let onDay = rows.filter { $0.periodStart == day }.map(\.mean).reduce(0, +)
+        let weekBefore = rows.filter { $0.periodStart == day - 7 * 86_400_000 }.map(\.mean).reduce(0, +)
+        #expect(onDay / weekBefore > 1.6)
+    }
+
+    @Test func pageViewsLeadDemand() throws {
+        let out = simulate(seed: 9, products: 200, periods: 120)
+        // Per day: total views and total expected demand; views correlate best with demand 1–3 days later.
+        var views = [Double](repeating: 0, count: 130), demand = [Double](repeating: 0, count: 130)
+        let start = Period.day.index(of: Timestamp.parse("2024-01-01T00:00:00Z")!)
+        let decoder = EventDecoder()
+        for line in out.log.split(separator: 0x0A) {
+            let e = try line.withUnsafeBytes { try decoder.decode($0).get() }
+            if e.kind == .pageView { views[Int(Period.day.index(of: e.time) - start)] += e.quantity }
+        }
+        for r in out.truth { demand[Int(Period.day.index(of: r.periodStart) - start)] += r.mean }
+        func correlation(lag: Int) -> Double {
+            let xs = (10..<100).map { views[$0] }, ys = (10..<100).map { demand[$0 + lag] }
+            let mx = xs.reduce(0, +) / Double(xs.count), my = ys.reduce(0, +) / Double(ys.count)
+            let cov = zip(xs, ys).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
+            return cov / (xs.map { ($0 - mx) * ($0 - mx) }.reduce(0, +) * ys.map { ($0 - my) * ($0 - my) }.reduce(0, +)).squareRoot()
+        }
+        let lagged = (1...3).map(correlation).max()!
+        #expect(lagged > correlation(lag: -2))
+    }
+
+    @Test func levelDriftHitsTheChosenShareAtTheChosenPeriod() {
+        let spec = DriftSpec(kind: .level, share: 0.25, period: 80, factor: 2)
+        let out = simulate(seed: 11, drifts: [spec])
+        let hit = Set(out.drifts.map(\.product))
+        #expect(Double(hit.count) / 300 > 0.15 && Double(hit.count) / 300 < 0.35)
+        let shiftDay = out.drifts[0].periodStart
+        func ratio(_ products: Set<String>) -> Double {
+            let rows = out.truth.filter { products.contains($0.product) }
+            let before = rows.filter { $0.periodStart < shiftDay && $0.periodStart >= shiftDay - 14 * 86_400_000 }.map(\.mean).reduce(0, +)
+            let after = rows.filter { $0.periodStart >= shiftDay && $0.periodStart < shiftDay + 14 * 86_400_000 }.map(\.mean).reduce(0, +)
+            return after / before
+        }
+        let others = Set(out.truth.map(\.product)).subtracting(hit)
+        #expect(ratio(hit) / ratio(others) > 1.7 && ratio(hit) / ratio(others) < 2.3)
+        #expect(DriftSpec("level:0.25@80x2.0") == spec && DriftSpec("bogus") == nil)
+    }
+}
