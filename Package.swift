@@ -35,13 +35,14 @@ let package = Package(
         .target(name: "Forecasting", dependencies: ["Windows"]),
         .target(name: "Checkpoint", dependencies: ["CSQLite"]),
         .target(name: "Simulation", dependencies: ["Events", "Windows"]),
+        .target(name: "Datasets", dependencies: ["Events", "Pipeline", "CZlib"]),
         .target(name: "Pipeline", dependencies: [
             "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "CZlib",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .executableTarget(name: "streamcast", dependencies: [
-            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation",
+            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Events", "Windows"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Events", "Windows"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Events", "Checkpoint", "Windows"]),
     ]
 )
