@@ -25,6 +25,7 @@ let package = Package(
                        providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // Tiny C helpers librdkafka needs (fixed-port mock broker listener).
         .target(name: "CKafkaShim", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -32,6 +33,7 @@ let package = Package(
                                               .product(name: "Logging", package: "swift-log")]),
         .target(name: "Events"),
         .target(name: "Windows", dependencies: ["Events"]),
+        .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
         .target(name: "Forecasting", dependencies: ["Windows"]),
         .target(name: "Checkpoint", dependencies: ["CSQLite"]),
         .target(name: "Simulation", dependencies: ["Events", "Windows"]),
@@ -53,6 +55,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "WindowsTests", dependencies: ["Windows", "Events"]),
         .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Pinball (quantile) loss: ρ_q(u) = max(q·u, (q − 1)·u), u = y − ŷ, summed over rows and
+/// quantiles with a per-row weight (0 masks padding), divided by `normalizer` (e.g. Σ|y|).
+public enum PinballLoss {
+    /// predictions: [n, Q]; targets, weights: n values. Returns the loss and dLoss/dpredictions.
+    public static func evaluate(_ predictions: Matrix, targets: [Float], quantiles: [Float], weights: [Float]? = nil,
+                                normalizer: Float = 1) -> (loss: Float, gradient: Matrix) {
+        precondition(predictions.cols == quantiles.count && predictions.rows == targets.count)
+        var loss: Float = 0
+        var grad = Matrix(rows: predictions.rows, cols: predictions.cols)
+        for r in 0..<predictions.rows {
+            let w = (weights?[r] ?? 1) / normalizer
+            guard w != 0 else { continue }
+            for (j, q) in quantiles.enumerated() {
+                let u = targets[r] - predictions[r, j]
+                loss += w * max(q * u, (q - 1) * u)
+                grad[r, j] = w * (u > 0 ? -q : 1 - q)
+            }
+        }
+        return (loss, grad)
+    }
+}
+
+/// Adam with global-norm gradient clipping (deterministic).
+public final class Adam {
+    public var learningRate: Float
+    let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+    public var clipNorm: Float?
+    private var m: [ObjectIdentifier: [Float]] = [:]
+    private var v: [ObjectIdentifier: [Float]] = [:]
+    private var step = 0
+
+    public init(learningRate: Float = 1e-3, clipNorm: Float? = 1) {
+        self.learningRate = learningRate
+        self.clipNorm = clipNorm
+    }
+
+    /// Updates the parameters from their gradients, then zeroes the gradients. Returns the
+    /// gradient norm before clipping.
+    @discardableResult
+    public func update(_ parameters: [Parameter]) -> Float {
+        var squared: Float = 0
+        for p in parameters { for g in p.grad.data { squared += g * g } }
+        let norm = squared.squareRoot()
+        let factor = clipNorm.map { norm > $0 ? $0 / norm : 1 } ?? 1
+        step += 1
+        let c1 = 1 - pow(beta1, Float(step)), c2 = 1 - pow(beta2, Float(step))
+        for p in parameters {
+            let id = ObjectIdentifier(p)
+            var mp = m[id] ?? Array(repeating: 0, count: p.value.count)
+            var vp = v[id] ?? Array(repeating: 0, count: p.value.count)
+            for i in 0..<p.value.count {
+                let g = p.grad.data[i] * factor
+                mp[i] = beta1 * mp[i] + (1 - beta1) * g
+                vp[i] = beta2 * vp[i] + (1 - beta2) * g * g
+                p.value.data[i] -= learningRate * (mp[i] / c1) / ((vp[i] / c2).squareRoot() + epsilon)
+            }
+            m[id] = mp
+            v[id] = vp
+            p.zeroGrad()
+        }
+        return norm
+    }
+}

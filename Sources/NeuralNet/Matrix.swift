@@ -1,0 +1,125 @@
+import COpenBLAS
+
+/// A row-major Float32 matrix: the only tensor shape the layers need (sequences are stacked as
+/// rows: [batch·time, channels]). Matrix products go through OpenBLAS; elementwise work is plain
+/// loops over the contiguous storage.
+public struct Matrix: Equatable, Sendable {
+    public var rows: Int
+    public var cols: Int
+    public var data: [Float]
+
+    public init(rows: Int, cols: Int, data: [Float]? = nil) {
+        precondition(data == nil || data!.count == rows * cols, "matrix data has \(data!.count) values, shape needs \(rows * cols)")
+        self.rows = rows
+        self.cols = cols
+        self.data = data ?? Array(repeating: 0, count: rows * cols)
+    }
+
+    public subscript(r: Int, c: Int) -> Float {
+        get { data[r * cols + c] }
+        set { data[r * cols + c] = newValue }
+    }
+
+    public var count: Int { data.count }
+
+    /// Rows [from, from + n) as a new matrix.
+    public func rows(_ from: Int, _ n: Int) -> Matrix {
+        Matrix(rows: n, cols: cols, data: Array(data[(from * cols)..<((from + n) * cols)]))
+    }
+
+    public static func + (a: Matrix, b: Matrix) -> Matrix {
+        precondition(a.rows == b.rows && a.cols == b.cols)
+        var out = a
+        for i in out.data.indices { out.data[i] += b.data[i] }
+        return out
+    }
+
+    public static func += (a: inout Matrix, b: Matrix) {
+        precondition(a.rows == b.rows && a.cols == b.cols)
+        for i in a.data.indices { a.data[i] += b.data[i] }
+    }
+
+    /// Columns [from, from + n) of every row.
+    public func columns(_ from: Int, _ n: Int) -> Matrix {
+        var out = Matrix(rows: rows, cols: n)
+        for r in 0..<rows { for c in 0..<n { out.data[r * n + c] = data[r * cols + from + c] } }
+        return out
+    }
+
+    /// Writes `m` into columns [from, from + m.cols), adding when `accumulate`.
+    public mutating func setColumns(_ from: Int, _ m: Matrix, accumulate: Bool = false) {
+        for r in 0..<rows {
+            for c in 0..<m.cols {
+                if accumulate { data[r * cols + from + c] += m.data[r * m.cols + c] } else { data[r * cols + from + c] = m.data[r * m.cols + c] }
+            }
+        }
+    }
+}
+
+/// C = α·op(A)·op(B) + β·C through cblas_sgemm (row-major).
+public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+                 into c: inout Matrix, alpha: Float = 1, beta: Float = 0) {
+    let m = transposeA ? a.cols : a.rows
+    let k = transposeA ? a.rows : a.cols
+    let n = transposeB ? b.rows : b.cols
+    precondition((transposeB ? b.cols : b.rows) == k, "gemm: inner dimensions \(k) and \(transposeB ? b.cols : b.rows) differ")
+    precondition(c.rows == m && c.cols == n, "gemm: output is \(c.rows)×\(c.cols), needs \(m)×\(n)")
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        for i in c.data.indices { c.data[i] *= beta }
+        return
+    }
+    a.data.withUnsafeBufferPointer { pa in
+        b.data.withUnsafeBufferPointer { pb in
+            c.data.withUnsafeMutableBufferPointer { pc in
+                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                            Int32(m), Int32(n), Int32(k), alpha, pa.baseAddress, Int32(a.cols), pb.baseAddress, Int32(b.cols),
+                            beta, pc.baseAddress, Int32(c.cols))
+            }
+        }
+    }
+}
+
+/// op(A)·op(B) as a new matrix.
+public func matmul(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+    var c = Matrix(rows: transposeA ? a.cols : a.rows, cols: transposeB ? b.rows : b.cols)
+    gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
+    return c
+}
+
+/// A trainable tensor and its gradient (accumulated by backward passes until `zeroGrad`).
+public final class Parameter {
+    public let name: String
+    public var value: Matrix
+    public var grad: Matrix
+
+    public init(_ name: String, _ value: Matrix) {
+        self.name = name
+        self.value = value
+        grad = Matrix(rows: value.rows, cols: value.cols)
+    }
+
+    public func zeroGrad() { for i in grad.data.indices { grad.data[i] = 0 } }
+}
+
+/// Deterministic initialisation (SplitMix64), so training is reproducible for a seed.
+public struct Initializer {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public mutating func uniform(_ limit: Float) -> Float { (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * limit }
+
+    /// Glorot-uniform weights for a fanIn × fanOut matrix.
+    public mutating func glorot(_ fanIn: Int, _ fanOut: Int) -> Matrix {
+        let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+        return Matrix(rows: fanIn, cols: fanOut, data: (0..<(fanIn * fanOut)).map { _ in uniform(limit) })
+    }
+}

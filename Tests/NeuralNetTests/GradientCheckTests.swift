@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+@testable import NeuralNet
+
+/// Finite-difference gradient checks: every layer's backward against central differences of its
+/// forward, for its input(s) and every parameter, through a random projection loss L = Σ R ⊙ y.
+final class Box { var m: Matrix; init(_ m: Matrix) { self.m = m } }
+
+func random(_ rows: Int, _ cols: Int, seed: UInt64, awayFromZero: Bool = false) -> Matrix {
+    var rng = Initializer(seed: seed)
+    return Matrix(rows: rows, cols: cols, data: (0..<(rows * cols)).map { _ in
+        let v = rng.uniform(1)
+        return awayFromZero ? (v < 0 ? v - 0.1 : v + 0.1) : v
+    })
+}
+
+/// Compares analytic gradients with numeric ones; returns the worst relative error.
+@discardableResult
+func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, forward: () -> Matrix,
+                   backward: (Matrix) -> [Matrix], eps: Float = 1e-2, tolerance: Float = 2e-2,
+                   sourceLocation: SourceLocation = #_sourceLocation) -> Float {
+    func loss() -> Double {
+        let y = forward()
+        return zip(y.data, projection.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    for p in parameters { p.zeroGrad() }
+    _ = forward()
+    let inputGrads = backward(projection)
+    var worst: Float = 0
+    func compare(_ analytic: Float, _ numeric: Double, _ what: String) {
+        let err = abs(analytic - Float(numeric)) / max(1, abs(analytic), Float(abs(numeric)))
+        worst = max(worst, err)
+        #expect(err < tolerance, "\(what): analytic \(analytic) vs numeric \(numeric)", sourceLocation: sourceLocation)
+    }
+    for (k, box) in inputs.enumerated() {
+        for i in stride(from: 0, to: box.m.count, by: max(1, box.m.count / 40)) {
+            let original = box.m.data[i]
+            box.m.data[i] = original + eps; let plus = loss()
+            box.m.data[i] = original - eps; let minus = loss()
+            box.m.data[i] = original
+            compare(inputGrads[k].data[i], (plus - minus) / Double(2 * eps), "input \(k)[\(i)]")
+        }
+    }
+    for p in parameters {
+        let analytic = p.grad
+        for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 40)) {
+            let original = p.value.data[i]
+            p.value.data[i] = original + eps; let plus = loss()
+            p.value.data[i] = original - eps; let minus = loss()
+            p.value.data[i] = original
+            compare(analytic.data[i], (plus - minus) / Double(2 * eps), "\(p.name)[\(i)]")
+        }
+    }
+    return worst
+}
+
+@Suite struct GradientCheckTests {
+    @Test func gemmMatchesANaiveProduct() {
+        let a = random(5, 7, seed: 1), b = random(7, 3, seed: 2)
+        let c = matmul(a, b)
+        for i in 0..<5 { for j in 0..<3 {
+            var s: Float = 0
+            for k in 0..<7 { s += a[i, k] * b[k, j] }
+            #expect(abs(c[i, j] - s) < 1e-5)
+        } }
+        let ct = matmul(b, transposeA: true, a, transposeB: true)  // (aᵀ... ) = (a·b)ᵀ
+        for i in 0..<5 { for j in 0..<3 { #expect(abs(ct[j, i] - c[i, j]) < 1e-5) } }
+    }
+
+    @Test func dense() {
+        var rng = Initializer(seed: 3)
+        let layer = Dense(6, 4, init: &rng)
+        let x = Box(random(5, 6, seed: 4))
+        gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(5, 4, seed: 5),
+                      forward: { layer.forward(x.m) }, backward: { [layer.backward($0)] })
+    }
+
+    @Test func activations() {
+        let x = Box(random(4, 6, seed: 6, awayFromZero: true))
+        let relu = ReLU(), gelu = GELU(), softplus = Softplus()
+        let r = random(4, 6, seed: 7)
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { relu.forward(x.m) }, backward: { [relu.backward($0)] })
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { gelu.forward(x.m) }, backward: { [gelu.backward($0)] })
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { softplus.forward(x.m) }, backward: { [softplus.backward($0)] })
+    }
+
+    @Test func layerNorm() {
+        let layer = LayerNorm(8)
+        var rng = Initializer(seed: 8)
+        for i in 0..<8 { layer.gamma.value.data[i] = 1 + rng.uniform(0.5); layer.beta.value.data[i] = rng.uniform(0.5) }
+        let x = Box(random(3, 8, seed: 9))
+        gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(3, 8, seed: 10),
+                      forward: { layer.forward(x.m) }, backward: { [layer.backward($0)] }, eps: 5e-3)
+    }
+
+    @Test func embedding() {
+        var rng = Initializer(seed: 11)
+        let layer = Embedding(5, 3, init: &rng)
+        let ids = [0, 3, 3, 4, 9]  // 9 → the last ("unknown") row
+        gradientCheck(inputs: [], parameters: layer.parameters, projection: random(5, 3, seed: 12),
+                      forward: { layer.forward(ids) }, backward: { layer.backward($0); return [] })
+    }
+
+    @Test func dilatedCausalConvolution() {
+        var rng = Initializer(seed: 13)
+        let layer = CausalConv1d(3, 4, kernel: 2, dilation: 2, init: &rng)
+        let x = Box(random(2 * 7, 3, seed: 14))
+        gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(14, 4, seed: 15),
+                      forward: { layer.forward(x.m, batch: 2, steps: 7) }, backward: { [layer.backward($0)] })
+        // Causality: changing step 5 changes no output before step 5.
+        let before = layer.forward(x.m, batch: 2, steps: 7)
+        var changed = x.m
+        for c in 0..<3 { changed[5, c] += 1 }
+        let after = layer.forward(changed, batch: 2, steps: 7)
+        for t in 0..<5 { for c in 0..<4 { #expect(before[t, c] == after[t, c]) } }
+        #expect((0..<4).contains { before[5, $0] != after[5, $0] })
+    }
+
+    @Test func maskedMultiHeadAttention() {
+        var rng = Initializer(seed: 16)
+        let layer = MultiHeadAttention(queryInputs: 5, keyInputs: 6, valueInputs: 4, outputs: 3, heads: 2, headDim: 3, init: &rng)
+        let q = Box(random(2 * 3, 5, seed: 17)), k = Box(random(2 * 4, 6, seed: 18)), v = Box(random(2 * 4, 4, seed: 19))
+        // Causal-style mask for batch 0; batch 1 hides everything from its first query.
+        let mask: [[Bool]] = [
+            (0..<12).map { ($0 % 4) <= $0 / 4 + 1 },
+            (0..<12).map { $0 >= 4 },
+        ]
+        gradientCheck(inputs: [q, k, v], parameters: layer.parameters, projection: random(6, 3, seed: 20),
+                      forward: { layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask) },
+                      backward: { let g = layer.backward($0); return [g.query, g.key, g.value] })
+        // A hidden key does not influence the output.
+        let base = layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask)
+        var v2 = v.m
+        for c in 0..<4 { v2[3, c] += 5 }  // batch 0, key 3: hidden from query 0 (keys 0...1 allowed)
+        let moved = layer.forward(query: q.m, key: k.m, value: v2, batch: 2, mask: mask)
+        for c in 0..<3 { #expect(abs(base[0, c] - moved[0, c]) < 1e-6) }
+    }
+
+    @Test func pinballLoss() {
+        let quantiles: [Float] = [0.1, 0.5, 0.9]
+        let targets: [Float] = [1, 5, -2, 0.3]
+        let weights: [Float] = [1, 1, 0, 2]
+        let predictions = Box(random(4, 3, seed: 21))
+        func loss() -> Double { Double(PinballLoss.evaluate(predictions.m, targets: targets, quantiles: quantiles, weights: weights, normalizer: 3).loss) }
+        let analytic = PinballLoss.evaluate(predictions.m, targets: targets, quantiles: quantiles, weights: weights, normalizer: 3).gradient
+        for i in 0..<12 {
+            let o = predictions.m.data[i]
+            predictions.m.data[i] = o + 1e-3; let plus = loss()
+            predictions.m.data[i] = o - 1e-3; let minus = loss()
+            predictions.m.data[i] = o
+            #expect(abs(Double(analytic.data[i]) - (plus - minus) / 2e-3) < 1e-2)
+        }
+        // ρ_q: under-forecasting costs q per unit, over-forecasting 1 − q.
+        let one = PinballLoss.evaluate(Matrix(rows: 1, cols: 1, data: [0]), targets: [10], quantiles: [0.9]).loss
+        #expect(abs(one - 9) < 1e-5)
+    }
+
+    @Test func adamFitsALinearQuantileModel() {
+        // y = 3x + 1 + noise; a Dense layer trained on pinball loss finds the median line.
+        var rng = Initializer(seed: 22)
+        let layer = Dense(1, 1, init: &rng)
+        let adam = Adam(learningRate: 0.05)
+        let xs = (0..<64).map { Float($0) / 32 - 1 }
+        let ys = xs.map { 3 * $0 + 1 + rng.uniform(0.2) }
+        for _ in 0..<600 {
+            let out = layer.forward(Matrix(rows: 64, cols: 1, data: xs))
+            let (_, grad) = PinballLoss.evaluate(out, targets: ys, quantiles: [0.5], normalizer: 64)
+            _ = layer.backward(grad)
+            adam.update(layer.parameters)
+        }
+        #expect(abs(layer.weight.value.data[0] - 3) < 0.15 && abs(layer.bias.value.data[0] - 1) < 0.1)
+    }
+}
