@@ -1,0 +1,93 @@
+import Foundation
+
+/// Accuracy of quantile forecasts, with the names GluonTS / AWS Forecast use (model.md, Metrics).
+public struct AccuracyReport: Sendable, Codable {
+    public var model: String
+    public var quantiles: [Double]
+    /// wQL[q] = 2·Σρ_q(y − ŷ_q) / Σ|y| over all products, FCTs and horizons.
+    public var weightedQuantileLoss: [Double]
+    public var meanWeightedQuantileLoss: Double
+    /// Share of cells with y ≤ ŷ_q.
+    public var coverage: [Double]
+    /// Σ|y − ŷ_P50| / Σ|y| (the median, or the middle quantile).
+    public var wape: Double
+    /// Mean absolute error of the median over the in-sample seasonal-naive MAE, averaged per product.
+    public var mase: Double
+    /// Mean |ŷ_{t,k} − ŷ_{t−1,k+1}| of the median over the mean |y|: how much successive forecasts
+    /// of the same target period move.
+    public var volatility: Double
+    public var cells: Int
+    public var byHorizon: [Double]
+}
+
+/// Collects forecasts and actuals and computes the report.
+public struct AccuracyEvaluator {
+    public let quantiles: [Double]
+    public let horizons: Int
+    public let season: Int
+    /// product → period index → actual.
+    public var actuals: [String: [Int64: Double]] = [:]
+    /// product → FCT period index → H rows of Q values.
+    public var forecasts: [String: [Int64: [[Float]]]] = [:]
+
+    public init(quantiles: [Double], horizons: Int, season: Int) {
+        self.quantiles = quantiles
+        self.horizons = horizons
+        self.season = season
+    }
+
+    /// Evaluates FCTs `fcts` (period indices), horizons 1..H each, for every product with actuals.
+    public func report(model: String, fcts: [Int64]) -> AccuracyReport {
+        let nq = quantiles.count
+        let median = quantiles.firstIndex(of: 0.5) ?? nq / 2
+        var loss = [Double](repeating: 0, count: nq), hits = [Int](repeating: 0, count: nq)
+        var lossByH = [Double](repeating: 0, count: horizons), absByH = [Double](repeating: 0, count: horizons)
+        var absY = 0.0, absErr = 0.0, cells = 0
+        var maseSum = 0.0, maseCount = 0
+        var moves = 0.0, moveCount = 0
+        let first = fcts.min() ?? 0
+        for (product, ys) in actuals.sorted(by: { $0.key < $1.key }) {
+            let fc = forecasts[product] ?? [:]
+            var productAbsErr = 0.0, productCells = 0
+            for t in fcts {
+                let rows = fc[t]
+                for k in 1...horizons {
+                    guard let y = ys[t + Int64(k)] else { continue }
+                    let q = rows.map { $0[k - 1].map(Double.init) } ?? Array(repeating: 0, count: nq)
+                    for j in 0..<nq {
+                        let u = y - q[j]
+                        let l = max(quantiles[j] * u, (quantiles[j] - 1) * u)
+                        loss[j] += l
+                        lossByH[k - 1] += l / Double(nq)
+                        if y <= q[j] { hits[j] += 1 }
+                    }
+                    absY += abs(y)
+                    absByH[k - 1] += abs(y)
+                    absErr += abs(y - q[median])
+                    productAbsErr += abs(y - q[median])
+                    productCells += 1
+                    cells += 1
+                    if k < horizons, let previous = fc[t - 1] {
+                        moves += abs(Double(q[median]) - Double(previous[k][median]))
+                        moveCount += 1
+                    }
+                }
+            }
+            // In-sample seasonal-naive scale from the history before the first test FCT.
+            var scale = 0.0, n = 0
+            for (p, y) in ys where p <= first { if let back = ys[p - Int64(season)] { scale += abs(y - back); n += 1 } }
+            if n > 0, scale > 0, productCells > 0 {
+                maseSum += (productAbsErr / Double(productCells)) / (scale / Double(n))
+                maseCount += 1
+            }
+        }
+        let wql = loss.map { 2 * $0 / max(absY, 1e-12) }
+        return AccuracyReport(
+            model: model, quantiles: quantiles, weightedQuantileLoss: wql,
+            meanWeightedQuantileLoss: wql.reduce(0, +) / Double(nq),
+            coverage: hits.map { Double($0) / Double(max(cells, 1)) },
+            wape: absErr / max(absY, 1e-12), mase: maseCount > 0 ? maseSum / Double(maseCount) : .nan,
+            volatility: moveCount > 0 ? (moves / Double(moveCount)) / max(absY / Double(max(cells, 1)), 1e-12) : 0,
+            cells: cells, byHorizon: zip(lossByH, absByH).map { 2 * $0 / max($1, 1e-12) })
+    }
+}

@@ -1,0 +1,33 @@
+import Forecasting
+import Testing
+
+@Suite struct MetricsTests {
+    /// Two products, one FCT, H = 2, quantiles 0.1/0.5/0.9, numbers worked by hand.
+    @Test func weightedQuantileLossCoverageAndWAPEByHand() {
+        var e = AccuracyEvaluator(quantiles: [0.1, 0.5, 0.9], horizons: 2, season: 1)
+        e.actuals = ["A": [10: 5, 11: 10, 12: 0], "B": [10: 1, 11: 2, 12: 4]]
+        e.forecasts = ["A": [10: [[8, 10, 12], [0, 1, 2]]], "B": [10: [[1, 2, 3], [1, 2, 3]]]]
+        let r = e.report(model: "m", fcts: [10])
+        // Cells (y; q10 q50 q90): A1 (10; 8 10 12), A2 (0; 0 1 2), B1 (2; 1 2 3), B2 (4; 1 2 3). Σ|y| = 16.
+        // ρ_0.1: A1 0.2, A2 0, B1 0.1, B2 0.3 → wQL = 2·0.6/16
+        // ρ_0.5: A1 0, A2 0.5, B1 0, B2 1 → 2·1.5/16
+        // ρ_0.9: A1 0.2, A2 0.2, B1 0.1, B2 0.9 → 2·1.4/16
+        #expect(abs(r.weightedQuantileLoss[0] - 1.2 / 16) < 1e-12)
+        #expect(abs(r.weightedQuantileLoss[1] - 3.0 / 16) < 1e-12)
+        #expect(abs(r.weightedQuantileLoss[2] - 2.8 / 16) < 1e-12)
+        #expect(abs(r.meanWeightedQuantileLoss - 7.0 / 48) < 1e-12)
+        #expect(r.coverage == [0.25, 0.75, 0.75])  // y ≤ q: q10 {A2}; q50 {A1, A2, B1}; q90 {A1, A2, B1}
+        #expect(abs(r.wape - 3.0 / 16) < 1e-12)
+        #expect(r.cells == 4)
+    }
+
+    @Test func volatilityMeasuresHowSuccessiveForecastsOfOneTargetMove() {
+        var e = AccuracyEvaluator(quantiles: [0.5], horizons: 2, season: 1)
+        e.actuals = ["A": [9: 1, 10: 1, 11: 1, 12: 1]]
+        // FCT 9 forecast target 11 (its h = 2) at 4; FCT 10 forecasts target 11 (h = 1) at 2.
+        e.forecasts = ["A": [9: [[3], [4]], 10: [[2], [2]]]]
+        let r = e.report(model: "m", fcts: [10])
+        // One comparable pair: |ŷ_{10,1} − ŷ_{9,2}| = 2, over mean |y| = 1.
+        #expect(r.volatility == 2)
+    }
+}
