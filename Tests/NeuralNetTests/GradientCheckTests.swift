@@ -171,3 +171,18 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         #expect(abs(layer.weight.value.data[0] - 3) < 0.15 && abs(layer.bias.value.data[0] - 1) < 0.1)
     }
 }
+
+@Suite struct QuantileHeadTests {
+    @Test func orderedNonNegativeAndGradientChecked() {
+        let head = QuantileHead(levels: [0.1, 0.25, 0.5, 0.75, 0.9])
+        let z = Box(random(6, 5, seed: 30))
+        for r in 0..<6 { for c in 0..<5 { z.m[r, c] *= 4 } }
+        let y = head.forward(z.m)
+        for r in 0..<6 {
+            for c in 0..<5 { #expect(y[r, c] >= 0) }
+            for c in 1..<5 { #expect(y[r, c] >= y[r, c - 1]) }
+        }
+        gradientCheck(inputs: [z], parameters: [], projection: random(6, 5, seed: 31),
+                      forward: { head.forward(z.m) }, backward: { [head.backward($0)] }, eps: 1e-2)
+    }
+}
