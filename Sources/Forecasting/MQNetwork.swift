@@ -66,7 +66,7 @@ public final class MQNetwork {
     let feedback: MultiHeadAttention
     let local1: Dense, local2: Dense
     let localActivation = ReLU()
-    let head: QuantileHead
+    public let head: QuantileHead
     // Forward state for backward.
     private var hidden = Matrix(rows: 0, cols: 0)
     private var encoderInputs: [Matrix] = []

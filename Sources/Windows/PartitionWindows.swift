@@ -160,6 +160,16 @@ public struct PartitionWindows: Sendable {
         return p
     }
 
+    /// Closes every period through `period` whatever the watermark says: the end of a finite
+    /// history (training, offline analysis), never the stream.
+    public mutating func forceClose(through period: Int64) {
+        for i in products.indices where products[i].lastClosed < period {
+            products[i].close(through: period, calendar: config.period)
+            markDirty(i)
+        }
+        closedThrough = max(closedThrough ?? period, period)
+    }
+
     /// Returns and clears the products (with their slots) changed since the last call.
     public mutating func takeDirtySlots() -> [(slot: Int, window: ProductWindow)] {
         let out = dirtySlots.sorted().map { ($0, products[$0]) }

@@ -13,6 +13,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Replay file.") var replay: String
     @Option(help: "Number of forecast creation times (the last K whose horizon fits).") var fcts = 8
     @Option(help: "Forecasters to evaluate (comma-separated).") var forecasters = "seasonal_naive,empirical_quantiles"
+    @Option(help: "Trained model files to evaluate too (repeatable).") var model: [String] = []
     @Flag(help: "Print the reports as JSON.") var json = false
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
@@ -20,14 +21,23 @@ struct BacktestCommand: ParsableCommand {
 
     func run() throws {
         let settings = try options.settings()
-        let config = settings.pipeline
+        var config = settings.pipeline
         let period = config.windows.period
+        let models = try model.map { try MQModel.load(from: $0) }
+        for m in models {
+            guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
+            config.windows.length = max(config.windows.length, m.network.config.context)
+        }
         let actuals = try Backtest.actuals(path: replay, period: period)
         let origins = Backtest.fcts(actuals: actuals, horizons: config.horizons, count: fcts)
         let writer = try forecastsOut.map { try LineWriter(path: $0) }
         var reports: [AccuracyReport] = []
-        for name in forecasters.split(separator: ",").map(String.init) {
-            guard let f = Forecasters.make(name, period: period) else { throw ValidationError("unknown forecaster \(name)") }
+        var all: [any Forecaster] = try forecasters.split(separator: ",").map { name in
+            guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
+            return f
+        }
+        all += models.map { MQForecaster(model: $0) }
+        for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)
             for var m in result.messages {

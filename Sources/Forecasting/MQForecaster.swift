@@ -1,0 +1,84 @@
+import Foundation
+import NeuralNet
+import Windows
+
+/// The trained network as a `Forecaster` for the stream. Per-product state is the error memory:
+/// the base medians of the last R forecasts with their FCTs; when a refresh comes, the periods
+/// that have closed since fill in those forecasts' errors (no retraining) before the network runs.
+public final class MQForecaster: Forecaster, @unchecked Sendable {
+    public let model: MQModel
+    let features: FeatureBuilder
+    private let lock = NSLock()  // the network keeps forward state: one refresh at a time
+
+    public init(model: MQModel) {
+        self.model = model
+        features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
+    }
+
+    public var id: String { model.id }
+
+    /// State layout: R entries of (fct period Int64, H base medians f32), newest first.
+    static func decode(_ state: [UInt8], horizons: Int) -> [(fct: Int64, base: [Float])] {
+        let entry = 8 + 4 * horizons
+        guard state.count % entry == 0 else { return [] }
+        return stride(from: 0, to: state.count, by: entry).map { at in
+            let fct = state[at..<(at + 8)].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
+            let base = (0..<horizons).map { k in
+                Float(bitPattern: state[(at + 8 + 4 * k)..<(at + 12 + 4 * k)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+            }
+            return (fct, base)
+        }
+    }
+
+    static func encode(_ entries: [(fct: Int64, base: [Float])]) -> [UInt8] {
+        var out: [UInt8] = []
+        for e in entries {
+            withUnsafeBytes(of: e.fct.littleEndian) { out.append(contentsOf: $0) }
+            for v in e.base { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+        }
+        return out
+    }
+
+    public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
+        let c = model.network.config
+        let series = ProductSeries(window: window, categories: c.categories)
+        let t = series.units.count - 1
+        let H = c.horizons
+        let scale = features.scale(series, fct: t)
+        // The error memory: previous base medians against the actuals that have closed since.
+        let entries = Self.decode(state, horizons: H)
+        var memory: [[Float]] = []
+        for e in entries.prefix(c.memory) {
+            var m = [Float](repeating: 0, count: 2 * H)
+            for k in 0..<H {
+                let target = e.fct + 1 + Int64(k)
+                let i = Int(target - series.firstPeriod)
+                guard target <= window.lastClosed, i >= 0, i < series.units.count else { continue }
+                m[k] = (series.units[i] - e.base[k]) / scale
+                m[H + k] = 1
+            }
+            memory.append(m)
+        }
+        // Known-future prices from the product's schedule (announced changes included).
+        let future: [(Float, Float)] = (0..<H).map { k in
+            let p = window.lastClosed + 1 + Int64(k)
+            let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p))
+            return (price, promo ? 1 : 0)
+        }
+        let (batch, scales) = features.batch([(series, t, future, c.useFeedback ? memory : nil)])
+        lock.lock()
+        let (final, base) = model.network.forward(batch)
+        lock.unlock()
+        let median = model.network.head.median
+        let newEntry = (fct: window.lastClosed, base: (0..<H).map { base[$0, median] * scales[0] })
+        state = Self.encode(Array(([newEntry] + entries).prefix(c.memory)))
+        // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
+        return (0..<horizons).map { k in
+            let row = min(k, H - 1)
+            return quantiles.map { q in
+                let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
+                return max(0, final[row, j] * scales[0])
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NeuralNet
+import Windows
+
+/// A trained model: network config + weights + what serving needs (period, holiday calendar).
+/// Stored as safetensors (8-byte little-endian header length, JSON header, little-endian f32
+/// data), readable by Python's safetensors or numpy; the config lives in `__metadata__`.
+public struct MQModel {
+    public var network: MQNetwork
+    public var period: Period
+    public var holidays: Set<Int>
+    public var id: String
+
+    public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String) {
+        self.network = network
+        self.period = period
+        self.holidays = holidays
+        self.id = id
+    }
+
+    public func save(to path: String) throws {
+        var header: [String: Any] = [:]
+        var data = Data()
+        for p in network.parameters {
+            let start = data.count
+            for v in p.value.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            header[p.name] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
+        }
+        let config = String(decoding: try JSONEncoder().encode(network.config), as: UTF8.self)
+        header["__metadata__"] = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
+                                  "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(data)
+        try out.write(to: URL(fileURLWithPath: path))
+    }
+
+    public static func load(from path: String) throws -> MQModel {
+        guard let bytes = FileManager.default.contents(atPath: path), bytes.count >= 8 else { throw ModelFileError("cannot read \(path)") }
+        let n = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian)
+        guard 8 + n <= bytes.count, let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any],
+              let meta = header["__metadata__"] as? [String: String], meta["format"] == "streamcast-mq",
+              let configText = meta["config"], let periodName = meta["period"], let period = Period(rawValue: periodName)
+        else { throw ModelFileError("\(path) is not a StreamCast model file") }
+        let config = try JSONDecoder().decode(MQConfig.self, from: Data(configText.utf8))
+        let network = MQNetwork(config, seed: 0)
+        let body = bytes.subdata(in: (8 + n)..<bytes.count)
+        for p in network.parameters {
+            guard let entry = header[p.name] as? [String: Any], let shape = entry["shape"] as? [Int],
+                  let offsets = entry["data_offsets"] as? [Int], shape == [p.value.rows, p.value.cols],
+                  offsets.count == 2, offsets[1] - offsets[0] == 4 * p.value.count, offsets[1] <= body.count
+            else { throw ModelFileError("\(path): tensor \(p.name) is missing or has another shape than the config says") }
+            body.withUnsafeBytes { raw in
+                for i in 0..<p.value.count {
+                    p.value.data[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offsets[0] + 4 * i, as: UInt32.self)))
+                }
+            }
+        }
+        let holidays = Set((meta["holidays"] ?? "").split(separator: ",").compactMap { Int($0) })
+        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq")
+    }
+}
+
+public struct ModelFileError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import NeuralNet
+
+public struct TrainingConfig: Sendable {
+    public var epochs = 20
+    public var batchSize = 128
+    public var learningRate: Float = 2e-3
+    public var examplesPerEpoch = 40_000
+    public var baseLossWeight: Float = 0.5
+    public var patience = 3
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+/// Trains an MQNetwork on the pinball loss over horizons and quantiles.
+///
+/// Examples are (product, FCT) pairs over each product's history (every period is a forecast
+/// creation time, as with forking sequences). The error memory enters as data: the base medians
+/// the network produced for the same product's previous FCTs (recorded as training goes), turned
+/// into scaled errors wherever their target period is already known at the FCT. The last H FCTs
+/// before the cutoff are held out for early stopping; the best weights are kept.
+public final class MQTrainer {
+    public let network: MQNetwork
+    public let features: FeatureBuilder
+    let adam: Adam
+    /// Base median forecasts (unscaled) by series index and FCT index.
+    var baseForecasts: [Int: [Int: [Float]]] = [:]
+
+    public init(network: MQNetwork, features: FeatureBuilder, learningRate: Float) {
+        self.network = network
+        self.features = features
+        adam = Adam(learningRate: learningRate, clipNorm: 1)
+    }
+
+    public struct EpochReport: Sendable { public var epoch: Int; public var trainLoss: Double; public var validationLoss: Double; public var seconds: Double }
+
+    /// The memory entries of (series, t): the R previous FCTs' errors, newest first.
+    func memory(_ index: Int, _ s: ProductSeries, t: Int, scale: Float) -> [[Float]] {
+        let H = network.config.horizons
+        var out: [[Float]] = []
+        for j in 1...network.config.memory {
+            guard let base = baseForecasts[index]?[t - j] else { out.append(Array(repeating: 0, count: 2 * H)); continue }
+            var entry = [Float](repeating: 0, count: 2 * H)
+            for k in 0..<H where t - j + 1 + k <= t && t - j + 1 + k < s.units.count {
+                entry[k] = (s.units[t - j + 1 + k] - base[k]) / scale
+                entry[H + k] = 1
+            }
+            out.append(entry)
+        }
+        return out
+    }
+
+    /// Runs one batch; returns the loss (normalised by Σ|y|) and, when training, updates weights.
+    func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool) -> (loss: Double, absY: Double) {
+        let c = network.config, H = c.horizons
+        let q = c.quantiles.map(Float.init)
+        let median = network.head.median
+        var inputs: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
+        for ex in batch {
+            let scale = features.scale(ex.series, fct: ex.t)
+            inputs.append((ex.series, ex.t, nil, c.useFeedback ? memory(ex.index, ex.series, t: ex.t, scale: scale) : nil))
+        }
+        let (x, scales) = features.batch(inputs)
+        var targets = [Float](), weights = [Float]()
+        var absY: Float = 0
+        for (e, ex) in batch.enumerated() {
+            for k in 0..<H {
+                let i = ex.t + 1 + k
+                let y = i < ex.series.units.count ? ex.series.units[i] : 0
+                targets.append(y / scales[e])
+                weights.append(i < ex.series.units.count ? scales[e] : 0)
+                absY += abs(y)
+            }
+        }
+        let (final, base) = network.forward(x)
+        for (e, ex) in batch.enumerated() {
+            baseForecasts[ex.index, default: [:]][ex.t] = (0..<H).map { base[e * H + $0, median] * scales[e] }
+        }
+        let norm = max(absY, 1)
+        let f = PinballLoss.evaluate(final, targets: targets, quantiles: q, weights: weights, normalizer: norm)
+        let b = PinballLoss.evaluate(base, targets: targets, quantiles: q, weights: weights.map { $0 * 0.5 }, normalizer: norm)
+        if train {
+            network.backward(final: f.gradient, base: b.gradient)
+            adam.update(network.parameters)
+        }
+        return (Double(f.loss) * Double(norm), Double(absY))
+    }
+
+    /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
+    public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
+        let H = network.config.horizons
+        var trainSet: [(Int, Int)] = [], validation: [(Int, Int)] = []
+        for (i, s) in series.enumerated() {
+            let last = Int(cutoff - s.firstPeriod)  // index of the cutoff period
+            guard last >= 1 else { continue }
+            for t in 0...min(last - H, s.units.count - 1 - H) where t >= 0 {
+                if t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
+            }
+        }
+        var rng = Initializer(seed: config.seed)
+        var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0
+        for epoch in 1...config.epochs {
+            let started = Date()
+            // A seeded sample of the training examples, in FCT order within the epoch so that
+            // the error memory of a product's earlier FCTs is mostly filled in.
+            var sample = trainSet
+            if sample.count > config.examplesPerEpoch {
+                for i in 0..<config.examplesPerEpoch {
+                    let j = i + Int(rng.next() % UInt64(sample.count - i))
+                    sample.swapAt(i, j)
+                }
+                sample = Array(sample.prefix(config.examplesPerEpoch))
+            }
+            sample.sort { ($0.1, $0.0) < ($1.1, $1.0) }
+            var loss = 0.0, absY = 0.0
+            for from in stride(from: 0, to: sample.count, by: config.batchSize) {
+                let chunk = sample[from..<min(from + config.batchSize, sample.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
+                let r = step(chunk, train: true)
+                loss += r.loss
+                absY += r.absY
+            }
+            var vLoss = 0.0, vAbs = 0.0
+            for from in stride(from: 0, to: validation.count, by: 512) {
+                let chunk = validation[from..<min(from + 512, validation.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
+                let r = step(chunk, train: false)
+                vLoss += r.loss
+                vAbs += r.absY
+            }
+            // 2·Σρ/Σ|y| averaged over quantiles: the mean wQL of the scaled-back forecasts.
+            let nq = Double(network.config.quantiles.count)
+            let report = EpochReport(epoch: epoch, trainLoss: 2 * loss / max(absY, 1) / nq,
+                                     validationLoss: 2 * vLoss / max(vAbs, 1) / nq, seconds: Date().timeIntervalSince(started))
+            progress(report)
+            if report.validationLoss < best - 1e-5 {
+                best = report.validationLoss
+                bestWeights = network.parameters.map(\.value)
+                stale = 0
+            } else {
+                stale += 1
+                if stale >= config.patience { break }
+            }
+        }
+        for (p, w) in zip(network.parameters, bestWeights) { p.value = w }
+    }
+}

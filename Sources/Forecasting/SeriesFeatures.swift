@@ -1,0 +1,134 @@
+import Foundation
+import NeuralNet
+import Windows
+
+/// One product's per-period history, as the network sees it (oldest first).
+public struct ProductSeries: Sendable {
+    public var product: String
+    public var category: Int
+    /// Period index of units[0].
+    public var firstPeriod: Int64
+    public var units: [Float]
+    public var views: [Float]
+    public var price: [Float]
+    public var promo: [Float]
+
+    public init(product: String, category: Int, firstPeriod: Int64, units: [Float], views: [Float], price: [Float], promo: [Float]) {
+        self.product = product
+        self.category = category
+        self.firstPeriod = firstPeriod
+        self.units = units
+        self.views = views
+        self.price = price
+        self.promo = promo
+    }
+
+    /// The window's closed periods as a series (serving).
+    public init(window: ProductWindow, categories: Int) {
+        let units = window.recent(.units)
+        self.init(product: window.product, category: ProductSeries.categoryIndex(window.category, categories: categories),
+                  firstPeriod: window.lastClosed - Int64(units.count) + 1, units: units, views: window.recent(.views),
+                  price: window.recent(.price), promo: window.recent(.promo))
+    }
+
+    /// Categories map to embedding rows by a stable hash (unknown → the last row).
+    public static func categoryIndex(_ name: String?, categories: Int) -> Int {
+        guard let name else { return categories }
+        var h: UInt32 = 2_166_136_261
+        for b in name.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        return Int(h % UInt32(categories))
+    }
+
+    /// A reference price: the median of the known (non-zero) prices.
+    public var referencePrice: Float {
+        let known = price.filter { $0 > 0 }.sorted()
+        return known.isEmpty ? 0 : known[known.count / 2]
+    }
+}
+
+/// Turns series into network batches: scaling, past/future features, calendar encodings.
+public struct FeatureBuilder: Sendable {
+    public let config: MQConfig
+    public let period: Period
+    /// Days (since 1970) with a holiday/event.
+    public let holidays: Set<Int>
+
+    public init(config: MQConfig, period: Period, holidays: Set<Int>) {
+        self.config = config
+        self.period = period
+        self.holidays = holidays
+    }
+
+    func holiday(_ p: Int64) -> Float {
+        let d0 = Int(period.start(of: p) / 86_400_000), d1 = Int((period.end(of: p) - 1) / 86_400_000)
+        return (d0...d1).contains { holidays.contains($0) } ? 1 : 0
+    }
+
+    /// sin/cos of the position in the week and in the year.
+    func calendar(_ p: Int64) -> [Float] {
+        let start = period.start(of: p)
+        let day = Double(start / 86_400_000)
+        let dow = (day + 3).truncatingRemainder(dividingBy: 7) / 7
+        let doy = day.truncatingRemainder(dividingBy: 365.25) / 365.25
+        return [Float(sin(2 * .pi * dow)), Float(cos(2 * .pi * dow)), Float(sin(2 * .pi * doy)), Float(cos(2 * .pi * doy))]
+    }
+
+    /// Scale s = 1 + mean |y| over the context.
+    public func scale(_ s: ProductSeries, fct t: Int) -> Float {
+        let from = max(0, t - config.context + 1)
+        guard t >= from, t < s.units.count else { return 1 }
+        let window = s.units[from...t]
+        return 1 + window.map(abs).reduce(0, +) / Float(window.count)
+    }
+
+    /// One example per (series, fct index t): context periods t−L+1…t, targets t+1…t+H.
+    /// `futurePrice(series, k)` gives the known-future (price, promo) of target k.
+    public func batch(_ examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)]) -> (MQBatch, scales: [Float]) {
+        let c = config, b = examples.count, L = c.context, H = c.horizons, R = c.memory
+        var past = Matrix(rows: b * L, cols: c.pastFeatures)
+        var ctxCal = Matrix(rows: b * L, cols: c.calendarFeatures)
+        var tgtCal = Matrix(rows: b * H, cols: c.calendarFeatures)
+        var future = Matrix(rows: b * H, cols: c.futureFeatures)
+        var memory = Matrix(rows: b * R, cols: 2 * H)
+        var mask: [[Bool]] = []
+        var scales: [Float] = []
+        for (e, ex) in examples.enumerated() {
+            let s = ex.series, t = ex.t
+            let scale = scale(s, fct: t)
+            scales.append(scale)
+            let ref = s.referencePrice
+            func logRatio(_ p: Float) -> Float { p > 0 && ref > 0 ? log(p / ref) : 0 }
+            for j in 0..<L {
+                let i = t - L + 1 + j, row = e * L + j
+                let p = s.firstPeriod + Int64(i)
+                let cal = calendar(p)
+                for f in 0..<min(4, c.calendarFeatures) { ctxCal[row, f] = cal[f] }
+                guard i >= 0, i < s.units.count else { continue }
+                let features: [Float] = [s.units[i] / scale, log1p(max(0, s.views[i]) / scale), logRatio(s.price[i]), s.promo[i],
+                                         holiday(p), min(Float(i + 1), 52) / 52]
+                for f in 0..<min(features.count, c.pastFeatures) { past[row, f] = features[f] }
+            }
+            let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
+            for k in 0..<H {
+                let p = s.firstPeriod + Int64(t + 1 + k), row = e * H + k
+                let cal = calendar(p)
+                for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
+                let i = t + 1 + k
+                let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
+                let features: [Float] = [logRatio(price), promo, holiday(p)]
+                for f in 0..<min(features.count, c.futureFeatures) { future[row, f] = features[f] }
+            }
+            var m: [Bool] = Array(repeating: false, count: H * R)
+            if let entries = ex.memory {
+                for (j, entry) in entries.prefix(R).enumerated() {
+                    for f in 0..<(2 * H) { memory[e * R + j, f] = entry[f] }
+                    let known = (0..<H).contains { entry[H + $0] > 0 }
+                    for k in 0..<H { m[k * R + j] = known }
+                }
+            }
+            mask.append(m)
+        }
+        return (MQBatch(size: b, past: past, contextCalendar: ctxCal, targetCalendar: tgtCal, future: future,
+                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask), scales)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Events
+import Forecasting
+import Foundation
+import Pipeline
+import Windows
+
+/// `streamcast train`: fits the feedback-aware MQ model on replay logs, writes a safetensors file.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the neural forecaster on replay files.")
+
+    @Option(help: "Replay file (repeatable).") var replay: [String]
+    @Option(help: "Model file to write (safetensors).") var out: String
+    @Option(help: "Period: hour, day, week or month.") var period = "day"
+    @Option(help: "Horizons H.") var horizons = 14
+    @Option(help: "Context length L in periods.") var context = 32
+    @Option(help: "Leave the last K forecast creation times (and their horizon) out of training.") var testFcts = 8
+    @Option(help: "Holiday/event calendars (TOML, repeatable).") var calendar: [String] = []
+    @Option(help: "Epochs (early stopping on the held-out tail may stop sooner).") var epochs = 20
+    @Option(help: "Examples per epoch.") var examples = 40_000
+    @Option(help: "Random seed: same seed, same model.") var seed: UInt64 = 1
+    @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
+
+    func run() throws {
+        guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
+        var c = MQConfig()
+        c.horizons = horizons
+        c.context = context
+        switch variant {
+        case "full": break
+        case "no-feedback": c.useFeedback = false
+        case "mqcnn": c.useFeedback = false; c.useEncoderAttention = false
+        default: throw ValidationError("--variant must be full, no-feedback or mqcnn")
+        }
+        var holidays = Set<Int>()
+        for file in calendar { for e in try loadCalendar(file) { holidays.insert(e.day) } }
+        var series: [ProductSeries] = []
+        for file in replay { series += try SeriesBuilder.build(path: file, period: p, categories: c.categories) }
+        let last = series.map { $0.firstPeriod + Int64($0.units.count) }.max() ?? 0  // one past the last closed period
+        // Protocol: the first test FCT is T−H−K+1 (T = the last period with data); train up to it.
+        let cutoff = last - Int64(horizons) - Int64(testFcts)
+        say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(context) H=\(horizons), variant \(variant)")
+        let network = MQNetwork(c, seed: seed)
+        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays), learningRate: 2e-3)
+        var t = TrainingConfig()
+        t.epochs = epochs
+        t.examplesPerEpoch = examples
+        t.seed = seed
+        trainer.train(series, cutoff: cutoff, config: t) { r in
+            warn(String(format: "epoch %2d  train wQL %.4f  held-out wQL %.4f  %.1f s", r.epoch, r.trainLoss, r.validationLoss, r.seconds))
+        }
+        let id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)"
+        try MQModel(network: network, period: p, holidays: holidays, id: id).save(to: out)
+        say("model \(id) → \(out)")
+    }
+}
