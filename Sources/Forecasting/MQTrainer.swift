@@ -92,8 +92,9 @@ public final class MQTrainer {
         var trainSet: [(Int, Int)] = [], validation: [(Int, Int)] = []
         for (i, s) in series.enumerated() {
             let last = Int(cutoff - s.firstPeriod)  // index of the cutoff period
-            guard last >= 1 else { continue }
-            for t in 0...min(last - H, s.units.count - 1 - H) where t >= 0 {
+            let upper = min(last - H, s.units.count - 1 - H)
+            guard upper >= 0 else { continue }  // too short, or starts after the cutoff
+            for t in 0...upper {
                 if t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
             }
         }

@@ -1,4 +1,5 @@
 import Checkpoint
+import Forecasting
 import Foundation
 import Kafka
 import Logging
@@ -27,7 +28,7 @@ public final class KafkaService {
     private let checkpointTimer = Timer(label: "streamcast_checkpoint_duration")
 
     public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String,
-                logger: Logger = Logger(label: "streamcast.service")) throws {
+                forecaster: (any Forecaster)? = nil, logger: Logger = Logger(label: "streamcast.service")) throws {
         self.config = config
         self.kafka = kafka
         self.logger = logger
@@ -36,7 +37,7 @@ public final class KafkaService {
         var producerConfig = kafka
         producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
         producer = try KafkaProducer(config: producerConfig)
-        processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics))
+        processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)
         var consumerConfig = kafka
         consumerConfig["group.id"] = groupID
         consumer = try KafkaConsumer(config: consumerConfig, logger: logger,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Events
+import Forecasting
 import Foundation
 import Kafka
 import Pipeline
@@ -26,7 +27,10 @@ struct ReplayCommand: ParsableCommand {
         if offline {
             let dlq = dlqOut ?? (out! + ".dlq.jsonl")
             let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq)
-            let processor = try StreamProcessor(config: settings.pipeline, sink: sink)
+            var pipeline = settings.pipeline
+            let forecaster = try makeForecaster(settings)
+            if let mq = forecaster as? MQForecaster { pipeline.windows.length = max(pipeline.windows.length, mq.model.network.config.context) }
+            let processor = try StreamProcessor(config: pipeline, sink: sink, forecaster: forecaster)
             try OfflineReplay.run(path: file, processor: processor) { p in
                 progressLine("replay", lines: p.lines, bytes: p.bytesRead, seconds: p.seconds)
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Forecasting
 import Kafka
 import Logging
 import Pipeline
@@ -52,8 +53,11 @@ final class ForecastService: Service, @unchecked Sendable {
 
     init(settings: Settings, logger: Logger) throws {
         self.logger = logger
-        service = try KafkaService(config: settings.pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
-                                   statePath: settings.statePath, groupID: settings.group, logger: logger)
+        var pipeline = settings.pipeline
+        let forecaster = try makeForecaster(settings)
+        if let mq = forecaster as? MQForecaster { pipeline.windows.length = max(pipeline.windows.length, mq.model.network.config.context) }
+        service = try KafkaService(config: pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
+                                   statePath: settings.statePath, groupID: settings.group, forecaster: forecaster, logger: logger)
         logger.info("kafka", metadata: ["properties": "\(settings.kafkaConfig(bootstrap: nil).redacted)"])
     }
 

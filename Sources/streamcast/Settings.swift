@@ -13,6 +13,7 @@ struct Settings {
     var statePath = "streamcast.sqlite"
     var group = "streamcast"
     var http = "127.0.0.1:8080"
+    var modelFile: String?
 
     /// Keys and what they take (section.key); `kafka.*` passes any librdkafka property through.
     static let keys: [String: String] = [
@@ -21,7 +22,7 @@ struct Settings {
         "topics.dead_letter": "a topic name", "topics.partitions": "an integer in 1...1024",
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
-        "forecast.model": "a forecaster name", "forecast.horizons": "an integer in 1...1000",
+        "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train`", "forecast.horizons": "an integer in 1...1000",
         "forecast.quantiles": "increasing numbers in (0, 1), e.g. [0.1, 0.5, 0.9]",
         "checkpoint.path": "a file path", "checkpoint.every_seconds": "a number > 0",
         "checkpoint.every_events": "an integer >= 1",
@@ -107,6 +108,7 @@ struct Settings {
         case "windows.lateness_seconds": pipeline.windows.lateness = Int64(try int(0...Int(Int32.max))) * 1000
         case "windows.max_future_periods": pipeline.windows.maxFuturePeriods = Int64(try int(1...100_000))
         case "forecast.model": pipeline.forecaster = try name()
+        case "forecast.model_file": modelFile = value.isEmpty ? nil : value
         case "forecast.horizons": pipeline.horizons = try int(1...1000)
         case "forecast.quantiles":
             let qs = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }

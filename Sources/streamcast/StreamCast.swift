@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Forecasting
 import Pipeline
 
 @main
@@ -24,6 +25,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Partitions of the input topics.") var partitions: Int?
     @Option(help: "Window length L in periods.") var windowLength: Int?
     @Option(help: "Baseline forecaster: seasonal_naive or empirical_quantiles.") var forecaster: String?
+    @Option(help: "Trained model file (safetensors from `streamcast train`); replaces the baseline.") var model: String?
 
     /// Defaults < file < environment < these flags; exits with status 2 on any config error.
     func settings() throws -> Settings {
@@ -33,7 +35,7 @@ struct PipelineOptions: ParsableArguments {
                 ("checkpoint.path", state), ("service.group", group), ("windows.period", period),
                 ("forecast.horizons", horizons.map(String.init)), ("forecast.quantiles", quantiles),
                 ("topics.partitions", partitions.map(String.init)), ("windows.length", windowLength.map(String.init)),
-                ("forecast.model", forecaster), ("kafka.bootstrap.servers", bootstrap),
+                ("forecast.model", forecaster), ("kafka.bootstrap.servers", bootstrap), ("forecast.model_file", model),
             ]
             for (key, value) in flags { if let value { try s.apply(key, value, origin: "command line") } }
             try s.validate()
@@ -57,4 +59,23 @@ func warn(_ text: String) {
 func progressLine(_ label: String, lines: Int64, bytes: Int, seconds: Double) {
     let rate = seconds > 0 ? Double(lines) / seconds : 0
     warn(String(format: "%@: %lld lines, %.0f lines/s, %.1f MB read, %.1f s", label, lines, rate, Double(bytes) / 1e6, seconds))
+}
+
+/// The forecaster the settings ask for: the trained model when a model file is configured, the
+/// baseline otherwise (with a log line saying so).
+func makeForecaster(_ settings: Settings) throws -> any Forecaster {
+    guard let path = settings.modelFile else {
+        warn("streamcast: no model file configured (forecast.model_file / --model); using the \(settings.pipeline.forecaster) baseline")
+        return try settings.pipeline.makeForecaster()
+    }
+    let model: MQModel
+    do { model = try MQModel.load(from: path) } catch {
+        FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+    guard model.period == settings.pipeline.windows.period else {
+        FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(path) was trained for \(model.period.rawValue)s but windows.period is \(settings.pipeline.windows.period.rawValue)\n".utf8))
+        throw ExitCode(2)
+    }
+    return MQForecaster(model: model)
 }
