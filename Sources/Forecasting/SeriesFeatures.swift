@@ -115,7 +115,10 @@ public struct FeatureBuilder: Sendable {
                 for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
                 let i = t + 1 + k
                 let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
-                let features: [Float] = [logRatio(price), promo, holiday(p)]
+                // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
+                let back = i - period.season
+                let seasonal: Float = back >= 0 && back < s.units.count && back <= t ? s.units[back] / scale : 0
+                let features: [Float] = [logRatio(price), promo, holiday(p), seasonal]
                 for f in 0..<min(features.count, c.futureFeatures) { future[row, f] = features[f] }
             }
             var m: [Bool] = Array(repeating: false, count: H * R)

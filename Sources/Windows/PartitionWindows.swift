@@ -99,6 +99,13 @@ public struct PartitionWindows: Sendable {
         let slot: Int
         if let s = slots[e.product] {
             slot = s
+            // Topics interleave differently from run to run, so the first event read for a product
+            // need not be its earliest: until its first close, its life starts at the earliest
+            // period seen (everything before its first close has been read by then).
+            if p < products[s].firstPeriod && products[s].lastClosed == products[s].firstPeriod - 1 {
+                products[s].firstPeriod = p
+                products[s].lastClosed = p - 1
+            }
         } else {
             slot = products.count
             products.append(ProductWindow(product: e.product, category: e.category, firstPeriod: p, length: config.length))

@@ -23,7 +23,7 @@ public struct ProductWindow: Sendable, Equatable {
     public let product: String
     public var category: String?
     /// First period this product has (periods before it do not exist for it: cold start).
-    public var firstPeriod: Int64
+    public internal(set) var firstPeriod: Int64
     /// Last closed period (firstPeriod - 1 before the first close).
     public var lastClosed: Int64
     public let length: Int

@@ -22,20 +22,26 @@ enum Harness {
         return dir
     }
 
-    /// Starts a process with stdout/stderr to files.
-    static func start(_ executable: String, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
+    /// A process in the package root with this environment added and stdin closed; `executable`
+    /// without a slash is looked up on PATH.
+    static func process(_ executable: String, _ args: [String], stdout: FileHandle, stderr: FileHandle,
+                        environment: [String: String]) -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
+        p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        p.arguments = executable.hasPrefix("/") ? args : [executable] + args
+        p.standardOutput = stdout
+        p.standardError = stderr
+        p.standardInput = FileHandle.nullDevice
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.currentDirectoryURL = packageRoot
+        return p
+    }
+
+    /// Starts a process with stdout/stderr to a log file.
+    static func start(_ executable: String, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        p.standardOutput = handle
-        p.standardError = handle
-        p.standardInput = FileHandle.nullDevice
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        p.currentDirectoryURL = packageRoot
+        let p = process(executable, args, stdout: handle, stderr: handle, environment: environment)
         try p.run()
         return p
     }
@@ -43,29 +49,19 @@ enum Harness {
     /// Runs to completion; returns (status, stdout).
     @discardableResult
     static func run(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 300) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-        p.arguments = executable.hasPrefix("/") ? args : [executable] + args
         // A file, not a pipe: large outputs cannot block the child.
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
         FileManager.default.createFile(atPath: outFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outFile) }
         let handle = try FileHandle(forWritingTo: outFile)
-        p.standardOutput = handle
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        p.currentDirectoryURL = packageRoot
+        let p = process(executable, args, stdout: handle, stderr: FileHandle.nullDevice, environment: environment)
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
         try handle.close()
-        let data = try Data(contentsOf: outFile)
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (p.terminationStatus, String(decoding: try Data(contentsOf: outFile), as: UTF8.self))
     }
 
     static func streamcast(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String) {

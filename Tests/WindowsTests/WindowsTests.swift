@@ -111,3 +111,30 @@ func t(_ s: String) -> Int64 { Timestamp.parse(s)! }
         #expect(WindowCodec.encode(decoded) == WindowCodec.encode(original))
     }
 }
+
+@Suite struct InterleavingTests {
+    /// The same events read in two topic interleavings give the same closed windows: a product's
+    /// life starts at its earliest period even when a later event of another topic is read first.
+    @Test func productLifeStartsAtItsEarliestEventWhateverTheInterleaving() {
+        let config = WindowConfig(period: .day, length: 8, lateness: 3_600_000)
+        let sales = [Event(kind: .sale, product: "A", time: t("2024-03-01T10:00:00Z"), quantity: 2),
+                     Event(kind: .sale, product: "A", time: t("2024-03-04T10:00:00Z"), quantity: 1)]
+        let views = [Event(kind: .pageView, product: "A", time: t("2024-03-03T10:00:00Z"), quantity: 5),
+                     Event(kind: .pageView, product: "A", time: t("2024-03-04T12:00:00Z"), quantity: 1)]
+        func run(_ order: [(Event, String)]) -> (ProductWindow, [String]) {
+            var w = PartitionWindows(partition: 0, config: config)
+            w.register(input: "sales"); w.register(input: "views")
+            var closes: [String] = []
+            for (e, input) in order {
+                _ = w.ingest(e, input: input)
+                while w.closeNext({ _, pw in closes.append(Timestamp.format(Period.day.start(of: pw.lastClosed))) }) != nil {}
+            }
+            return (w.product("A")!, closes)
+        }
+        let viewsFirst = run([(views[0], "views"), (sales[0], "sales"), (views[1], "views"), (sales[1], "sales")])
+        let salesFirst = run([(sales[0], "sales"), (views[0], "views"), (sales[1], "sales"), (views[1], "views")])
+        #expect(viewsFirst.0.recent(.units) == salesFirst.0.recent(.units))
+        #expect(viewsFirst.0.recent(.units) == [2, 0, 0])
+        #expect(viewsFirst.1 == salesFirst.1 && viewsFirst.1.first == "2024-03-01T00:00:00Z")
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Accuracy on the real datasets (docs/accuracy.md): convert, train each ablation, backtest through
+# the streaming pipeline, score with the benchmark's own scorer. Needs ../shared and pandas.
+# Usage: scripts/accuracy.sh [DATASET...] (default: stallion walmart carparts); SEEDS="1 2 3".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SC=.build/release/streamcast
+BENCH=../shared/benchmarks
+OUT=${OUT:-/tmp/streamcast-accuracy}
+SEEDS=${SEEDS:-1}
+mkdir -p "$OUT"
+swift build -c release --product streamcast >/dev/null
+for d in "${@:-stallion walmart carparts}"; do
+  for dataset in $d; do
+    case $dataset in
+      walmart)  period=week;  h=4; ctx=60; win=120; shift=4 ;;
+      stallion) period=month; h=3; ctx=24; win=60;  shift=0 ;;
+      carparts) period=month; h=3; ctx=24; win=60;  shift=0 ;;
+    esac
+    log=$OUT/$dataset.jsonl.gz
+    [ -f "$log" ] || $SC convert "$dataset" --out "$log"
+    cal=(); [ -f "$OUT/$dataset.calendar.toml" ] && cal=(--calendar "$OUT/$dataset.calendar.toml")
+    models=()
+    for variant in mqcnn no-feedback full; do
+      for seed in $SEEDS; do
+        m=$OUT/$dataset-$variant-s$seed.safetensors
+        $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
+          --seed "$seed" --epochs 25 --examples 40000 --out "$m" 2>>"$OUT/$dataset.train.log"
+        models+=(--model "$m")
+      done
+    done
+    fc=$OUT/$dataset.forecasts.jsonl
+    $SC backtest --replay "$log" --period $period --horizons $h --window-length $win "${models[@]}" \
+      --forecasts-out "$fc" --shift-output-days $shift
+    for model in $(python3 -c "import json,sys; print(' '.join(sorted({json.loads(l)['model'] for l in open('$fc')})))"); do
+      (cd "$BENCH" && python3 score.py "$fc" "$dataset" --model "$model" --out "$OUT/$dataset.$model.score.json" | grep -E "^$model")
+    done
+  done
+done
