@@ -18,6 +18,8 @@ public struct AccuracyReport: Sendable, Codable {
     public var volatility: Double
     public var cells: Int
     public var byHorizon: [Double]
+    /// mean wQL over the oracle's (simulated data with ground truth only).
+    public var oracleRatio: Double? = nil
 }
 
 /// Collects forecasts and actuals and computes the report.

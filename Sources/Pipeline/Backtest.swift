@@ -13,13 +13,22 @@ public enum Backtest {
         public var messages: [ForecastMessage]
     }
 
-    /// Per product and period: the sum of sale units in the log.
+    /// Per product and period: the sum of sale units in the log, with 0 for every period from the
+    /// product's first event to the end of the log in which it sold nothing.
     public static func actuals(path: String, period: Period) throws -> [String: [Int64: Double]] {
         var out: [String: [Int64: Double]] = [:]
+        var first: [String: Int64] = [:]
+        var last = Int64.min
         let decoder = EventDecoder()
         try ReplayReader(path: path).forEachLine { line, _ in
-            guard case .success(let e) = decoder.decode(line), e.kind == .sale else { return }
-            out[e.product, default: [:]][period.index(of: e.time), default: 0] += e.quantity
+            guard case .success(let e) = decoder.decode(line) else { return }
+            let p = period.index(of: e.time)
+            first[e.product] = min(first[e.product] ?? p, p)
+            if e.kind != .price { last = max(last, p) }
+            if e.kind == .sale { out[e.product, default: [:]][p, default: 0] += e.quantity }
+        }
+        for (product, start) in first where start <= last {
+            for p in start...last where out[product]?[p] == nil { out[product, default: [:]][p] = 0 }
         }
         return out
     }

@@ -13,7 +13,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Replay file.") var replay: String
     @Option(help: "Number of forecast creation times (the last K whose horizon fits).") var fcts = 8
     @Option(help: "Forecasters to evaluate (comma-separated).") var forecasters = "seasonal_naive,empirical_quantiles"
-    @Option(help: "Trained model files to evaluate too (repeatable).") var model: [String] = []
+    @Option(help: "Ground truth from `streamcast simulate` (BASE.truth.csv.gz): also report the oracle (the true quantiles) and each model's ratio to it.") var truth: String?
     @Flag(help: "Print the reports as JSON.") var json = false
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
@@ -23,7 +23,7 @@ struct BacktestCommand: ParsableCommand {
         let settings = try options.settings()
         var config = settings.pipeline
         let period = config.windows.period
-        let models = try model.map { try MQModel.load(from: $0) }
+        let models = try options.model.map { try MQModel.load(from: $0) }
         for m in models {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
             config.windows.length = max(config.windows.length, m.network.config.context)
@@ -48,6 +48,13 @@ struct BacktestCommand: ParsableCommand {
             }
         }
         writer?.close()
+        if let truth {
+            let oracle = try oracleReport(truth: truth, config: config, actuals: actuals, fcts: origins)
+            reports.append(oracle)
+            for i in reports.indices.dropLast() {
+                reports[i].oracleRatio = reports[i].meanWeightedQuantileLoss / oracle.meanWeightedQuantileLoss
+            }
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -59,7 +66,33 @@ struct BacktestCommand: ParsableCommand {
             let q = zip(r.quantiles, r.weightedQuantileLoss).map { String(format: "wQL[%g]=%.4f", $0, $1) }.joined(separator: " ")
             let c = zip(r.quantiles, r.coverage).map { String(format: "cov[%g]=%.3f", $0, $1) }.joined(separator: " ")
             say(String(format: "%-26@ mean_wQL=%.4f  %@  %@  WAPE=%.4f MASE=%.3f volatility=%.4f cells=%d",
-                       r.model as NSString, r.meanWeightedQuantileLoss, q as NSString, c as NSString, r.wape, r.mase, r.volatility, r.cells))
+                       r.model as NSString, r.meanWeightedQuantileLoss, q as NSString, c as NSString, r.wape, r.mase, r.volatility, r.cells)
+                + (r.oracleRatio.map { String(format: "  ×oracle=%.3f", $0) } ?? ""))
         }
     }
+}
+
+/// The oracle: at every FCT it forecasts each target period with the simulator's true quantiles.
+func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int64: Double]], fcts: [Int64]) throws -> AccuracyReport {
+    let period = config.windows.period
+    var header: [String]?
+    var quantilesByPeriod: [String: [Int64: [Float]]] = [:]
+    try ReplayReader(path: truth).forEachLine { raw, _ in
+        let fields = String(decoding: raw, as: UTF8.self).split(separator: ",").map(String.init)
+        guard let h = header else { header = fields; return }
+        guard fields.count == h.count, let start = Timestamp.parse(fields[1]) else { return }
+        let values = config.quantiles.map { q -> Float in
+            let column = h.firstIndex(of: "q\(q)") ?? h.count - 1
+            return Float(fields[column]) ?? 0
+        }
+        quantilesByPeriod[fields[0], default: [:]][period.index(of: start)] = values
+    }
+    var evaluator = AccuracyEvaluator(quantiles: config.quantiles, horizons: config.horizons, season: period.season)
+    evaluator.actuals = actuals
+    for (product, byPeriod) in quantilesByPeriod {
+        for t in fcts.flatMap({ [$0 - 1, $0] }) {
+            evaluator.forecasts[product, default: [:]][t] = (1...config.horizons).map { byPeriod[t + Int64($0)] ?? config.quantiles.map { _ in 0 } }
+        }
+    }
+    return evaluator.report(model: "oracle (true quantiles)", fcts: fcts)
 }

@@ -25,7 +25,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Partitions of the input topics.") var partitions: Int?
     @Option(help: "Window length L in periods.") var windowLength: Int?
     @Option(help: "Baseline forecaster: seasonal_naive or empirical_quantiles.") var forecaster: String?
-    @Option(help: "Trained model file (safetensors from `streamcast train`); replaces the baseline.") var model: String?
+    @Option(help: "Trained model file (safetensors from `streamcast train`); replaces the baseline (backtest: repeatable).") var model: [String] = []
 
     /// Defaults < file < environment < these flags; exits with status 2 on any config error.
     func settings() throws -> Settings {
@@ -35,7 +35,7 @@ struct PipelineOptions: ParsableArguments {
                 ("checkpoint.path", state), ("service.group", group), ("windows.period", period),
                 ("forecast.horizons", horizons.map(String.init)), ("forecast.quantiles", quantiles),
                 ("topics.partitions", partitions.map(String.init)), ("windows.length", windowLength.map(String.init)),
-                ("forecast.model", forecaster), ("kafka.bootstrap.servers", bootstrap), ("forecast.model_file", model),
+                ("forecast.model", forecaster), ("kafka.bootstrap.servers", bootstrap), ("forecast.model_file", model.last),
             ]
             for (key, value) in flags { if let value { try s.apply(key, value, origin: "command line") } }
             try s.validate()
