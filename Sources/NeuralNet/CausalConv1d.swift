@@ -35,15 +35,14 @@ public final class CausalConv1d {
                 }
             }
         }
-        var y = Matrix(rows: x.rows, cols: weight.value.cols)
-        for r in 0..<y.rows { for c in 0..<y.cols { y.data[r * y.cols + c] = bias.value.data[c] } }
+        var y = Matrix.repeating(row: bias.value, rows: x.rows)
         gemm(columns, weight.value, into: &y, beta: 1)
         return y
     }
 
     public func backward(_ dy: Matrix) -> Matrix {
         gemm(columns, transposeA: true, dy, into: &weight.grad, beta: 1)
-        for r in 0..<dy.rows { for c in 0..<dy.cols { bias.grad.data[c] += dy.data[r * dy.cols + c] } }
+        dy.addColumnSums(to: &bias.grad)
         let dColumns = matmul(dy, weight.value, transposeB: true)
         var dx = Matrix(rows: dy.rows, cols: inputs)
         let (batch, steps) = shape

@@ -13,8 +13,7 @@ public final class Dense {
 
     public func forward(_ x: Matrix) -> Matrix {
         input = x
-        var y = Matrix(rows: x.rows, cols: weight.value.cols)
-        for r in 0..<y.rows { for c in 0..<y.cols { y.data[r * y.cols + c] = bias.value.data[c] } }
+        var y = Matrix.repeating(row: bias.value, rows: x.rows)
         gemm(x, weight.value, into: &y, beta: 1)
         return y
     }
@@ -22,7 +21,7 @@ public final class Dense {
     /// dW += xᵀ·dy, db += Σ dy, returns dx = dy·Wᵀ.
     public func backward(_ dy: Matrix) -> Matrix {
         gemm(input, transposeA: true, dy, into: &weight.grad, beta: 1)
-        for r in 0..<dy.rows { for c in 0..<dy.cols { bias.grad.data[c] += dy.data[r * dy.cols + c] } }
+        dy.addColumnSums(to: &bias.grad)
         return matmul(dy, weight.value, transposeB: true)
     }
 }

@@ -39,6 +39,18 @@ public struct Matrix: Equatable, Sendable {
         for i in a.data.indices { a.data[i] += b.data[i] }
     }
 
+    /// A rows × bias.cols matrix with `bias` (one row) in every row: the start of x·W + b.
+    public static func repeating(row bias: Matrix, rows: Int) -> Matrix {
+        var out = Matrix(rows: rows, cols: bias.cols)
+        for r in 0..<rows { for c in 0..<bias.cols { out.data[r * bias.cols + c] = bias.data[c] } }
+        return out
+    }
+
+    /// Adds the column sums of this matrix to `total` (one row): the bias gradient.
+    public func addColumnSums(to total: inout Matrix) {
+        for r in 0..<rows { for c in 0..<cols { total.data[c] += data[r * cols + c] } }
+    }
+
     /// Columns [from, from + n) of every row.
     public func columns(_ from: Int, _ n: Int) -> Matrix {
         var out = Matrix(rows: rows, cols: n)
