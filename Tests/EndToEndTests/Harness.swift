@@ -73,9 +73,10 @@ enum Harness {
         let process: Process
         let bootstrap: String
 
-        init(dir: URL, partitions: Int = 4) throws {
+        init(dir: URL, partitions: Int = 4, environment: [String: String] = [:]) throws {
             let log = dir.appendingPathComponent("broker.log")
-            process = try Harness.start(Harness.binary, ["broker", "--port", "0", "--partitions", "\(partitions)"], log: log)
+            process = try Harness.start(Harness.binary, ["broker", "--port", "0", "--partitions", "\(partitions)"], log: log,
+                                        environment: environment)
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""

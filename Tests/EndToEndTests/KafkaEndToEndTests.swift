@@ -22,7 +22,7 @@ import Windows
         let offlineDeadLetters: Int
     }
 
-    static func fixture(products: Int = 40, periods: Int = 60, seed: Int = 11) throws -> Fixture {
+    static func fixture(products: Int = 40, periods: Int = 60, seed: Int = 11, environment: [String: String] = [:]) throws -> Fixture {
         let dir = Harness.temporaryDirectory()
         let clean = dir.appendingPathComponent("clean.jsonl")
         let (status, _) = try Harness.streamcast(["simulate", "--products", "\(products)", "--periods", "\(periods)", "--seed", "\(seed)", "--out", clean.path])
@@ -32,7 +32,7 @@ import Windows
         let log = dir.appendingPathComponent("log.jsonl")
         try (lines.joined(separator: "\n") + "\n").write(to: log, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("offline.jsonl")
-        let (st, _) = try Harness.streamcast(["replay", log.path, "--offline", "--out", out.path])
+        let (st, _) = try Harness.streamcast(["replay", log.path, "--offline", "--out", out.path], environment: environment)
         #expect(st == 0)
         let offline = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
         let dlq = try String(contentsOf: URL(fileURLWithPath: out.path + ".dlq.jsonl"), encoding: .utf8).split(separator: "\n").count
@@ -101,6 +101,27 @@ import Windows
         // A buyer's Python subscriber (docs/examples/subscriber.py) reads them too.
         let (pyStatus, pyOut) = try Harness.run("python3", ["docs/examples/subscriber.py", broker.bootstrap, "20"], timeout: 60)
         #expect(pyStatus == 0 && pyOut.split(separator: "\n").count == 20, "python subscriber: \(pyOut.prefix(300))")
+    }
+
+    /// One mixed topic instead of per-kind topics (`type` decides): same forecasts as offline.
+    @Test func mixedTopicMode() throws {
+        let mixed = ["STREAMCAST_TOPICS_MIXED": "events"]
+        let f = try Self.fixture(products: 30, periods: 40, seed: 5, environment: mixed)
+        let broker = try Harness.Broker(dir: f.dir, environment: mixed)
+        let (ps, _) = try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap], environment: mixed)
+        #expect(ps == 0)
+        let (count, _) = try Harness.run("kcat", ["-C", "-b", broker.bootstrap, "-t", "events", "-e", "-q", "-c", "5"], timeout: 30)
+        #expect(count == 0)
+        let state = f.dir.appendingPathComponent("state.sqlite").path
+        let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", "127.0.0.1:0"], log: f.dir.appendingPathComponent("run.log"),
+                                        environment: Self.serviceEnvironment(broker.bootstrap).merging(mixed) { $1 })
+        let done = try Harness.waitUntil(timeout: 120) { try Self.forecastValues(broker.bootstrap).count >= f.offline.count }
+        service.terminate()
+        service.waitUntilExit()
+        #expect(done)
+        let values = try Self.forecastValues(broker.bootstrap).sorted()
+        #expect(values.count == f.offline.count && values == f.offline)
+        #expect(try Harness.kcat(broker.bootstrap, topic: "streamcast-dlq").count == f.offlineDeadLetters)
     }
 
     /// kill -9 the service at random points of a Kafka replay and restart it each time: the final
