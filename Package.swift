@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .executableTarget(name: "streamcast", dependencies: [
-            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets",
+            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets", "NeuralNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -12,6 +12,14 @@ public protocol Forecaster: Sendable {
     func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]]
 }
 
+extension Forecaster {
+    /// Many products at once (a period close refreshes every product of a partition). The default
+    /// asks one at a time; the neural forecaster answers with one forward pass per batch.
+    public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
+        windows.indices.map { forecast(windows[$0], horizons: horizons, quantiles: quantiles, state: &states[$0]) }
+    }
+}
+
 /// Forecasters by name, as the configuration names them.
 public enum Forecasters {
     public static let names = ["seasonal_naive", "empirical_quantiles"]

@@ -40,45 +40,61 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
-        let c = model.network.config
-        let series = ProductSeries(window: window, categories: c.categories)
-        let t = series.units.count - 1
-        let H = c.horizons
-        let scale = features.scale(series, fct: t)
-        // The error memory: previous base medians against the actuals that have closed since.
-        let entries = Self.decode(state, horizons: H)
-        var memory: [[Float]] = []
-        for e in entries.prefix(c.memory) {
-            var m = [Float](repeating: 0, count: 2 * H)
-            for k in 0..<H {
-                let target = e.fct + 1 + Int64(k)
-                let i = Int(target - series.firstPeriod)
-                guard target <= window.lastClosed, i >= 0, i < series.units.count else { continue }
-                m[k] = (series.units[i] - e.base[k]) / scale
-                m[H + k] = 1
+        var states = [state]
+        defer { state = states[0] }
+        return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
+    }
+
+    /// One forward pass for the whole batch: every matrix product covers all its products.
+    public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
+        let c = model.network.config, H = c.horizons
+        var examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
+        var memories: [[(fct: Int64, base: [Float])]] = []
+        for (b, window) in windows.enumerated() {
+            let series = ProductSeries(window: window, categories: c.categories)
+            let t = series.units.count - 1
+            let scale = features.scale(series, fct: t)
+            // The error memory: previous base medians against the actuals that have closed since.
+            let entries = Self.decode(states[b], horizons: H)
+            memories.append(entries)
+            var memory: [[Float]] = []
+            for e in entries.prefix(c.memory) {
+                var m = [Float](repeating: 0, count: 2 * H)
+                for k in 0..<H {
+                    let target = e.fct + 1 + Int64(k)
+                    let i = Int(target - series.firstPeriod)
+                    guard target <= window.lastClosed, i >= 0, i < series.units.count else { continue }
+                    m[k] = (series.units[i] - e.base[k]) / scale
+                    m[H + k] = 1
+                }
+                memory.append(m)
             }
-            memory.append(m)
+            // Known-future prices from the product's schedule (announced changes included).
+            let future: [(Float, Float)] = (0..<H).map { k in
+                let p = window.lastClosed + 1 + Int64(k)
+                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p))
+                return (price, promo ? 1 : 0)
+            }
+            examples.append((series, t, future, c.useFeedback ? memory : nil))
         }
-        // Known-future prices from the product's schedule (announced changes included).
-        let future: [(Float, Float)] = (0..<H).map { k in
-            let p = window.lastClosed + 1 + Int64(k)
-            let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p))
-            return (price, promo ? 1 : 0)
-        }
-        let (batch, scales) = features.batch([(series, t, future, c.useFeedback ? memory : nil)])
+        let (batch, scales) = features.batch(examples)
         lock.lock()
         let (final, base) = model.network.forward(batch)
         lock.unlock()
         let median = model.network.head.median
-        let newEntry = (fct: window.lastClosed, base: (0..<H).map { base[$0, median] * scales[0] })
-        state = Self.encode(Array(([newEntry] + entries).prefix(c.memory)))
-        // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
-        return (0..<horizons).map { k in
-            let row = min(k, H - 1)
-            return quantiles.map { q in
-                let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
-                return max(0, final[row, j] * scales[0])
-            }
+        var out: [[[Float]]] = []
+        for b in windows.indices {
+            let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
+            states[b] = Self.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
+            // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
+            out.append((0..<horizons).map { k in
+                let row = b * H + min(k, H - 1)
+                return quantiles.map { q in
+                    let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
+                    return max(0, final[row, j] * scales[b])
+                }
+            })
         }
+        return out
     }
 }

@@ -68,6 +68,11 @@ public struct Matrix: Equatable, Sendable {
     }
 }
 
+/// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
+public enum GEMMStatistics {
+    nonisolated(unsafe) public static var flops: Double = 0
+}
+
 /// C = α·op(A)·op(B) + β·C through cblas_sgemm (row-major).
 public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
                  into c: inout Matrix, alpha: Float = 1, beta: Float = 0) {
@@ -77,6 +82,7 @@ public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB:
     precondition((transposeB ? b.cols : b.rows) == k, "gemm: inner dimensions \(k) and \(transposeB ? b.cols : b.rows) differ")
     precondition(c.rows == m && c.cols == n, "gemm: output is \(c.rows)×\(c.cols), needs \(m)×\(n)")
     guard m > 0, n > 0 else { return }
+    GEMMStatistics.flops += 2 * Double(m) * Double(n) * Double(k)
     if k == 0 {
         for i in c.data.indices { c.data[i] *= beta }
         return

@@ -95,27 +95,36 @@ public final class StreamProcessor {
         try closePeriods(&partitions[p]!)
     }
 
-    /// Closes every period the watermark allows and refreshes each closed product's forecast.
+    /// Closes every period the watermark allows and refreshes the closed products' forecasts in
+    /// batches (one forward pass per batch for the neural model). Batches are formed in product-id
+    /// order, which is the same in every run whatever order the products were first seen in, so
+    /// batched numerics cannot make a replay differ from a live run.
     func closePeriods(_ windows: inout PartitionWindows) throws {
         guard let limit = windows.closable, limit > (windows.closedThrough ?? .min) else { return }
         var slots = memory.removeValue(forKey: windows.partition) ?? []
-        var failure: Error?
+        defer { memory[windows.partition] = slots }
         while true {
-            let closed = windows.closeNext { slot, product in
-                guard failure == nil else { return }
-                while slots.count <= slot { slots.append([]) }
-                let values = forecaster.forecast(product, horizons: config.horizons, quantiles: config.quantiles, state: &slots[slot])
-                let message = ForecastMessage(window: product, period: config.windows.period, quantiles: config.quantiles,
-                                              values: values, model: forecaster.id)
-                do { try sink.emit(message) } catch { failure = error }
-                stats.forecasts += 1
-                forecastsOut.increment()
+            var closed: [(slot: Int, window: ProductWindow)] = []
+            guard windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
+            closed.sort { $0.window.product < $1.window.product }
+            if let top = closed.map(\.slot).max() { while slots.count <= top { slots.append([]) } }
+            for from in stride(from: 0, to: closed.count, by: Self.refreshBatch) {
+                let chunk = closed[from..<min(from + Self.refreshBatch, closed.count)]
+                var states = chunk.map { slots[$0.slot] }
+                let values = forecaster.forecastBatch(chunk.map(\.window), horizons: config.horizons, quantiles: config.quantiles, states: &states)
+                for (i, item) in chunk.enumerated() {
+                    slots[item.slot] = states[i]
+                    try sink.emit(ForecastMessage(window: item.window, period: config.windows.period, quantiles: config.quantiles,
+                                                  values: values[i], model: forecaster.id))
+                    stats.forecasts += 1
+                    forecastsOut.increment()
+                }
             }
-            if let failure { throw failure }
-            if closed == nil { break }
         }
-        memory[windows.partition] = slots
     }
+
+    /// Products refreshed per forecaster call at a period close.
+    static let refreshBatch = 1024
 
     private func reject(_ bad: BadEvent, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
         stats.deadLetters[bad.reason.rawValue, default: 0] += 1

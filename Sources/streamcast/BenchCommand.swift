@@ -4,6 +4,7 @@ import Forecasting
 import Foundation
 import Kafka
 import Logging
+import NeuralNet
 import Pipeline
 import Simulation
 import Windows
@@ -11,7 +12,7 @@ import Windows
 /// `streamcast bench`: the measurements behind docs/benchmarks.md (build with -c release).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure throughput and memory (use a release build).",
-                                                    subcommands: [IngestBench.self, StateBench.self])
+                                                    subcommands: [IngestBench.self, StateBench.self, InferenceBench.self])
 }
 
 /// Events/s of decoding, of the offline pipeline, of the Kafka path with checkpoints, and kcat's raw
@@ -163,4 +164,56 @@ final class CountingSink: PipelineSink {
     func emit(_ forecast: Forecasting.ForecastMessage) throws { forecasts += 1 }
     func deadLetter(_ letter: DeadLetter) throws { deadLetters += 1 }
     func flush() throws {}
+}
+
+/// Batched refresh throughput of the neural forecaster (random weights: throughput does not depend
+/// on them) and the GFLOP/s its matrix products reach, against single-core sgemm measured in the
+/// same run.
+struct InferenceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inference")
+    @Option(help: "Products to refresh.") var products = 20_000
+    @Option(help: "Products per forward pass.") var batch = 1024
+    @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+
+    func run() throws {
+        let mq: MQModel
+        if let model { mq = try MQModel.load(from: model) } else {
+            mq = MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
+        }
+        let c = mq.network.config
+        // Windows with a full context of history.
+        var w = PartitionWindows(partition: 0, config: WindowConfig(period: .day, length: c.context, lateness: 0))
+        let start = Timestamp.parse("2024-01-01T00:00:00Z")!
+        var rng = SplitMix64(seed: 3)
+        for d in 0...c.context {
+            for i in 0..<products {
+                _ = w.ingest(Event(kind: .sale, product: "P\(i)", time: start + Int64(d) * 86_400_000 + 1, quantity: Double(rng.poisson(3))), input: "sales")
+            }
+            while w.closeNext({ _, _ in }) != nil {}
+        }
+        let windows = w.products
+        let forecaster = MQForecaster(model: mq)
+        var states = [[UInt8]](repeating: [], count: windows.count)
+        GEMMStatistics.flops = 0
+        let seconds = try time {
+            for from in stride(from: 0, to: windows.count, by: batch) {
+                let to = min(from + batch, windows.count)
+                var chunk = Array(states[from..<to])
+                _ = forecaster.forecastBatch(Array(windows[from..<to]), horizons: c.horizons, quantiles: c.quantiles, states: &chunk)
+                states.replaceSubrange(from..<to, with: chunk)
+            }
+        }
+        let modelFlops = GEMMStatistics.flops
+        // Single-core sgemm peak in the same run (OPENBLAS_NUM_THREADS=1 for a one-core figure).
+        let n = 1024
+        let a = Matrix(rows: n, cols: n, data: (0..<(n * n)).map { Float($0 % 7) }), b = a
+        var out = Matrix(rows: n, cols: n)
+        GEMMStatistics.flops = 0
+        let peakSeconds = try time { for _ in 0..<5 { gemm(a, b, into: &out) } }
+        let peak = GEMMStatistics.flops / peakSeconds / 1e9
+        let achieved = modelFlops / seconds / 1e9
+        say(String(format: "refresh: %d products in %.2f s = %.0f forecasts/s (batch %d, L=%d, H=%d); matrix products %.2f GFLOP/s = %.0f %% of sgemm peak %.1f GFLOP/s (%.0f %% of the refresh time is outside BLAS at that rate)",
+                   windows.count, seconds, Double(windows.count) / seconds, batch, c.context, c.horizons, achieved, 100 * achieved / peak, peak,
+                   100 * (1 - (modelFlops / (peak * 1e9)) / seconds)))
+    }
 }
