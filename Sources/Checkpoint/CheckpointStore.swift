@@ -108,13 +108,4 @@ public final class CheckpointStore {
         }
         return out
     }
-
-    /// Total bytes of stored state blobs and the product count (for benchmarks and metrics).
-    public func stateSize() throws -> (products: Int, bytes: Int) {
-        var out = (0, 0)
-        try db.prepare("SELECT count(*), coalesce(sum(length(window) + length(forecaster)), 0) FROM products").run {
-            out = (Int($0.int(0)), Int($0.int(1)))
-        }
-        return out
-    }
 }

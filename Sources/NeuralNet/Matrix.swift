@@ -57,15 +57,6 @@ public struct Matrix: Equatable, Sendable {
         for r in 0..<rows { for c in 0..<n { out.data[r * n + c] = data[r * cols + from + c] } }
         return out
     }
-
-    /// Writes `m` into columns [from, from + m.cols), adding when `accumulate`.
-    public mutating func setColumns(_ from: Int, _ m: Matrix, accumulate: Bool = false) {
-        for r in 0..<rows {
-            for c in 0..<m.cols {
-                if accumulate { data[r * cols + from + c] += m.data[r * m.cols + c] } else { data[r * cols + from + c] = m.data[r * m.cols + c] }
-            }
-        }
-    }
 }
 
 /// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.

@@ -81,9 +81,10 @@ public final class KafkaService {
         let batch = processor.checkpointBatch()
         try store.commit(batch)
         try? consumer.commit(batch.offsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.next) })
+        let positions = processor.positions  // built once: it is a computed dictionary
         for tp in consumer.assignment {
             guard let high = consumer.highWatermark(topic: tp.topic, partition: tp.partition) else { continue }
-            let next = processor.positions[tp.topic]?[tp.partition] ?? 0
+            let next = positions[tp.topic]?[tp.partition] ?? 0
             Gauge(label: "streamcast_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
                 .record(max(0, high - next))
         }
@@ -104,9 +105,10 @@ public final class KafkaService {
             }
         }
         // Start where the checkpoint says; with no checkpoint for a partition, from its beginning.
+        let positions = processor.positions
         return parts.map { tp in
             TopicPartitionOffset(topic: tp.topic, partition: tp.partition,
-                                 offset: processor.positions[tp.topic]?[tp.partition] ?? KafkaOffset.beginning)
+                                 offset: positions[tp.topic]?[tp.partition] ?? KafkaOffset.beginning)
         }
     }
 

@@ -90,5 +90,4 @@ public struct ByteReader {
     public mutating func f32() throws -> Float { Float(bitPattern: try u32()) }
     public mutating func f64() throws -> Double { Double(bitPattern: UInt64(bitPattern: try i64())) }
     public mutating func string() throws -> String { String(decoding: try take(Int(try u16())), as: UTF8.self) }
-    public var isAtEnd: Bool { at == bytes.count }
 }
