@@ -8,11 +8,15 @@ import Windows
 public protocol Forecaster: Sendable {
     /// Goes into the `model` field of every forecast message.
     var id: String { get }
+    /// Closed periods of history the forecaster reads (the windows keep at least this many).
+    var contextLength: Int { get }
     /// Returns H rows of Q values, non-decreasing across quantiles.
     func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]]
 }
 
 extension Forecaster {
+    public var contextLength: Int { 0 }
+
     /// Many products at once (a period close refreshes every product of a partition). The default
     /// asks one at a time; the neural forecaster answers with one forward pass per batch.
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {

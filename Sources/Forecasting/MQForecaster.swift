@@ -10,12 +10,19 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     let features: FeatureBuilder
     private let lock = NSLock()  // the network keeps forward state: one refresh at a time
 
-    public init(model: MQModel) {
+    /// Serving switch for the error memory: off, the network sees every entry masked (as for a
+    /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
+    public let useMemory: Bool
+
+    public init(model: MQModel, useMemory: Bool = true) {
         self.model = model
+        self.useMemory = useMemory
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
     }
 
-    public var id: String { model.id }
+    public var contextLength: Int { model.network.config.context }
+
+    public var id: String { useMemory ? model.id : model.id + "+no-memory" }
 
     /// State layout: R entries of (fct period Int64, H base medians f32), newest first.
     static func decode(_ state: [UInt8], horizons: Int) -> [(fct: Int64, base: [Float])] {
@@ -45,7 +52,10 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
     }
 
-    /// One forward pass for the whole batch: every matrix product covers all its products.
+    /// One forward pass for the whole batch: every matrix product covers all its products. A
+    /// product's numbers do not depend on the batch it is in (tested: OpenBLAS's kernels keep each
+    /// output's summation order whatever the row count), so a crash-and-restart run, a live run and
+    /// a replay, which batch differently, forecast the same bits.
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
         let c = model.network.config, H = c.horizons
         var examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
@@ -72,10 +82,10 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             // Known-future prices from the product's schedule (announced changes included).
             let future: [(Float, Float)] = (0..<H).map { k in
                 let p = window.lastClosed + 1 + Int64(k)
-                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p))
+                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: model.period.end(of: window.lastClosed))
                 return (price, promo ? 1 : 0)
             }
-            examples.append((series, t, future, c.useFeedback ? memory : nil))
+            examples.append((series, t, future, c.useFeedback && useMemory ? memory : nil))
         }
         let (batch, scales) = features.batch(examples)
         lock.lock()

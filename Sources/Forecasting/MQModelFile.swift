@@ -68,3 +68,25 @@ public struct ModelFileError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
 }
+
+extension MQModel {
+    /// Why a running service cannot switch from `current` to this model, or nil if it can. The
+    /// per-product state (windows of `windowLength` periods, error memory of R entries of H errors)
+    /// must keep its meaning, and the forecasts their shape.
+    public func incompatibility(replacing current: MQModel, windowLength: Int, quantiles: [Double]) -> String? {
+        let a = current.network.config, b = network.config
+        if period != current.period { return "it is for \(period.rawValue)s, the service runs \(current.period.rawValue)s" }
+        if b.horizons != a.horizons { return "it has \(b.horizons) horizons, the serving model \(a.horizons) (the error memory would change meaning)" }
+        if b.memory != a.memory { return "its error memory holds \(b.memory) entries, the serving model's \(a.memory)" }
+        if b.context > windowLength { return "it needs a context of \(b.context) periods, the windows keep \(windowLength)" }
+        if let q = quantiles.first(where: { q in !b.quantiles.contains { abs($0 - q) < 1e-9 } }) { return "it has no \(q) quantile" }
+        return nil
+    }
+
+    /// A short digest of the weights (FNV-1a), so that retrained models get distinct ids.
+    public var weightsDigest: String {
+        var h: UInt32 = 2_166_136_261
+        for p in network.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } }
+        return String(h, radix: 16)
+    }
+}

@@ -16,9 +16,12 @@ public struct TrainingConfig: Sendable {
 ///
 /// Examples are (product, FCT) pairs over each product's history (every period is a forecast
 /// creation time, as with forking sequences). The error memory enters as data: the base medians
-/// the network produced for the same product's previous FCTs (recorded as training goes), turned
-/// into scaled errors wherever their target period is already known at the FCT. The last H FCTs
-/// before the cutoff are held out for early stopping; the best weights are kept.
+/// the network produces for the same product's previous R FCTs, turned into scaled errors
+/// wherever their target period is already known at the FCT. The base forecast does not depend
+/// on the memory, so before each epoch one forward-only pass computes it for every FCT the
+/// epoch's examples remember: the memory is always full, as it is when serving (a memory that is
+/// mostly empty in training teaches the network to ignore it). The last H FCTs before the cutoff
+/// are held out for early stopping; the best weights are kept.
 public final class MQTrainer {
     public let network: MQNetwork
     public let features: FeatureBuilder
@@ -48,6 +51,29 @@ public final class MQTrainer {
             out.append(entry)
         }
         return out
+    }
+
+    /// Records the current base medians of these (series, FCT) pairs: forward only, no memory.
+    func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
+        guard network.config.useFeedback else { return }
+        let H = network.config.horizons, median = network.head.median
+        for from in stride(from: 0, to: pairs.count, by: 512) {
+            let chunk = pairs[from..<min(from + 512, pairs.count)]
+            let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
+            let (_, base) = network.forward(x)
+            for (e, (i, t)) in chunk.enumerated() {
+                baseForecasts[i, default: [:]][t] = (0..<H).map { base[e * H + $0, median] * scales[e] }
+            }
+        }
+    }
+
+    /// The FCTs whose base forecasts the memories of these examples hold.
+    func remembered(_ examples: [(Int, Int)]) -> [(Int, Int)] {
+        var seen = Set<Int>(), out: [(Int, Int)] = []
+        for (i, t) in examples {
+            for j in 1...network.config.memory where t - j >= 0 && seen.insert(i << 20 | (t - j)).inserted { out.append((i, t - j)) }
+        }
+        return out.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
     }
 
     /// Runs one batch; returns the loss (normalised by Σ|y|) and, when training, updates weights.
@@ -113,6 +139,7 @@ public final class MQTrainer {
                 sample = Array(sample.prefix(config.examplesPerEpoch))
             }
             sample.sort { ($0.1, $0.0) < ($1.1, $1.0) }
+            refreshBaseForecasts(remembered(sample), series: series)
             var loss = 0.0, absY = 0.0
             for from in stride(from: 0, to: sample.count, by: config.batchSize) {
                 let chunk = sample[from..<min(from + config.batchSize, sample.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
@@ -120,6 +147,7 @@ public final class MQTrainer {
                 loss += r.loss
                 absY += r.absY
             }
+            refreshBaseForecasts(remembered(validation), series: series)
             var vLoss = 0.0, vAbs = 0.0
             for from in stride(from: 0, to: validation.count, by: 512) {
                 let chunk = validation[from..<min(from + 512, validation.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }

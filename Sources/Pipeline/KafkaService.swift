@@ -25,6 +25,8 @@ public final class KafkaService {
     private var loaded = Set<Int32>()
     private var eventsSinceCheckpoint = 0
     private var lastCheckpoint = Date()
+    /// Hot model reload (nil: the forecaster is fixed for the run).
+    public var reloader: ModelReloader?
     private let checkpointTimer = Timer(label: "streamcast_checkpoint_duration")
 
     public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String,
@@ -52,6 +54,10 @@ public final class KafkaService {
         try consumer.subscribe(config.topics.inputs)
         logger.info("consuming", metadata: ["topics": "\(config.topics.inputs)", "forecaster": "\(processor.forecaster.id)"])
         while !shouldStop() {
+            if let next = reloader?.take() {
+                processor.replaceForecaster(next)
+                logger.info("model reload: now serving", metadata: ["model": "\(next.id)"])
+            }
             let batch = try consumer.poll(max: 5000, timeoutMs: 100)
             for event in batch {
                 switch event {

@@ -23,7 +23,7 @@ public struct SourceRecord {
 /// State is kept per partition number and is exactly what the checkpoint stores.
 public final class StreamProcessor {
     public let config: PipelineConfig
-    public let forecaster: any Forecaster
+    public private(set) var forecaster: any Forecaster
     let decoder: EventDecoder
     public let sink: PipelineSink
     public internal(set) var partitions: [Int32: PartitionWindows] = [:]  // few keys; see closePeriods
@@ -50,6 +50,12 @@ public final class StreamProcessor {
         self.forecaster = try forecaster ?? config.makeForecaster()
         decoder = EventDecoder(maxMessageBytes: config.maxMessageBytes)
         eventsIn = EventKind.allCases.map { Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]) }
+    }
+
+    /// Switches the model between two records (hot reload). The per-product state carries over:
+    /// the caller has checked the new forecaster reads it the same way.
+    public func replaceForecaster(_ next: any Forecaster) {
+        forecaster = next
     }
 
     /// Processes one Kafka record (the topic decides the expected kind).

@@ -87,12 +87,17 @@ public struct ProductWindow: Sendable, Equatable {
 
     /// The price and promo flag in force over [from, to): time-weighted mean price, promo if any
     /// promotional price was in force. Price 0 = never priced.
-    public func price(from: Int64, to: Int64) -> (price: Float, promo: Bool) {
+    ///
+    /// `asOf`: only changes announced before this time count. A forecast made at an FCT must see
+    /// the schedule as it was known then, not whatever later announcements the consumer happened
+    /// to have read already (the prices topic may run ahead of sales): otherwise a live run, a
+    /// restart and a replay could forecast from different schedules.
+    public func price(from: Int64, to: Int64, asOf: Int64 = .max) -> (price: Float, promo: Bool) {
         var current: PriceChange? = nil
         var weighted = 0.0, covered: Int64 = 0
         var promo = false
         var cursor = from
-        for change in prices {
+        for change in prices where change.announced < asOf {
             if change.effective <= from { current = change; continue }
             if change.effective >= to { break }
             if let c = current {
@@ -135,7 +140,8 @@ public struct ProductWindow: Sendable, Equatable {
 
     /// Drops price changes superseded before `time` (keeps the one in force at `time`).
     mutating func prunePrices(before time: Int64) {
-        guard let lastBefore = prices.lastIndex(where: { $0.effective <= time }), lastBefore > 0 else { return }
+        // Keep the change in force at `time` as seen from any later FCT (announced before it too).
+        guard let lastBefore = prices.lastIndex(where: { $0.effective <= time && $0.announced < time }), lastBefore > 0 else { return }
         prices.removeFirst(lastBefore)
     }
 

@@ -56,8 +56,7 @@ struct BacktestCommand: ParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let encoder = reportEncoder()
             say(String(decoding: try encoder.encode(reports), as: UTF8.self))
             return
         }
@@ -95,4 +94,12 @@ func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int6
         }
     }
     return evaluator.report(model: "oracle (true quantiles)", fcts: fcts)
+}
+
+/// JSON for reports: an undefined metric (e.g. MASE with no history before the first FCT) is "nan".
+func reportEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return encoder
 }

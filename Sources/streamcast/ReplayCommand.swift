@@ -29,7 +29,7 @@ struct ReplayCommand: ParsableCommand {
             let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq)
             var pipeline = settings.pipeline
             let forecaster = try makeForecaster(settings)
-            if let mq = forecaster as? MQForecaster { pipeline.windows.length = max(pipeline.windows.length, mq.model.network.config.context) }
+            pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
             let processor = try StreamProcessor(config: pipeline, sink: sink, forecaster: forecaster)
             try OfflineReplay.run(path: file, processor: processor) { p in
                 progressLine("replay", lines: p.lines, bytes: p.bytesRead, seconds: p.seconds)

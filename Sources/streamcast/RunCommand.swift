@@ -50,14 +50,27 @@ final class ForecastService: Service, @unchecked Sendable {
     let service: KafkaService
     let stop = StopFlag()
     let logger: Logger
+    private var hangup: DispatchSourceSignal?
 
     init(settings: Settings, logger: Logger) throws {
         self.logger = logger
         var pipeline = settings.pipeline
-        let forecaster = try makeForecaster(settings)
-        if let mq = forecaster as? MQForecaster { pipeline.windows.length = max(pipeline.windows.length, mq.model.network.config.context) }
+        let model = try loadModel(settings)
+        let forecaster = try model.map { settings.serving($0) } ?? makeForecaster(settings)
+        pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
         service = try KafkaService(config: pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
                                    statePath: settings.statePath, groupID: settings.group, forecaster: forecaster, logger: logger)
+        if let model, let path = settings.modelFile {
+            let reloader = ModelReloader(path: path, serving: model, windowLength: pipeline.windows.length,
+                                         quantiles: pipeline.quantiles, logger: logger) { settings.serving($0) }
+            reloader.watch(every: settings.reloadPollSeconds)
+            signal(SIGHUP, SIG_IGN)
+            let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            hangup.setEventHandler { reloader.request() }
+            hangup.resume()
+            self.hangup = hangup
+            service.reloader = reloader
+        }
         logger.info("kafka", metadata: ["properties": "\(settings.kafkaConfig(bootstrap: nil).redacted)"])
     }
 

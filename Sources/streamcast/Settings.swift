@@ -14,6 +14,12 @@ struct Settings {
     var group = "streamcast"
     var http = "127.0.0.1:8080"
     var modelFile: String?
+    /// Serving switches of the neural model (issue 5): the error memory, online recalibration.
+    var errorMemory = true
+    var recalibration = "off"
+    var recalibrationStep: Float = 0.05
+    /// Hot reload: how often the model file is checked for changes (0: only on SIGHUP).
+    var reloadPollSeconds = 5.0
 
     /// Keys and what they take (section.key); `kafka.*` passes any librdkafka property through.
     static let keys: [String: String] = [
@@ -23,6 +29,10 @@ struct Settings {
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
         "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train`", "forecast.horizons": "an integer in 1...1000",
+        "forecast.reload_poll_seconds": "a number >= 0 (0: reload the model only on SIGHUP)",
+        "forecast.error_memory": "true or false (the feedback model's error memory)",
+        "forecast.recalibration": "off or product (adaptive conformal quantile tracking per product)",
+        "forecast.recalibration_step": "a number in (0, 1] (step per miss, in units of the product's scale)",
         "forecast.quantiles": "increasing numbers in (0, 1), e.g. [0.1, 0.5, 0.9]",
         "checkpoint.path": "a file path", "checkpoint.every_seconds": "a number > 0",
         "checkpoint.every_events": "an integer >= 1",
@@ -110,6 +120,18 @@ struct Settings {
         case "forecast.model": pipeline.forecaster = try name()
         case "forecast.model_file": modelFile = value.isEmpty ? nil : value
         case "forecast.horizons": pipeline.horizons = try int(1...1000)
+        case "forecast.reload_poll_seconds":
+            guard let v = Double(value), v >= 0 else { throw bad() }
+            reloadPollSeconds = v
+        case "forecast.error_memory":
+            guard let b = Bool(value) else { throw bad() }
+            errorMemory = b
+        case "forecast.recalibration":
+            guard ["off", "product"].contains(value) else { throw bad() }
+            recalibration = value
+        case "forecast.recalibration_step":
+            guard let v = Float(value), v > 0, v <= 1 else { throw bad() }
+            recalibrationStep = v
         case "forecast.quantiles":
             let qs = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !qs.isEmpty, qs.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }),

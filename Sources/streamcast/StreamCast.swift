@@ -10,7 +10,7 @@ struct StreamCast: AsyncParsableCommand {
         commandName: "streamcast",
         abstract: "Streaming multi-horizon quantile demand forecasts from Kafka events.",
         subcommands: [DemoCommand.self, BrokerCommand.self, RunCommand.self, ReplayCommand.self,
-                      RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, BenchCommand.self])
+                      RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, OnlineEvalCommand.self, BenchCommand.self])
 }
 
 /// Flags shared by the commands that run the pipeline (contract: common flags).
@@ -64,10 +64,16 @@ func progressLine(_ label: String, lines: Int64, bytes: Int, seconds: Double) {
 /// The forecaster the settings ask for: the trained model when a model file is configured, the
 /// baseline otherwise (with a log line saying so).
 func makeForecaster(_ settings: Settings) throws -> any Forecaster {
-    guard let path = settings.modelFile else {
+    guard let model = try loadModel(settings) else {
         warn("streamcast: no model file configured (forecast.model_file / --model); using the \(settings.pipeline.forecaster) baseline")
-        return try settings.pipeline.makeForecaster()
+        return settings.recalibrated(try settings.pipeline.makeForecaster())
     }
+    return settings.serving(model)
+}
+
+/// The configured model file, checked against the configuration (exit 2 naming the key if not).
+func loadModel(_ settings: Settings) throws -> MQModel? {
+    guard let path = settings.modelFile else { return nil }
     let model: MQModel
     do { model = try MQModel.load(from: path) } catch {
         FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(error)\n".utf8))
@@ -77,5 +83,17 @@ func makeForecaster(_ settings: Settings) throws -> any Forecaster {
         FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(path) was trained for \(model.period.rawValue)s but windows.period is \(settings.pipeline.windows.period.rawValue)\n".utf8))
         throw ExitCode(2)
     }
-    return MQForecaster(model: model)
+    return model
+}
+
+extension Settings {
+    /// The model as the service serves it: error memory switch, optional recalibration.
+    func serving(_ model: MQModel) -> any Forecaster {
+        recalibrated(MQForecaster(model: model, useMemory: errorMemory))
+    }
+
+    /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.
+    func recalibrated(_ f: any Forecaster) -> any Forecaster {
+        recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep)
+    }
 }

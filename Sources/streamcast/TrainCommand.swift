@@ -49,8 +49,10 @@ struct TrainCommand: ParsableCommand {
         trainer.train(series, cutoff: cutoff, config: t) { r in
             warn(String(format: "epoch %2d  train wQL %.4f  held-out wQL %.4f  %.1f s", r.epoch, r.trainLoss, r.validationLoss, r.seconds))
         }
-        let id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)"
-        try MQModel(network: network, period: p, holidays: holidays, id: id).save(to: out)
+        var model = MQModel(network: network, period: p, holidays: holidays, id: "")
+        model.id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)-\(model.weightsDigest)"
+        let id = model.id
+        try model.save(to: out)
         say("model \(id) → \(out)")
     }
 }

@@ -20,13 +20,24 @@ import Windows
         let log: URL
         let offline: [String]
         let offlineDeadLetters: Int
+        /// What the service needs besides the broker (the model file, if any).
+        let environment: [String: String]
     }
 
-    static func fixture(products: Int = 40, periods: Int = 60, seed: Int = 11, environment: [String: String] = [:]) throws -> Fixture {
+    /// With `model`, a small network is trained on the clean log first and serves every run
+    /// (`environment` then names it in STREAMCAST_FORECAST_MODEL_FILE).
+    static func fixture(products: Int = 40, periods: Int = 60, seed: Int = 11, model: Bool = false,
+                        environment: [String: String] = [:]) throws -> Fixture {
+        var environment = environment
         let dir = Harness.temporaryDirectory()
         let clean = dir.appendingPathComponent("clean.jsonl")
         let (status, _) = try Harness.streamcast(["simulate", "--products", "\(products)", "--periods", "\(periods)", "--seed", "\(seed)", "--out", clean.path])
         #expect(status == 0)
+        if model {
+            let file = dir.appendingPathComponent("model.safetensors").path
+            try Self.train(clean.path, out: file, seed: 1)
+            environment["STREAMCAST_FORECAST_MODEL_FILE"] = file
+        }
         var lines = try String(contentsOf: clean, encoding: .utf8).split(separator: "\n").map(String.init)
         for (i, bad) in badLines.enumerated() { lines.insert(bad, at: lines.count * (i + 1) / (badLines.count + 1)) }
         let log = dir.appendingPathComponent("log.jsonl")
@@ -36,7 +47,14 @@ import Windows
         #expect(st == 0)
         let offline = try String(contentsOf: out, encoding: .utf8).split(separator: "\n").map(String.init)
         let dlq = try String(contentsOf: URL(fileURLWithPath: out.path + ".dlq.jsonl"), encoding: .utf8).split(separator: "\n").count
-        return Fixture(dir: dir, log: log, offline: offline.sorted(), offlineDeadLetters: dlq)
+        return Fixture(dir: dir, log: log, offline: offline.sorted(), offlineDeadLetters: dlq, environment: environment)
+    }
+
+    /// A quick model: one short epoch is enough for the plumbing (accuracy is docs/accuracy.md's job).
+    static func train(_ log: String, out: String, seed: Int, horizons: Int = 14) throws {
+        let (status, output) = try Harness.streamcast(["train", "--replay", log, "--out", out, "--period", "day", "--horizons", "\(horizons)",
+                                                       "--context", "28", "--epochs", "1", "--examples", "1500", "--seed", "\(seed)"])
+        #expect(status == 0, "train: \(output)")
     }
 
     /// Environment for a service that checkpoints often and rejoins its group quickly after a crash.
@@ -124,11 +142,12 @@ import Windows
         #expect(try Harness.kcat(broker.bootstrap, topic: "streamcast-dlq").count == f.offlineDeadLetters)
     }
 
-    /// kill -9 the service at random points of a Kafka replay and restart it each time: the final
-    /// forecasts equal an uninterrupted run's, and per-product totals in the checkpoint equal the
+    /// kill -9 the service (serving the neural model, whose error memory is part of the state) at
+    /// random points of a Kafka replay and restart it each time: the final forecasts equal an
+    /// uninterrupted run's byte for byte, and per-product totals in the checkpoint equal the
     /// log's (no event lost or counted twice).
     @Test func survivesKillNineAtRandomPoints() throws {
-        let f = try Self.fixture(products: 50, periods: 70, seed: 23)
+        let f = try Self.fixture(products: 50, periods: 70, seed: 23, model: true)
         let broker = try Harness.Broker(dir: f.dir)
         let (ps, _) = try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap])
         #expect(ps == 0)
@@ -138,7 +157,7 @@ import Windows
         for attempt in 0..<4 {
             let log = f.dir.appendingPathComponent("run-\(attempt).log")
             let service = try Harness.start(Harness.binary, ["run", "--state", state], log: log,
-                                            environment: Self.serviceEnvironment(broker.bootstrap))
+                                            environment: Self.serviceEnvironment(broker.bootstrap).merging(f.environment) { $1 })
             if attempt < 3 {
                 // Let it join (~3 s on the embedded broker) and get somewhere, then pull the plug.
                 let before = try Self.forecastValues(broker.bootstrap).count
@@ -155,6 +174,7 @@ import Windows
             #expect(done)
         }
         #expect(kills == 3)
+        #expect(f.offline.allSatisfy { $0.contains(#""model":"mq-full-day-h14-s1-"#) }, "the neural model serves")
         // Duplicates (re-emitted after a crash) are byte-identical; the set equals the offline run.
         let values = try Self.forecastValues(broker.bootstrap)
         #expect(values.count >= f.offline.count)

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Events
+import Forecasting
+import Foundation
+import Pipeline
+import Windows
+
+/// `streamcast online-eval`: the serving switches compared on one log. Runs the online pipeline
+/// (the service's code, offline) once per variant — error memory on/off, recalibration on/off, the
+/// baselines — scores every forecast it emitted, and, given the simulator's drift file, how the
+/// shifted products recover.
+struct OnlineEvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "online-eval",
+        abstract: "Compare serving variants (error memory, recalibration) on a replay: recovery after shifts, coverage, volatility.")
+
+    @Option(help: "Replay file.") var replay: String
+    @Option(help: "Drift file from `streamcast simulate` (BASE.drift.jsonl): report recovery of the shifted products.") var drift: String?
+    @Option(help: "Variants of the model (comma-separated): memory, no-memory, memory+aci, no-memory+aci.") var variants = "memory,no-memory,memory+aci,no-memory+aci"
+    @Option(help: "Baselines to run too (comma-separated, NAME+aci recalibrated, \"\" for none).") var forecasters = "seasonal_naive"
+    @Option(help: "Recalibration step η (units of the product's scale per miss).") var recalibrationStep: Float = 0.05
+    @Option(help: "Write the per-FCT recovery curves as CSV here.") var curvesOut: String?
+    @Flag(help: "Print the reports as JSON.") var json = false
+    @OptionGroup var options: PipelineOptions
+
+    struct DriftLine: Decodable { var product: String; var kind: String; var factor: Double; var start: String }
+
+    func run() throws {
+        let settings = try options.settings()
+        var config = settings.pipeline
+        let period = config.windows.period
+        var all: [any Forecaster] = []
+        for name in forecasters.split(separator: ",") {
+            let recalibrate = name.hasSuffix("+aci")
+            let base = recalibrate ? name.dropLast(4) : name
+            guard let f = Forecasters.make(String(base), period: period) else { throw ValidationError("unknown forecaster \(base)") }
+            all.append(recalibrate ? ConformalRecalibrator(inner: f, step: recalibrationStep) : f)
+        }
+        if let path = settings.modelFile {
+            let model = try MQModel.load(from: path)
+            guard model.period == period else { throw ValidationError("model \(model.id) is for \(model.period.rawValue)s, not \(period.rawValue)s") }
+            config.windows.length = max(config.windows.length, model.network.config.context)
+            for v in variants.split(separator: ",").map(String.init) {
+                guard ["memory", "no-memory", "memory+aci", "no-memory+aci"].contains(v) else { throw ValidationError("unknown variant \(v)") }
+                let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"))
+                all.append(v.hasSuffix("+aci") ? ConformalRecalibrator(inner: f, step: recalibrationStep) : f)
+            }
+        }
+        // Shifted products grouped by when they shifted (the experiment logs have one group).
+        var shifts: [Int64: Set<String>] = [:]
+        if let drift {
+            let text = try String(contentsOfFile: drift, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let d = try JSONDecoder().decode(DriftLine.self, from: Data(line.utf8))
+                guard d.kind == "level", let start = Timestamp.parse(d.start) else { continue }
+                shifts[period.index(of: start), default: []].insert(d.product)
+            }
+        }
+        let actuals = try Backtest.actuals(path: replay, period: period)
+        var reports: [ShiftRecoveryReport] = []
+        var overall: [AccuracyReport] = []
+        for f in all {
+            let started = Date()
+            let sink = CollectingSink()
+            let processor = try StreamProcessor(config: config, sink: sink, forecaster: f)
+            try OfflineReplay.run(path: replay, processor: processor)
+            var evaluator = AccuracyEvaluator(quantiles: config.quantiles, horizons: config.horizons, season: period.season)
+            evaluator.actuals = actuals
+            var fcts = Set<Int64>()
+            for m in sink.forecasts {
+                let t = period.index(of: m.fct)
+                evaluator.forecasts[m.product, default: [:]][t] = m.targets.map(\.q)
+                fcts.insert(t)
+            }
+            let scored = fcts.sorted()
+            warn(String(format: "%@: %d forecasts in %.1f s", f.id as NSString, sink.forecasts.count, Date().timeIntervalSince(started)))
+            if shifts.isEmpty { overall.append(evaluator.report(model: f.id, fcts: scored)) }
+            for (p, products) in shifts.sorted(by: { $0.key < $1.key }) {
+                reports.append(ShiftRecoveryReport.evaluate(model: f.id, evaluator: evaluator, shifted: products, shiftPeriod: p, fcts: scored))
+            }
+        }
+        if let curvesOut { try writeCurves(reports, to: curvesOut, quantiles: config.quantiles) }
+        if json {
+            let encoder = reportEncoder()
+            say(String(decoding: shifts.isEmpty ? try encoder.encode(overall) : try encoder.encode(reports), as: UTF8.self))
+            return
+        }
+        say("online-eval \(replay): \(actuals.count) products, H=\(config.horizons), every FCT of the log scored")
+        for r in reports {
+            let cov = zip(config.quantiles, r.overall.coverage).map { String(format: "%g:%.3f", $0, $1) }.joined(separator: " ")
+            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@ | all: mean_wQL %.4f cov %@ volatility %.4f",
+                       r.model as NSString, r.products, r.shiftPeriod, r.wqlAfterShift, r.wqlBeforeShift,
+                       (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString,
+                       r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
+        }
+        for r in overall {
+            say(String(format: "%-32@ mean_wQL %.4f volatility %.4f cells %d", r.model as NSString, r.meanWeightedQuantileLoss, r.volatility, r.cells))
+        }
+    }
+
+    private func writeCurves(_ reports: [ShiftRecoveryReport], to path: String, quantiles: [Double]) throws {
+        var text = "model,shift,fct,mean_wql," + quantiles.map { "cov\($0)" }.joined(separator: ",") + "\n"
+        for r in reports {
+            for p in r.curve {
+                text += "\(r.model),\(r.shiftPeriod),\(p.fct - r.shiftPeriod),\(String(format: "%.5f", p.meanWQL)),"
+                    + p.coverage.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
+            }
+        }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}

@@ -1,0 +1,93 @@
+@testable import Forecasting
+import Testing
+import Windows
+
+/// The neural forecaster as the stream uses it: batch-invariant numerics, the error memory filled
+/// in period by period, and the online recalibrator's quantile tracking.
+@Suite struct MQForecasterTests {
+    static func model(horizons: Int = 4) -> MQModel {
+        var c = MQConfig()
+        c.horizons = horizons
+        c.context = 16
+        return MQModel(network: MQNetwork(c, seed: 7), period: .day, holidays: [], id: "test")
+    }
+
+    /// Deterministic, varied demand for product i over n days.
+    static func series(_ i: Int, days n: Int) -> [Float] {
+        (0..<n).map { d in Float((i * 7 + d * 3) % 11) + (d > n / 2 ? Float(i % 5) : 0) }
+    }
+
+    @Test func aProductsForecastDoesNotDependOnItsBatch() {
+        let f = MQForecaster(model: Self.model())
+        let windows = (0..<70).map { window(Self.series($0, days: 30 + $0 % 9)) }
+        var together = Array(repeating: [UInt8](), count: windows.count)
+        let all = f.forecastBatch(windows, horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &together)
+        // The same products in batches of other sizes and one at a time: bit-identical.
+        for size in [1, 3, 17, 64] {
+            var states = Array(repeating: [UInt8](), count: windows.count)
+            var values: [[[Float]]] = []
+            for from in stride(from: 0, to: windows.count, by: size) {
+                let to = min(from + size, windows.count)
+                var chunk = Array(states[from..<to])
+                values += f.forecastBatch(Array(windows[from..<to]), horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &chunk)
+                states.replaceSubrange(from..<to, with: chunk)
+            }
+            #expect(values == all, "batch size \(size)")
+            #expect(states == together, "batch size \(size)")
+        }
+    }
+
+    @Test func errorMemoryFillsInAsPeriodsClose() {
+        let model = Self.model()
+        let f = MQForecaster(model: model), blind = MQForecaster(model: model, useMemory: false)
+        let y = Self.series(3, days: 40)
+        var state: [UInt8] = [], blindState: [UInt8] = []
+        var differs = false
+        for n in 30...36 {
+            let w = window(Array(y.prefix(n)))
+            let before = MQForecaster.decode(state, horizons: 4)
+            let a = f.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &state)
+            let b = blind.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &blindState)
+            let after = MQForecaster.decode(state, horizons: 4)
+            // A new entry for this FCT in front, at most R kept, the older ones unchanged.
+            #expect(after.first?.fct == w.lastClosed)
+            #expect(after.count == min(before.count + 1, model.network.config.memory))
+            #expect(Array(after.dropFirst().map(\.fct)) == Array(before.prefix(after.count - 1).map(\.fct)))
+            if !before.isEmpty && a != b { differs = true }
+            #expect(!before.isEmpty || a == b, "with nothing remembered, memory on and off agree")
+        }
+        #expect(differs, "once errors are known, the memory changes the forecast")
+        // Without memory the state is kept all the same (it can be switched back on).
+        #expect(MQForecaster.decode(blindState, horizons: 4).count == model.network.config.memory)
+    }
+
+    @Test func recalibrationRaisesAQuantileThatKeepsBeingExceeded() {
+        let inner = EmpiricalQuantileForecaster(lookback: 28)
+        let f = ConformalRecalibrator(inner: inner, step: 0.1)
+        // 28 quiet days, then demand far above every quantile the history supports.
+        let y = Array(repeating: Float(2), count: 28) + Array(repeating: Float(20), count: 6)
+        var state: [UInt8] = []
+        var gaps: [Float] = [], emitted: [Float] = []
+        for n in 28...34 {
+            let w = window(Array(y.prefix(n)))
+            var raw: [UInt8] = []
+            let base = inner.forecast(w, horizons: 2, quantiles: [0.1, 0.5, 0.9], state: &raw)
+            let adjusted = f.forecast(w, horizons: 2, quantiles: [0.1, 0.5, 0.9], state: &state)
+            gaps.append(adjusted[0][2] - base[0][2])
+            emitted.append(adjusted[0][2])
+            #expect(adjusted.allSatisfy { $0 == $0.sorted() && $0.allSatisfy { $0 >= 0 } })
+        }
+        // No history of misses at first; then P90's offset rises by η·s·0.9 after every period
+        // that exceeded the P90 emitted for it, and falls by η·s·0.1 after every one that did not.
+        #expect(gaps[0] == 0)
+        var rises = 0
+        for i in 1..<gaps.count {
+            let exceeded = y[27 + i] > emitted[i - 1]
+            #expect(exceeded ? gaps[i] > gaps[i - 1] : gaps[i] < gaps[i - 1], "day \(27 + i)")
+            if exceeded { rises += 1 }
+        }
+        #expect(rises >= 3 && rises < gaps.count - 1, "both directions are exercised")
+        // A state without the trailer is the inner state as it was.
+        #expect(ConformalRecalibrator.Trailer.split([1, 2, 3], quantiles: 3).inner == [1, 2, 3])
+    }
+}
