@@ -8,17 +8,28 @@ import Windows
 public final class MQForecaster: Forecaster, @unchecked Sendable {
     public let model: MQModel
     let features: FeatureBuilder
-    private let lock = NSLock()  // the network keeps forward state: one refresh at a time
+    /// One network per worker thread (a network keeps forward state); worker 0 is the model's.
+    let replicas: [MQNetwork]
+    private let lock = NSLock()  // one batch at a time; the batch itself runs on every replica
 
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
     /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
     public let useMemory: Bool
 
-    public init(model: MQModel, useMemory: Bool = true) {
+    /// `threads`: how many cores a large batch is split over (the default: all of them, up to 4).
+    public init(model: MQModel, useMemory: Bool = true, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)) {
         self.model = model
         self.useMemory = useMemory
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
+        replicas = [model.network] + (1..<max(1, threads)).map { _ in
+            let copy = MQNetwork(model.network.config, seed: 0)
+            for (to, from) in zip(copy.parameters, model.network.parameters) { to.value = from.value }
+            return copy
+        }
     }
+
+    /// Products below which a batch is not split across threads.
+    static let rowsPerThread = 128
 
     public var contextLength: Int { model.network.config.context }
 
@@ -56,7 +67,34 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// product's numbers do not depend on the batch it is in (tested: OpenBLAS's kernels keep each
     /// output's summation order whatever the row count), so a crash-and-restart run, a live run and
     /// a replay, which batch differently, forecast the same bits.
+    /// A large batch is cut into one contiguous part per replica, run in parallel (the parts are
+    /// the same forecasts whichever way they are cut, as above).
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
+        lock.lock()
+        defer { lock.unlock() }
+        let parts = max(1, min(replicas.count, windows.count / Self.rowsPerThread))
+        if parts == 1 { return forecastPart(windows, horizons: horizons, quantiles: quantiles, states: &states, network: replicas[0]) }
+        let bounds = (0...parts).map { $0 * windows.count / parts }
+        let results = Slots<(values: [[[Float]]], states: [[UInt8]])>(parts)
+        defer { results.buffer.deallocate() }
+        let input = states
+        DispatchQueue.concurrentPerform(iterations: parts) { i in
+            let range = bounds[i]..<bounds[i + 1]
+            var part = Array(input[range])
+            let values = forecastPart(Array(windows[range]), horizons: horizons, quantiles: quantiles, states: &part, network: replicas[i])
+            (results.buffer.baseAddress! + i).initialize(to: (values, part))
+        }
+        var out: [[[Float]]] = []
+        out.reserveCapacity(windows.count)
+        for i in 0..<parts {
+            out += results.buffer[i].values
+            states.replaceSubrange(bounds[i]..<bounds[i + 1], with: results.buffer[i].states)
+            (results.buffer.baseAddress! + i).deinitialize(count: 1)
+        }
+        return out
+    }
+
+    func forecastPart(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], network: MQNetwork) -> [[[Float]]] {
         let c = model.network.config, H = c.horizons
         var examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
         var memories: [[(fct: Int64, base: [Float])]] = []
@@ -88,10 +126,8 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             examples.append((series, t, future, c.useFeedback && useMemory ? memory : nil))
         }
         let (batch, scales) = features.batch(examples)
-        lock.lock()
-        let (final, base) = model.network.forward(batch)
-        lock.unlock()
-        let median = model.network.head.median
+        let (final, base) = network.forward(batch)
+        let median = network.head.median
         var out: [[[Float]]] = []
         for b in windows.indices {
             let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
@@ -107,4 +143,10 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         }
         return out
     }
+}
+
+/// One result slot per worker; each worker writes only its own.
+private struct Slots<T>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<T>
+    init(_ n: Int) { buffer = .allocate(capacity: n) }
 }

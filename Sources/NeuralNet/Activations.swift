@@ -8,13 +8,15 @@ public final class ReLU {
     public func forward(_ x: Matrix) -> Matrix {
         input = x
         var y = x
-        for i in y.data.indices where y.data[i] < 0 { y.data[i] = 0 }
+        y.data.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = max(p[i], 0) } }
         return y
     }
 
     public func backward(_ dy: Matrix) -> Matrix {
         var dx = dy
-        for i in dx.data.indices where input.data[i] <= 0 { dx.data[i] = 0 }
+        input.data.withUnsafeBufferPointer { x in
+            dx.data.withUnsafeMutableBufferPointer { p in for i in p.indices where x[i] <= 0 { p[i] = 0 } }
+        }
         return dx
     }
 }

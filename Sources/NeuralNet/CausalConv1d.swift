@@ -23,20 +23,25 @@ public final class CausalConv1d {
     public func forward(_ x: Matrix, batch: Int, steps: Int) -> Matrix {
         precondition(x.rows == batch * steps && x.cols == inputs)
         shape = (batch, steps)
-        columns = Matrix(rows: x.rows, cols: kernel * inputs)
-        for b in 0..<batch {
-            for t in 0..<steps {
-                let row = (b * steps + t) * kernel * inputs
-                for j in 0..<kernel {
-                    let src = t - j * dilation
-                    guard src >= 0 else { continue }
-                    let from = (b * steps + src) * inputs
-                    for c in 0..<inputs { columns.data[row + j * inputs + c] = x.data[from + c] }
+        // im2col into a local (a stored property would pay exclusivity checks per element).
+        var cols = Matrix(rows: x.rows, cols: kernel * inputs)
+        let (k, d, n) = (kernel, dilation, inputs)
+        x.data.withUnsafeBufferPointer { src in
+            cols.data.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let row = (b * steps + t) * k * n
+                        for j in 0..<k where t - j * d >= 0 {
+                            let from = (b * steps + t - j * d) * n
+                            for c in 0..<n { dst[row + j * n + c] = src[from + c] }
+                        }
+                    }
                 }
             }
         }
+        columns = cols
         var y = Matrix.repeating(row: bias.value, rows: x.rows)
-        gemm(columns, weight.value, into: &y, beta: 1)
+        gemm(cols, weight.value, into: &y, beta: 1)
         return y
     }
 
@@ -46,14 +51,17 @@ public final class CausalConv1d {
         let dColumns = matmul(dy, weight.value, transposeB: true)
         var dx = Matrix(rows: dy.rows, cols: inputs)
         let (batch, steps) = shape
-        for b in 0..<batch {
-            for t in 0..<steps {
-                let row = (b * steps + t) * kernel * inputs
-                for j in 0..<kernel {
-                    let src = t - j * dilation
-                    guard src >= 0 else { continue }
-                    let to = (b * steps + src) * inputs
-                    for c in 0..<inputs { dx.data[to + c] += dColumns.data[row + j * inputs + c] }
+        let (k, d, n) = (kernel, dilation, inputs)
+        dColumns.data.withUnsafeBufferPointer { src in
+            dx.data.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<batch {
+                    for t in 0..<steps {
+                        let row = (b * steps + t) * k * n
+                        for j in 0..<k where t - j * d >= 0 {
+                            let to = (b * steps + t - j * d) * n
+                            for c in 0..<n { dst[to + c] += src[row + j * n + c] }
+                        }
+                    }
                 }
             }
         }

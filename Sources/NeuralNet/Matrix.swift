@@ -15,6 +15,7 @@ public struct Matrix: Equatable, Sendable {
         self.data = data ?? Array(repeating: 0, count: rows * cols)
     }
 
+    @inlinable
     public subscript(r: Int, c: Int) -> Float {
         get { data[r * cols + c] }
         set { data[r * cols + c] = newValue }
@@ -28,33 +29,49 @@ public struct Matrix: Equatable, Sendable {
     }
 
     public static func + (a: Matrix, b: Matrix) -> Matrix {
-        precondition(a.rows == b.rows && a.cols == b.cols)
         var out = a
-        for i in out.data.indices { out.data[i] += b.data[i] }
+        out += b
         return out
     }
 
     public static func += (a: inout Matrix, b: Matrix) {
         precondition(a.rows == b.rows && a.cols == b.cols)
-        for i in a.data.indices { a.data[i] += b.data[i] }
+        b.data.withUnsafeBufferPointer { src in
+            a.data.withUnsafeMutableBufferPointer { dst in for i in dst.indices { dst[i] += src[i] } }
+        }
     }
 
     /// A rows × bias.cols matrix with `bias` (one row) in every row: the start of x·W + b.
     public static func repeating(row bias: Matrix, rows: Int) -> Matrix {
         var out = Matrix(rows: rows, cols: bias.cols)
-        for r in 0..<rows { for c in 0..<bias.cols { out.data[r * bias.cols + c] = bias.data[c] } }
+        let n = bias.cols
+        bias.data.withUnsafeBufferPointer { src in
+            out.data.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows { UnsafeMutableRawPointer(dst.baseAddress! + r * n).copyMemory(from: src.baseAddress!, byteCount: 4 * n) }
+            }
+        }
         return out
     }
 
     /// Adds the column sums of this matrix to `total` (one row): the bias gradient.
     public func addColumnSums(to total: inout Matrix) {
-        for r in 0..<rows { for c in 0..<cols { total.data[c] += data[r * cols + c] } }
+        let (m, n) = (rows, cols)
+        data.withUnsafeBufferPointer { src in
+            total.data.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<m { for c in 0..<n { dst[c] += src[r * n + c] } }
+            }
+        }
     }
 
     /// Columns [from, from + n) of every row.
     public func columns(_ from: Int, _ n: Int) -> Matrix {
         var out = Matrix(rows: rows, cols: n)
-        for r in 0..<rows { for c in 0..<n { out.data[r * n + c] = data[r * cols + from + c] } }
+        let (m, width) = (rows, cols)
+        data.withUnsafeBufferPointer { src in
+            out.data.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<m { for c in 0..<n { dst[r * n + c] = src[r * width + from + c] } }
+            }
+        }
         return out
     }
 }
