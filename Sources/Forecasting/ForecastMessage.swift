@@ -13,6 +13,8 @@ public struct ForecastMessage: Sendable, Equatable {
     /// Start of each target period (horizons 1..H) and its quantile values.
     public var targets: [(start: Int64, q: [Float])]
     public var model: String
+    /// An early refresh (before the period closed): carried in a Kafka header, not in the value.
+    public var provisional = false
 
     public init(product: String, period: Period, fct: Int64, quantiles: [Double], targets: [(start: Int64, q: [Float])], model: String) {
         self.product = product

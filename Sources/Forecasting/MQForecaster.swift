@@ -9,7 +9,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     public let model: MQModel
     let features: FeatureBuilder
     /// One network per worker thread (a network keeps forward state); worker 0 is the model's.
-    let replicas: [MQNetwork]
+    public let replicas: [MQNetwork]
     private let lock = NSLock()  // one batch at a time; the batch itself runs on every replica
 
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
@@ -120,7 +120,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             // Known-future prices from the product's schedule (announced changes included).
             let future: [(Float, Float)] = (0..<H).map { k in
                 let p = window.lastClosed + 1 + Int64(k)
-                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: model.period.end(of: window.lastClosed))
+                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: min(model.period.end(of: window.lastClosed), window.knownAsOf ?? .max))
                 return (price, promo ? 1 : 0)
             }
             examples.append((series, t, future, c.useFeedback && useMemory ? memory : nil))

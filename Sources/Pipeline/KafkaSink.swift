@@ -16,7 +16,8 @@ public final class KafkaSink: PipelineSink {
     public func emit(_ forecast: ForecastMessage) throws {
         let issued = String(Int64(Date().timeIntervalSince1970 * 1000))
         try producer.send(topic: topics.forecasts, key: Array(forecast.product.utf8), value: forecast.jsonBytes,
-                          headers: [("streamcast.issued_at_ms", Array(issued.utf8))])
+                          headers: [("streamcast.issued_at_ms", Array(issued.utf8))]
+                              + (forecast.provisional ? [("streamcast.refresh", Array("early".utf8))] : []))
     }
 
     public func deadLetter(_ letter: DeadLetter) throws {

@@ -52,6 +52,8 @@ public struct PipelineConfig: Sendable {
     /// Checkpoint every this many seconds or events, whichever comes first.
     public var checkpointSeconds = 5.0
     public var checkpointEvents = 200_000
+    /// Refresh a product before its period closes when its partial-period signals jump (nil: off).
+    public var earlyRefresh: EarlyRefresh? = nil
 
     public init() {}
 
@@ -77,4 +79,16 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
     public var description: String { "config error at '\(key)': \(message)" }
+}
+
+/// When a product is refreshed early (issue 5): a page-view surge in the open period, or an
+/// announced price change within the horizon. At most one early refresh per product and period.
+public struct EarlyRefresh: Sendable, Equatable {
+    /// Views so far in the open period ≥ this × the mean views per closed period in the window.
+    public var viewRatio = 3.0
+    /// ... and at least this many views (a product with 2 views a day is not surging at 6).
+    public var minViews = 20.0
+    /// A price change of at least this fraction of the current price, effective within the horizon.
+    public var priceChange = 0.05
+    public init() {}
 }

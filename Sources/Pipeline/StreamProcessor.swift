@@ -32,13 +32,16 @@ public final class StreamProcessor {
     /// Next offset to read per input topic-partition (what the state reflects).
     var offsets = OffsetTable()
     public var positions: [String: [Int32: Int64]] { offsets.dictionary }
-    public private(set) var stats = Stats()
+    public internal(set) var stats = Stats()
+    /// Product → the open period it was refreshed early in (one early refresh per period).
+    var earlyRefreshed: [String: Int64] = [:]
 
     public struct Stats: Sendable {
         public var events = 0
         public var accepted = 0
         public var deadLetters: [String: Int] = [:]
         public var forecasts = 0
+        public var earlyRefreshes = 0
     }
 
     private let eventsIn: [Counter]
@@ -99,6 +102,7 @@ public final class StreamProcessor {
         stats.accepted += 1
         eventsIn[Int(event.kind.rawValue)].increment()
         try closePeriods(&partitions[p]!)
+        if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: p) }
     }
 
     /// Closes every period the watermark allows and refreshes the closed products' forecasts in

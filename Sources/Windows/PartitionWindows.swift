@@ -74,6 +74,7 @@ public struct PartitionWindows: Sendable {
     }
 
     public func product(_ id: String) -> ProductWindow? { slots[id].map { products[$0] } }
+    public func slot(of id: String) -> Int? { slots[id] }
 
     /// Adds one valid event; returns why it was rejected (late / too far in future), or nil.
     public mutating func ingest(_ e: Event, input: String) -> BadEvent? {

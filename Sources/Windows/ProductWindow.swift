@@ -41,6 +41,9 @@ public struct ProductWindow: Sendable, Equatable {
     public internal(set) var acceptedEvents: Int64 = 0
     public internal(set) var totalUnits: Double = 0
     public internal(set) var totalViews: Double = 0
+    /// Set on provisional copies only (never stored): price announcements after this time are
+    /// not yet known to a forecast made from this window.
+    public internal(set) var knownAsOf: Int64? = nil
 
     public init(product: String, category: String?, firstPeriod: Int64, length: Int) {
         self.product = product
@@ -114,6 +117,23 @@ public struct ProductWindow: Sendable, Equatable {
             promo = promo || c.promo
         }
         return covered > 0 ? (Float(weighted / Double(covered)), promo) : (0, false)
+    }
+
+    /// A copy in which the open period after the last closed one is closed early, at `time`, with
+    /// its sales and views so far extrapolated to the whole period (an early refresh forecasts
+    /// from it). The window itself is unchanged.
+    public func provisionallyClosed(at time: Int64, calendar: Period) -> ProductWindow {
+        var copy = self
+        let p = lastClosed + 1
+        let start = calendar.start(of: p), end = calendar.end(of: p)
+        let elapsed = min(1, max(0.05, Double(time - start) / Double(end - start)))
+        if let i = copy.open.firstIndex(where: { $0.index == p }) {
+            copy.open[i].units /= elapsed
+            copy.open[i].views /= elapsed
+        }
+        copy.close(through: p, calendar: calendar)
+        copy.knownAsOf = time
+        return copy
     }
 
     /// Closes every period up to `period`: moves their sums (or zeros) into the rings.

@@ -18,6 +18,8 @@ struct Settings {
     var errorMemory = true
     var recalibration = "off"
     var recalibrationStep: Float = 0.05
+    /// Early-refresh thresholds (applied when `forecast.early_refresh` is on, in any key order).
+    var earlyRule = EarlyRefresh()
     /// Hot reload: how often the model file is checked for changes (0: only on SIGHUP).
     var reloadPollSeconds = 5.0
 
@@ -29,6 +31,10 @@ struct Settings {
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
         "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train`", "forecast.horizons": "an integer in 1...1000",
+        "forecast.early_refresh": "true or false (refresh before the period closes on a page-view surge or price change)",
+        "forecast.early_refresh_view_ratio": "a number >= 1 (views so far / usual views per period)",
+        "forecast.early_refresh_min_views": "a number >= 0",
+        "forecast.early_refresh_price_change": "a number in (0, 1) (relative price change)",
         "forecast.reload_poll_seconds": "a number >= 0 (0: reload the model only on SIGHUP)",
         "forecast.error_memory": "true or false (the feedback model's error memory)",
         "forecast.recalibration": "off or product (adaptive conformal quantile tracking per product)",
@@ -120,6 +126,18 @@ struct Settings {
         case "forecast.model": pipeline.forecaster = try name()
         case "forecast.model_file": modelFile = value.isEmpty ? nil : value
         case "forecast.horizons": pipeline.horizons = try int(1...1000)
+        case "forecast.early_refresh":
+            guard let b = Bool(value) else { throw bad() }
+            pipeline.earlyRefresh = b ? (pipeline.earlyRefresh ?? EarlyRefresh()) : nil
+        case "forecast.early_refresh_view_ratio":
+            guard let v = Double(value), v >= 1 else { throw bad() }
+            earlyRule.viewRatio = v
+        case "forecast.early_refresh_min_views":
+            guard let v = Double(value), v >= 0 else { throw bad() }
+            earlyRule.minViews = v
+        case "forecast.early_refresh_price_change":
+            guard let v = Double(value), v > 0, v < 1 else { throw bad() }
+            earlyRule.priceChange = v
         case "forecast.reload_poll_seconds":
             guard let v = Double(value), v >= 0 else { throw bad() }
             reloadPollSeconds = v
@@ -152,7 +170,8 @@ struct Settings {
     }
 
     /// Checks what no single key can: the forecaster exists, librdkafka accepts the properties.
-    func validate() throws {
+    mutating func validate() throws {
+        if pipeline.earlyRefresh != nil { pipeline.earlyRefresh = earlyRule }
         _ = try pipeline.makeForecaster()
         do { try kafkaConfig(bootstrap: nil).validate() } catch let e as KafkaError {
             let key = KafkaConfig.key(of: e) ?? "kafka"

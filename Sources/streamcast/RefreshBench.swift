@@ -1,0 +1,49 @@
+import ArgumentParser
+import Events
+import Forecasting
+import Foundation
+import NeuralNet
+import Pipeline
+import Windows
+
+/// Period-close refresh through the real processor: N products with history, then the first event
+/// of the next day closes the period in each partition and every product of it is refreshed by
+/// the neural model's batched path. Reports the refresh time per close (how long that one record
+/// holds the consume loop: it must stay far below max.poll.interval.ms) and products/s.
+struct RefreshBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "refresh")
+    @Option(help: "Products.") var products = 100_000
+    @Option(help: "Partitions (a close refreshes one partition's products).") var partitions = 8
+    @Option(help: "Days of history before the measured close.") var days = 3
+    @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+
+    func run() throws {
+        let mq = try model.map { try MQModel.load(from: $0) }
+            ?? MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
+        var config = PipelineConfig()
+        config.windows = WindowConfig(period: mq.period, length: mq.network.config.context, lateness: 0)
+        config.horizons = mq.network.config.horizons
+        config.partitions = partitions
+        let sink = CountingSink()
+        let forecaster = MQForecaster(model: mq)
+        let processor = try StreamProcessor(config: config, sink: sink, forecaster: forecaster)
+        let start = Int64(1_704_067_200_000)  // 2024-01-01
+        var line = Int64(0)
+        var closes: [(seconds: Double, forecasts: Int)] = []
+        for d in 0...days {
+            let measured = d == days
+            for i in 0..<products {
+                let text = #"{"type":"sale","product":"P\#(i)","ts":"\#(Timestamp.format(start + Int64(d) * mq.period.nominalMs + 1000))","units":\#(1 + (i + d) % 5)}"#
+                let before = sink.forecasts
+                let seconds = try time { _ = try Array(text.utf8).withUnsafeBytes { try processor.processReplayLine($0, lineNumber: line) } }
+                line += 1
+                if measured, sink.forecasts > before { closes.append((seconds, sink.forecasts - before)) }
+            }
+        }
+        let total = closes.reduce(0) { $0 + $1.seconds }, refreshed = closes.reduce(0) { $0 + $1.forecasts }
+        let stall = closes.map(\.seconds).max() ?? 0
+        say(String(format: "refresh at one close: %d products in %d partitions, %.2f s in all = %.0f products/s; longest single close (consume loop held) %.2f s; %d threads, model L=%d H=%d",
+                   refreshed, closes.count, total, Double(refreshed) / max(total, 1e-9), stall, forecaster.replicas.count,
+                   mq.network.config.context, mq.network.config.horizons))
+    }
+}
