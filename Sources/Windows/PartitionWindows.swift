@@ -44,6 +44,9 @@ public struct PartitionWindows: Sendable {
     /// Every period up to this one is closed for every product of the partition.
     public internal(set) var closedThrough: Int64?
     public internal(set) var products: [ProductWindow] = []
+    /// The earliest first period of any product (kept as products come, so that the check for a
+    /// first close, made on every event before it, is O(1) and not a scan of every product).
+    var earliestPeriod: Int64?
     var slots: [String: Int] = [:]
     /// Products changed since the last `takeDirtySlots` (what the next checkpoint must write).
     var dirtyFlags: [Bool] = []
@@ -106,11 +109,13 @@ public struct PartitionWindows: Sendable {
             if p < products[s].firstPeriod && products[s].lastClosed == products[s].firstPeriod - 1 {
                 products[s].firstPeriod = p
                 products[s].lastClosed = p - 1
+                earliestPeriod = min(earliestPeriod ?? p, p)
             }
         } else {
             slot = products.count
             products.append(ProductWindow(product: e.product, category: e.category, firstPeriod: p, length: config.length))
             slots[e.product] = slot
+            earliestPeriod = min(earliestPeriod ?? p, p)
         }
         if let c = e.category, products[slot].category != c { products[slot].category = c }
         if e.kind == .price {
@@ -156,7 +161,7 @@ public struct PartitionWindows: Sendable {
     /// whose period closed (in first-seen order) with its slot number. Returns the closed period, or nil if none.
     @discardableResult
     public mutating func closeNext(_ visit: (_ slot: Int, ProductWindow) -> Void) -> Int64? {
-        guard let limit = closable, let first = closedThrough.map({ $0 + 1 }) ?? products.map(\.firstPeriod).min(),
+        guard let limit = closable, let first = closedThrough.map({ $0 + 1 }) ?? earliestPeriod,
               limit >= first else { return nil }
         let p = first
         for i in products.indices where products[i].lastClosed < p {
@@ -194,6 +199,7 @@ public struct PartitionWindows: Sendable {
             slots[window.product] = products.count
             products.append(window)
         }
+        earliestPeriod = min(earliestPeriod ?? window.firstPeriod, window.firstPeriod)
     }
 
     public mutating func restore(watermarks: [String: Int64], closedThrough: Int64?) {
