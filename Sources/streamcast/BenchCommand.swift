@@ -174,6 +174,7 @@ struct InferenceBench: ParsableCommand {
     @Option(help: "Products to refresh.") var products = 20_000
     @Option(help: "Products per forward pass.") var batch = 1024
     @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+    @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func run() throws {
         let mq: MQModel
@@ -192,7 +193,7 @@ struct InferenceBench: ParsableCommand {
             while w.closeNext({ _, _ in }) != nil {}
         }
         let windows = w.products
-        let forecaster = MQForecaster(model: mq)
+        let forecaster = MQForecaster(model: mq, threads: threads)
         var states = [[UInt8]](repeating: [], count: windows.count)
         GEMMStatistics.flops = 0
         let seconds = try time {

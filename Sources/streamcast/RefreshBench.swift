@@ -16,6 +16,7 @@ struct RefreshBench: ParsableCommand {
     @Option(help: "Partitions (a close refreshes one partition's products).") var partitions = 8
     @Option(help: "Days of history before the measured close.") var days = 3
     @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+    @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func run() throws {
         let mq = try model.map { try MQModel.load(from: $0) }
@@ -25,7 +26,7 @@ struct RefreshBench: ParsableCommand {
         config.horizons = mq.network.config.horizons
         config.partitions = partitions
         let sink = CountingSink()
-        let forecaster = MQForecaster(model: mq)
+        let forecaster = MQForecaster(model: mq, threads: threads)
         let processor = try StreamProcessor(config: config, sink: sink, forecaster: forecaster)
         let start = Int64(1_704_067_200_000)  // 2024-01-01
         var line = Int64(0)
