@@ -1,0 +1,51 @@
+/// Page-Hinkley test for a change in the mean of a stream, both directions (Page 1954; Hinkley
+/// 1971; the form in Gama et al., "A survey on concept drift adaptation", 2014). With m_t the running
+/// mean, U_t = Σ (x − m_t − δ) and its minimum detect an increase, D_t = Σ (x − m_t + δ) and its
+/// maximum a decrease; an alarm when either walks more than λ from its extreme. δ is the change
+/// the test ignores, λ trades delay for false alarms. O(1) state.
+public struct PageHinkley: Sendable, Codable, Equatable {
+    public var delta: Double
+    public var lambda: Double
+    var count = 0.0
+    var mean = 0.0
+    var up = 0.0, upMin = 0.0
+    var down = 0.0, downMax = 0.0
+
+    public init(delta: Double, lambda: Double) {
+        self.delta = delta
+        self.lambda = lambda
+    }
+
+    public enum Change: String, Sendable { case increase, decrease }
+
+    /// Adds one observation; returns the change detected (and restarts), or nil.
+    public mutating func update(_ x: Double) -> Change? {
+        count += 1
+        mean += (x - mean) / count
+        up += x - mean - delta
+        upMin = min(upMin, up)
+        down += x - mean + delta
+        downMax = max(downMax, down)
+        let change: Change? = up - upMin > lambda ? .increase : downMax - down > lambda ? .decrease : nil
+        if change != nil { self = PageHinkley(delta: delta, lambda: lambda) }
+        return change
+    }
+}
+
+/// Is a realised coverage consistent with its nominal level? A two-sided binomial z-test, plus a
+/// practical margin so that a huge fleet does not alarm on a 0.3-point miss.
+public struct CoverageTest: Sendable {
+    public var z: Double
+    public var margin: Double
+    public init(z: Double = 4, margin: Double = 0.05) {
+        self.z = z
+        self.margin = margin
+    }
+
+    public func isOff(hits: Double, cells: Double, nominal q: Double) -> Bool {
+        guard cells > 0 else { return false }
+        let coverage = hits / cells
+        let sd = (q * (1 - q) / cells).squareRoot()
+        return abs(coverage - q) > margin && abs(coverage - q) > z * sd
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+/// Online forecast monitoring (issue 6): as each period's actual becomes final, the forecast made
+/// one period earlier is scored — globally, per category and per product — and drift detectors
+/// run on those streams. Bounded memory: per product a few numbers; per scope one bucket per
+/// period of the rolling window.
+///
+/// One-step-ahead forecasts are what is scored (the freshest forecast of every period), so the
+/// per-product state stays O(H + Q) whatever the horizon.
+public final class ForecastMonitor: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var quantiles: [Double] = [0.1, 0.5, 0.9]
+        /// Rolling window in periods (scopes), and the EWMA span per product.
+        public var window = 28
+        /// Page-Hinkley on the scaled error (y − P50)/s: tolerated change δ, alarm threshold λ.
+        public var delta = 0.1
+        public var lambda = 6.0
+        public var coverage = CoverageTest()
+        /// Periods a metric must be back to normal before a recovery is announced.
+        public var recoveryPeriods = 3
+        public init() {}
+    }
+
+    public let config: Config
+    /// The consume thread writes, the HTTP thread reads.
+    let lock = NSLock()
+    var products: [String: ProductState] = [:]
+    var scopes: [String: ScopeState] = [:]
+    /// The latest period any product closed (scopes are evaluated when a new one begins).
+    public private(set) var latestPeriod: Int64 = .min
+
+    public init(config: Config) { self.config = config }
+
+    struct ProductState {
+        var fct: Int64 = .min
+        var oneStep: [Float] = []
+        var medians: [Float] = []
+        var bias = 0.0                // EWMA of (y − P50)/s
+        var coverage: [Double] = []   // EWMA of 1{y ≤ q}
+        var ph: PageHinkley
+        var alarmed = false
+        var calm = 0
+        var observed = 0
+    }
+
+    /// Sums over one period of a scope.
+    struct Bucket {
+        var cells = 0.0, absY = 0.0, signed = 0.0, moves = 0.0, moveCells = 0.0
+        var hits: [Double], loss: [Double]
+        init(q: Int) { hits = Array(repeating: 0, count: q); loss = Array(repeating: 0, count: q) }
+    }
+
+    struct ScopeState {
+        var buckets: [Int64: Bucket] = [:]
+        var ph: PageHinkley
+        var alarmed: Set<String> = []
+        var calm: [String: Int] = [:]
+        var evaluatedThrough: Int64 = .min
+    }
+
+    /// Product `product` (of `category`) closed period `p` with actual `y`; `scale` is its typical
+    /// level (1 + recent mean) and `rows` the forecast it just got (H rows of Q values, FCT p).
+    public func observe(product: String, category: String?, period p: Int64, actual y: Double, scale: Double,
+                        forecast rows: [[Float]]) -> [DriftAlert] {
+        lock.lock()
+        defer { lock.unlock() }
+        var alerts: [DriftAlert] = []
+        if p > latestPeriod {
+            // A new period began: the scopes' periods before it are (nearly) complete; evaluate.
+            for key in scopes.keys.sorted() { alerts += evaluateScope(key, through: p - 1) }
+            latestPeriod = p
+        }
+        let q = config.quantiles
+        var state = products[product] ?? ProductState(ph: PageHinkley(delta: config.delta, lambda: config.lambda))
+        if state.fct == p - 1, state.oneStep.count == q.count {
+            let median = Double(state.oneStep[q.firstIndex(of: 0.5) ?? q.count / 2])
+            let z = max(-5, min(5, (y - median) / max(scale, 1e-9)))
+            let a = 2 / (Double(config.window) + 1)
+            state.bias += a * (z - state.bias)
+            if state.coverage.count != q.count { state.coverage = q }  // start at nominal
+            var bucket = Bucket(q: q.count)
+            bucket.cells = 1
+            bucket.absY = abs(y)
+            bucket.signed = z
+            for (j, level) in q.enumerated() {
+                let f = Double(state.oneStep[j])
+                let hit = y <= f ? 1.0 : 0.0
+                state.coverage[j] += a * (hit - state.coverage[j])
+                bucket.hits[j] = hit
+                bucket.loss[j] = max(level * (y - f), (level - 1) * (y - f))
+            }
+            // Volatility: how far this forecast moved each target the previous one also covered.
+            for k in 0..<min(rows.count, state.medians.count - 1) {
+                let m = Double(rows[k][q.firstIndex(of: 0.5) ?? q.count / 2])
+                bucket.moves += abs(m - Double(state.medians[k + 1]))
+                bucket.moveCells += 1
+            }
+            for key in ["global"] + (category.map { ["category:\($0)"] } ?? []) { add(bucket, to: key, period: p) }
+            state.observed += 1
+            // Product-level drift: Page-Hinkley on the scaled error.
+            if let change = state.ph.update(z) {
+                if !state.alarmed {
+                    alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
+                                             detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue))
+                }
+                state.alarmed = true
+                state.calm = 0
+            } else if state.alarmed {
+                state.calm = abs(z) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
+                if state.calm >= config.recoveryPeriods {
+                    state.alarmed = false
+                    alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
+                                             detector: "page_hinkley", period: p, status: .recovered))
+                }
+            }
+        }
+        state.fct = p
+        state.oneStep = rows.first ?? []
+        state.medians = rows.map { $0[q.firstIndex(of: 0.5) ?? q.count / 2] }
+        products[product] = state
+        return alerts
+    }
+
+    private func add(_ b: Bucket, to key: String, period p: Int64) {
+        var scope = scopes[key] ?? ScopeState(ph: PageHinkley(delta: config.delta, lambda: config.lambda))
+        var into = scope.buckets[p] ?? Bucket(q: config.quantiles.count)
+        into.cells += b.cells; into.absY += b.absY; into.signed += b.signed
+        into.moves += b.moves; into.moveCells += b.moveCells
+        for j in into.hits.indices { into.hits[j] += b.hits[j]; into.loss[j] += b.loss[j] }
+        scope.buckets[p] = into
+        scopes[key] = scope
+    }
+
+    /// Runs a scope's detectors over its periods up to `through`, then drops buckets older than
+    /// the window.
+    private func evaluateScope(_ key: String, through last: Int64) -> [DriftAlert] {
+        guard var scope = scopes[key] else { return [] }
+        var alerts: [DriftAlert] = []
+        let (kind, name) = key == "global" ? ("global", "all") : ("category", String(key.dropFirst("category:".count)))
+        for p in scope.buckets.keys.sorted() where p > scope.evaluatedThrough && p <= last {
+            let b = scope.buckets[p]!
+            // Bias: Page-Hinkley on the period's mean scaled error.
+            if let change = scope.ph.update(b.signed / max(b.cells, 1)), !scope.alarmed.contains("bias") {
+                scope.alarmed.insert("bias")
+                alerts.append(DriftAlert(scope: kind, key: name, metric: "bias", value: b.signed / max(b.cells, 1), expected: 0,
+                                         detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue))
+            } else if scope.alarmed.contains("bias") {
+                let calm = abs(b.signed / max(b.cells, 1)) < 0.25 ? (scope.calm["bias"] ?? 0) + 1 : 0
+                scope.calm["bias"] = calm
+                if calm >= config.recoveryPeriods {
+                    scope.alarmed.remove("bias")
+                    alerts.append(DriftAlert(scope: kind, key: name, metric: "bias", value: b.signed / max(b.cells, 1), expected: 0,
+                                             detector: "page_hinkley", period: p, status: .recovered))
+                }
+            }
+            // Coverage of each quantile over the rolling window ending at p.
+            let window = scope.buckets.filter { $0.key > p - Int64(config.window) && $0.key <= p }.values
+            let cells = window.reduce(0) { $0 + $1.cells }
+            for (j, level) in config.quantiles.enumerated() {
+                let metric = "coverage[\(level)]"
+                let hits = window.reduce(0) { $0 + $1.hits[j] }
+                let off = config.coverage.isOff(hits: hits, cells: cells, nominal: level)
+                if off && !scope.alarmed.contains(metric) {
+                    scope.alarmed.insert(metric)
+                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / cells, expected: level,
+                                             detector: "coverage_z", period: p, status: .alert))
+                } else if !off && scope.alarmed.contains(metric) {
+                    scope.alarmed.remove(metric)
+                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / max(cells, 1), expected: level,
+                                             detector: "coverage_z", period: p, status: .recovered))
+                }
+            }
+            scope.evaluatedThrough = p
+        }
+        scope.buckets = scope.buckets.filter { $0.key > last - Int64(config.window) }
+        scopes[key] = scope
+        return alerts
+    }
+}
+
+/// One message on the `forecast-drift` topic (docs/monitoring.md has the schema).
+public struct DriftAlert: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case alert, recovered }
+    public var scope: String
+    public var key: String
+    public var metric: String
+    public var value: Double
+    public var expected: Double
+    public var detector: String
+    /// Period index; the sink writes its start time.
+    public var period: Int64
+    public var status: Status
+    public var direction: String? = nil
+}

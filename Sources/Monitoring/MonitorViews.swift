@@ -1,0 +1,77 @@
+/// What the dashboard, `streamcast monitor` and the Prometheus gauges read from the monitor.
+extension ForecastMonitor {
+    public struct ScopeView: Sendable, Codable {
+        public var scope: String
+        public var quantiles: [Double]
+        /// One point per period of the rolling window, oldest first.
+        public var periods: [Int64]
+        public var coverage: [[Double]]
+        public var wql: [Double]
+        public var bias: [Double]
+        public var volatility: [Double]
+        /// The same over the whole window.
+        public var windowCoverage: [Double]
+        public var windowWQL: Double
+        public var windowBias: Double
+        public var windowVolatility: Double
+        public var cells: Double
+        public var activeAlerts: [String]
+    }
+
+    public struct ProductView: Sendable, Codable {
+        public var product: String
+        public var bias: Double
+        public var coverage: [Double]
+        public var alarmed: Bool
+        public var observed: Int
+    }
+
+    /// A scope's rolling metrics ("global" or "category:NAME"); nil before anything was scored.
+    public func view(scope key: String = "global") -> ScopeView? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let s = scopes[key] else { return nil }
+        let q = config.quantiles
+        let periods = s.buckets.keys.sorted()
+        let buckets = periods.map { s.buckets[$0]! }
+        func wql(_ b: [Bucket]) -> Double {
+            let absY = b.reduce(0) { $0 + $1.absY }
+            return q.indices.map { j in 2 * b.reduce(0) { $0 + $1.loss[j] } / max(absY, 1e-9) }.reduce(0, +) / Double(q.count)
+        }
+        let cells = buckets.reduce(0) { $0 + $1.cells }
+        let meanY = buckets.reduce(0) { $0 + $1.absY } / max(cells, 1)
+        return ScopeView(
+            scope: key, quantiles: q, periods: periods,
+            coverage: buckets.map { b in b.hits.map { $0 / max(b.cells, 1) } },
+            wql: buckets.map { wql([$0]) },
+            bias: buckets.map { $0.signed / max($0.cells, 1) },
+            volatility: buckets.map { ($0.moves / max($0.moveCells, 1)) / max($0.absY / max($0.cells, 1), 1e-9) },
+            windowCoverage: q.indices.map { j in buckets.reduce(0) { $0 + $1.hits[j] } / max(cells, 1) },
+            windowWQL: wql(buckets), windowBias: buckets.reduce(0) { $0 + $1.signed } / max(cells, 1),
+            windowVolatility: (buckets.reduce(0) { $0 + $1.moves } / max(buckets.reduce(0) { $0 + $1.moveCells }, 1)) / max(meanY, 1e-9),
+            cells: cells, activeAlerts: s.alarmed.sorted())
+    }
+
+    /// Scopes that have data: "global" and "category:…".
+    public var scopeKeys: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return scopes.keys.sorted()
+    }
+
+    /// Products whose scaled error has drifted furthest from zero (alarmed ones first).
+    public func topDrifting(_ n: Int) -> [ProductView] {
+        lock.lock()
+        defer { lock.unlock() }
+        return products.filter { $0.value.observed > 0 }
+            .map { ProductView(product: $0.key, bias: $0.value.bias, coverage: $0.value.coverage, alarmed: $0.value.alarmed, observed: $0.value.observed) }
+            .sorted { ($0.alarmed ? 1 : 0, abs($0.bias), $1.product) > ($1.alarmed ? 1 : 0, abs($1.bias), $0.product) }
+            .prefix(n).map { $0 }
+    }
+
+    public func product(_ id: String) -> ProductView? {
+        lock.lock()
+        defer { lock.unlock() }
+        return products[id].map { ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed) }
+    }
+}

@@ -1,0 +1,80 @@
+import Monitoring
+import Testing
+
+/// A deterministic uniform(0, 1) stream.
+struct Uniform {
+    var state: UInt64
+    mutating func next() -> Double {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Double(state >> 11) / Double(1 << 53)
+    }
+}
+
+@Suite struct MonitorTests {
+    @Test func pageHinkleyIsQuietOnNoiseAndCatchesShiftsBothWays() {
+        var u = Uniform(state: 1)
+        var ph = PageHinkley(delta: 0.1, lambda: 6)
+        var alarms = 0
+        for _ in 0..<1000 where ph.update(u.next() * 2 - 1) != nil { alarms += 1 }  // mean 0, sd 0.58
+        #expect(alarms == 0)
+        var delay = 0
+        for i in 1...50 { if ph.update(u.next() * 2 - 1 + 1) == .increase { delay = i; break } }
+        #expect(delay > 0 && delay <= 10, "increase detected after \(delay)")
+        for _ in 0..<200 { _ = ph.update(u.next() * 2 - 1 + 1) }  // the new normal
+        var down = 0
+        for i in 1...50 { if ph.update(u.next() * 2 - 1 - 1) == .decrease { down = i; break } }
+        #expect(down > 0 && down <= 10, "decrease detected after \(down)")
+    }
+
+    @Test func coverageTestNeedsBothSignificanceAndMargin() {
+        let t = CoverageTest(z: 4, margin: 0.05)
+        #expect(!t.isOff(hits: 92, cells: 100, nominal: 0.9))
+        #expect(t.isOff(hits: 8_200, cells: 10_000, nominal: 0.9))
+        #expect(!t.isOff(hits: 9_040, cells: 10_000, nominal: 0.9), "0.4 points off: significant but not material")
+        #expect(t.isOff(hits: 700, cells: 1_000, nominal: 0.9))
+    }
+
+    /// 200 calibrated products (y ~ U(0, 10), forecast quantiles 1/5/9), then a quarter of them
+    /// shift to U(10, 20) while their forecasts stay, then their forecasts catch up.
+    @Test func monitorScoresAlertsOnceAndRecovers() {
+        var config = ForecastMonitor.Config()
+        config.window = 20
+        let monitor = ForecastMonitor(config: config)
+        var u = Uniform(state: 7)
+        var alerts: [DriftAlert] = []
+        for p in Int64(0)..<100 {
+            for i in 0..<200 {
+                let shifted = i < 50 && p >= 60
+                let y = (shifted ? 10 : 0) + 10 * u.next()
+                let caughtUp = shifted && p >= 70
+                let row: [Float] = caughtUp ? [11, 15, 19] : [1, 5, 9]
+                alerts += monitor.observe(product: "P\(i)", category: i % 2 == 0 ? "even" : "odd", period: p, actual: y, scale: 6,
+                                          forecast: Array(repeating: row, count: 4))
+            }
+            if p == 59 {
+                // Calibrated stretch: coverage near nominal, few false alarms, none fleet-wide.
+                let view = monitor.view()!
+                #expect(zip(view.windowCoverage, [0.1, 0.5, 0.9]).allSatisfy { abs($0 - $1) < 0.02 }, "\(view.windowCoverage)")
+                #expect(abs(view.windowBias) < 0.05)
+                #expect(alerts.filter { $0.scope != "product" }.isEmpty)
+                #expect(alerts.count <= 4, "\(alerts.count) product false alarms in 12,000 product-periods")
+                alerts.removeAll()
+            }
+        }
+        let raised = alerts.filter { $0.scope == "product" && $0.status == .alert && $0.period >= 60 }
+        let shiftedProducts = Set((0..<50).map { "P\($0)" })
+        #expect(Set(raised.map(\.key)).intersection(shiftedProducts).count >= 48, "shifted products detected")
+        #expect(raised.filter { $0.key == "P0" }.count == 1, "de-duplicated: one alert per episode")
+        for product in shiftedProducts {
+            if let first = raised.first(where: { $0.key == product }) { #expect(first.period <= 65, "\(product) detected at \(first.period)") }
+        }
+        let falseAlarms = raised.filter { !shiftedProducts.contains($0.key) }.count
+        #expect(falseAlarms <= 6, "\(falseAlarms) false alarms in 6,000 unshifted product-periods")
+        let recovered = alerts.filter { $0.scope == "product" && $0.status == .recovered }
+        #expect(Set(recovered.map(\.key)).intersection(shiftedProducts).count >= 45, "recoveries after the forecasts caught up")
+        // Fleet-wide: a quarter of the products under-forecast → the P90 coverage test fires, then recovers.
+        let fleet = alerts.filter { $0.scope == "global" && $0.metric == "coverage[0.9]" }
+        #expect(fleet.first?.status == .alert && fleet.contains { $0.status == .recovered })
+        #expect(monitor.topDrifting(5).count == 5)
+    }
+}
