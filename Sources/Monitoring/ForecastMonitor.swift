@@ -16,6 +16,8 @@ public final class ForecastMonitor: @unchecked Sendable {
         public var delta = 0.1
         public var lambda = 6.0
         public var coverage = CoverageTest()
+        /// Scored cells a scope's window needs before its coverage is tested.
+        public var minCells = 200.0
         /// Periods a metric must be back to normal before a recovery is announced.
         public var recoveryPeriods = 3
         public init() {}
@@ -159,12 +161,15 @@ public final class ForecastMonitor: @unchecked Sendable {
             for (j, level) in config.quantiles.enumerated() {
                 let metric = "coverage[\(level)]"
                 let hits = window.reduce(0) { $0 + $1.hits[j] }
-                let off = config.coverage.isOff(hits: hits, cells: cells, nominal: level)
+                let off = cells >= config.minCells && config.coverage.isOff(hits: hits, cells: cells, nominal: level)
+                // Hysteresis: recovered only when well inside the margin, so a metric hovering at
+                // the edge does not flap.
+                let back = cells >= config.minCells && abs(hits / cells - level) <= config.coverage.margin / 2
                 if off && !scope.alarmed.contains(metric) {
                     scope.alarmed.insert(metric)
                     alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / cells, expected: level,
                                              detector: "coverage_z", period: p, status: .alert))
-                } else if !off && scope.alarmed.contains(metric) {
+                } else if back && scope.alarmed.contains(metric) {
                     scope.alarmed.remove(metric)
                     alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / max(cells, 1), expected: level,
                                              detector: "coverage_z", period: p, status: .recovered))

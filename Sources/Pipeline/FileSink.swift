@@ -1,5 +1,6 @@
 import Events
 import Forecasting
+import Monitoring
 import Foundation
 
 /// Writes forecast messages as JSON Lines (the `--offline --out` format) and dead letters as JSON
@@ -7,8 +8,12 @@ import Foundation
 public final class FileSink: PipelineSink {
     let forecasts: LineWriter
     let deadLetters: LineWriter?
+    /// Drift alerts (opened on the first one).
+    let driftPath: String?
+    var drifts: LineWriter?
 
-    public init(forecastsPath: String, deadLettersPath: String?) throws {
+    public init(forecastsPath: String, deadLettersPath: String?, driftPath: String? = nil) throws {
+        self.driftPath = driftPath
         forecasts = try LineWriter(path: forecastsPath)
         deadLetters = try deadLettersPath.map { try LineWriter(path: $0) }
     }
@@ -19,14 +24,21 @@ public final class FileSink: PipelineSink {
         deadLetters?.write(letter.json)
     }
 
+    public func drift(_ alert: DriftAlert, json: [UInt8]) throws {
+        if drifts == nil, let driftPath { drifts = try LineWriter(path: driftPath) }
+        json.withUnsafeBufferPointer { drifts?.write($0) }
+    }
+
     public func flush() throws {
         forecasts.flush()
         deadLetters?.flush()
+        drifts?.flush()
     }
 
     public func close() {
         forecasts.close()
         deadLetters?.close()
+        drifts?.close()
     }
 }
 

@@ -1,6 +1,7 @@
 import Forecasting
 import Foundation
 import Kafka
+import Monitoring
 
 /// Produces forecasts (key = product) and dead letters (original key and bytes, reason and source
 /// coordinates in headers). The wall-clock issue time goes into a header, never into the value.
@@ -18,6 +19,10 @@ public final class KafkaSink: PipelineSink {
         try producer.send(topic: topics.forecasts, key: Array(forecast.product.utf8), value: forecast.jsonBytes,
                           headers: [("streamcast.issued_at_ms", Array(issued.utf8))]
                               + (forecast.provisional ? [("streamcast.refresh", Array("early".utf8))] : []))
+    }
+
+    public func drift(_ alert: DriftAlert, json: [UInt8]) throws {
+        try producer.send(topic: topics.drift, key: Array("\(alert.scope):\(alert.key)".utf8), value: json)
     }
 
     public func deadLetter(_ letter: DeadLetter) throws {

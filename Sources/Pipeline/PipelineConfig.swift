@@ -1,5 +1,6 @@
 import Events
 import Forecasting
+import Monitoring
 import Windows
 
 /// Topic names (contract defaults).
@@ -11,6 +12,8 @@ public struct Topics: Sendable, Equatable {
     public var mixed: String? = nil
     public var forecasts = "forecasts"
     public var deadLetter = "streamcast-dlq"
+    /// Drift alerts and recoveries (issue 6).
+    public var drift = "forecast-drift"
 
     public init() {}
 
@@ -54,6 +57,8 @@ public struct PipelineConfig: Sendable {
     public var checkpointEvents = 200_000
     /// Refresh a product before its period closes when its partial-period signals jump (nil: off).
     public var earlyRefresh: EarlyRefresh? = nil
+    /// Online monitoring of the forecasts (nil: off).
+    public var monitoring: ForecastMonitor.Config? = ForecastMonitor.Config()
 
     public init() {}
 

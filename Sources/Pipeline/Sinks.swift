@@ -1,4 +1,5 @@
 import Forecasting
+import Monitoring
 
 /// A message the pipeline could not use, with where it came from and why.
 public struct DeadLetter: Sendable {
@@ -17,13 +18,21 @@ public protocol PipelineSink: AnyObject {
     func deadLetter(_ letter: DeadLetter) throws
     /// Makes everything emitted so far durable (before a checkpoint may claim it).
     func flush() throws
+    /// A drift alert or recovery (the `forecast-drift` topic); `json` is its message.
+    func drift(_ alert: DriftAlert, json: [UInt8]) throws
+}
+
+extension PipelineSink {
+    public func drift(_ alert: DriftAlert, json: [UInt8]) throws {}
 }
 
 /// Keeps everything in memory.
 public final class CollectingSink: PipelineSink {
     public private(set) var forecasts: [ForecastMessage] = []
     public private(set) var deadLetters: [DeadLetter] = []
+    public private(set) var alerts: [DriftAlert] = []
     public init() {}
+    public func drift(_ alert: DriftAlert, json: [UInt8]) throws { alerts.append(alert) }
     public func emit(_ forecast: ForecastMessage) throws { forecasts.append(forecast) }
     public func deadLetter(_ letter: DeadLetter) throws { deadLetters.append(letter) }
     public func flush() throws {}

@@ -1,7 +1,9 @@
+import Foundation
 import Checkpoint
 import Events
 import Forecasting
 import Metrics
+import Monitoring
 import Windows
 
 /// One input record, from Kafka or a replay file.
@@ -33,6 +35,8 @@ public final class StreamProcessor {
     var offsets = OffsetTable()
     public var positions: [String: [Int32: Int64]] { offsets.dictionary }
     public internal(set) var stats = Stats()
+    /// Scores forecasts as actuals arrive and raises drift alerts (nil: monitoring off).
+    public let monitor: ForecastMonitor?
     /// Product → the open period it was refreshed early in (one early refresh per period).
     var earlyRefreshed: [String: Int64] = [:]
 
@@ -46,12 +50,19 @@ public final class StreamProcessor {
 
     private let eventsIn: [Counter]
     private let forecastsOut = Counter(label: "streamcast_forecasts_total")
+    /// Time per batched refresh call (up to `refreshBatch` products): a histogram in Prometheus.
+    private let refreshTimer = Timer(label: "streamcast_refresh_duration")
 
     public init(config: PipelineConfig, sink: PipelineSink, forecaster: (any Forecaster)? = nil) throws {
         self.config = config
         self.sink = sink
         self.forecaster = try forecaster ?? config.makeForecaster()
         decoder = EventDecoder(maxMessageBytes: config.maxMessageBytes)
+        monitor = config.monitoring.map { c in
+            var c = c
+            c.quantiles = config.quantiles
+            return ForecastMonitor(config: c)
+        }
         eventsIn = EventKind.allCases.map { Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]) }
     }
 
@@ -112,7 +123,10 @@ public final class StreamProcessor {
     func closePeriods(_ windows: inout PartitionWindows) throws {
         guard let limit = windows.closable, limit > (windows.closedThrough ?? .min) else { return }
         var slots = memory.removeValue(forKey: windows.partition) ?? []
-        defer { memory[windows.partition] = slots }
+        defer {
+            memory[windows.partition] = slots
+            publishMonitorGauges()
+        }
         while true {
             var closed: [(slot: Int, window: ProductWindow)] = []
             guard windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
@@ -121,9 +135,12 @@ public final class StreamProcessor {
             for from in stride(from: 0, to: closed.count, by: Self.refreshBatch) {
                 let chunk = closed[from..<min(from + Self.refreshBatch, closed.count)]
                 var states = chunk.map { slots[$0.slot] }
+                let started = DispatchTime.now().uptimeNanoseconds
                 let values = forecaster.forecastBatch(chunk.map(\.window), horizons: config.horizons, quantiles: config.quantiles, states: &states)
+                refreshTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
                 for (i, item) in chunk.enumerated() {
                     slots[item.slot] = states[i]
+                    try monitor(item.window, forecast: values[i])
                     try sink.emit(ForecastMessage(window: item.window, period: config.windows.period, quantiles: config.quantiles,
                                                   values: values[i], model: forecaster.id))
                     stats.forecasts += 1

@@ -22,7 +22,7 @@ struct BrokerCommand: ParsableCommand {
     }
 }
 
-func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter] }
+func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter, t.drift] }
 
 func startBroker(port: Int, partitions: Int, topics: Topics) throws -> EmbeddedBroker {
     let broker = try EmbeddedBroker(port: port)

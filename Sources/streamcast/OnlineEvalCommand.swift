@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Forecasting
+import Monitoring
 import Foundation
 import Pipeline
 import Windows
@@ -59,6 +60,7 @@ struct OnlineEvalCommand: ParsableCommand {
         let actuals = try Backtest.actuals(path: replay, period: period)
         var reports: [ShiftRecoveryReport] = []
         var overall: [AccuracyReport] = []
+        var detections: [DetectorReport] = []
         for f in all {
             let started = Date()
             let sink = CollectingSink()
@@ -77,6 +79,10 @@ struct OnlineEvalCommand: ParsableCommand {
             if shifts.isEmpty { overall.append(evaluator.report(model: f.id, fcts: scored)) }
             for (p, products) in shifts.sorted(by: { $0.key < $1.key }) {
                 reports.append(ShiftRecoveryReport.evaluate(model: f.id, evaluator: evaluator, shifted: products, shiftPeriod: p, fcts: scored))
+                if processor.monitor != nil {
+                    detections.append(DetectorReport.evaluate(model: f.id, alerts: sink.alerts, shifted: products, shiftPeriod: p,
+                                                              productPeriods: sink.forecasts.count))
+                }
             }
         }
         if let curvesOut { try writeCurves(reports, to: curvesOut, quantiles: config.quantiles) }
@@ -93,6 +99,11 @@ struct OnlineEvalCommand: ParsableCommand {
                        (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString,
                        r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
         }
+        for d in detections {
+            say(String(format: "%-32@ drift detection: %d/%d shifted products flagged, delay median %@ / p90 %@ periods; false alarms %.2f per 1,000 product-periods (%d)",
+                       d.model as NSString, d.detected, d.shifted, (d.medianDelay.map { String($0) } ?? "-") as NSString,
+                       (d.p90Delay.map { String($0) } ?? "-") as NSString, d.falseAlarmsPerThousand, d.falseAlarms))
+        }
         for r in overall {
             say(String(format: "%-32@ mean_wQL %.4f volatility %.4f cells %d", r.model as NSString, r.meanWeightedQuantileLoss, r.volatility, r.cells))
         }
@@ -107,5 +118,35 @@ struct OnlineEvalCommand: ParsableCommand {
             }
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+/// How well the monitor's per-product detector finds injected shifts (issue 6, docs/monitoring.md).
+struct DetectorReport: Codable {
+    var model: String
+    var shifted: Int
+    var detected: Int
+    var medianDelay: Int?
+    var p90Delay: Int?
+    var falseAlarms: Int
+    var falseAlarmsPerThousand: Double
+
+    /// Delay = first product alert at or after the shift − the shift period (0: flagged at the
+    /// first shifted period's close). False alarm = a product alert on a product without a shift,
+    /// or on a shifted one before its shift; per 1,000 scored product-periods.
+    static func evaluate(model: String, alerts: [DriftAlert], shifted: Set<String>, shiftPeriod: Int64, productPeriods: Int) -> DetectorReport {
+        let raised = alerts.filter { $0.scope == "product" && $0.status == .alert }
+        var delays: [Int] = []
+        for product in shifted {
+            if let first = raised.filter({ $0.key == product && $0.period >= shiftPeriod }).map(\.period).min() {
+                delays.append(Int(first - shiftPeriod))
+            }
+        }
+        delays.sort()
+        let falseAlarms = raised.filter { !shifted.contains($0.key) || $0.period < shiftPeriod }.count
+        return DetectorReport(model: model, shifted: shifted.count, detected: delays.count,
+                              medianDelay: delays.isEmpty ? nil : delays[delays.count / 2],
+                              p90Delay: delays.isEmpty ? nil : delays[min(delays.count - 1, delays.count * 9 / 10)],
+                              falseAlarms: falseAlarms, falseAlarmsPerThousand: 1000 * Double(falseAlarms) / Double(max(productPeriods, 1)))
     }
 }

@@ -26,7 +26,7 @@ struct ReplayCommand: ParsableCommand {
         let settings = try options.settings()
         if offline {
             let dlq = dlqOut ?? (out! + ".dlq.jsonl")
-            let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq)
+            let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq, driftPath: out! + ".drift.jsonl")
             var pipeline = settings.pipeline
             let forecaster = try makeForecaster(settings)
             pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
@@ -37,7 +37,7 @@ struct ReplayCommand: ParsableCommand {
             try sink.flush()
             sink.close()
             let s = processor.stats
-            say("offline replay: \(s.events) events, \(s.accepted) accepted, \(s.forecasts) forecasts → \(out!); dead letters \(s.deadLetters) → \(dlq)")
+            say("offline replay: \(s.events) events, \(s.accepted) accepted, \(s.forecasts) forecasts → \(out!); dead letters \(s.deadLetters) → \(dlq); drift alerts → \(out!).drift.jsonl")
         } else {
             let n = try publish(file: file, settings: settings, bootstrap: options.bootstrap, speed: speed)
             say("published \(n) events to \(settings.pipeline.topics.inputs.joined(separator: ", "))")

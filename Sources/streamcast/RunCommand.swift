@@ -23,7 +23,7 @@ struct RunCommand: AsyncParsableCommand {
         if createTopics {
             let t = settings.pipeline.topics
             let created = try KafkaAdmin.createTopics(config: settings.kafkaConfig(bootstrap: nil),
-                                                      topics: t.inputs + [t.forecasts, t.deadLetter], partitions: settings.pipeline.partitions)
+                                                      topics: t.inputs + [t.forecasts, t.deadLetter, t.drift], partitions: settings.pipeline.partitions)
             logger.info("topics created", metadata: ["topics": "\(created)"])
         }
         let service = try ForecastService(settings: settings, logger: logger)

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import Monitoring
 import Pipeline
 import TOMLKit
 import Windows
@@ -27,7 +28,10 @@ struct Settings {
     static let keys: [String: String] = [
         "topics.sales": "a topic name", "topics.page_views": "a topic name", "topics.prices": "a topic name",
         "topics.mixed": "a topic name (\"\" for per-kind topics)", "topics.forecasts": "a topic name",
-        "topics.dead_letter": "a topic name", "topics.partitions": "an integer in 1...1024",
+        "topics.dead_letter": "a topic name", "topics.drift": "a topic name",
+        "monitoring.enabled": "true or false", "monitoring.window": "an integer in 2...10000 (periods)",
+        "monitoring.ph_delta": "a number >= 0 (Page-Hinkley tolerance, in units of scaled error)",
+        "monitoring.ph_lambda": "a number > 0 (Page-Hinkley alarm threshold)", "topics.partitions": "an integer in 1...1024",
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
         "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train`", "forecast.horizons": "an integer in 1...1000",
@@ -60,7 +64,7 @@ struct Settings {
             }
             for section in table.keys {
                 guard let inner = table[section]?.table else {
-                    throw ConfigError(key: section, message: "top-level keys must be inside a [section]; sections are kafka, topics, windows, forecast, checkpoint, events, service")
+                    throw ConfigError(key: section, message: "top-level keys must be inside a [section]; sections are kafka, topics, windows, forecast, monitoring, checkpoint, events, service")
                 }
                 for key in inner.keys {
                     raw.append(("\(section).\(key)", try flatten(inner[key]!, key: "\(section).\(key)"), path))
@@ -114,6 +118,19 @@ struct Settings {
         case "topics.mixed": pipeline.topics.mixed = value.isEmpty ? nil : try name()
         case "topics.forecasts": pipeline.topics.forecasts = try name()
         case "topics.dead_letter": pipeline.topics.deadLetter = try name()
+        case "topics.drift": pipeline.topics.drift = try name()
+        case "monitoring.enabled":
+            guard let b = Bool(value) else { throw bad() }
+            pipeline.monitoring = b ? (pipeline.monitoring ?? ForecastMonitor.Config()) : nil
+        case "monitoring.window":
+            let v = try int(2...10_000)
+            pipeline.monitoring?.window = v
+        case "monitoring.ph_delta":
+            guard let v = Double(value), v >= 0 else { throw bad() }
+            pipeline.monitoring?.delta = v
+        case "monitoring.ph_lambda":
+            guard let v = Double(value), v > 0 else { throw bad() }
+            pipeline.monitoring?.lambda = v
         case "topics.partitions": pipeline.partitions = try int(1...1024)
         case "windows.period":
             guard let p = Period(rawValue: value) else { throw bad() }

@@ -116,6 +116,13 @@ import Windows
         }
         #expect(dead.first { $0.value == "this is not json" }?.headers.contains("streamcast.reason=malformed_json") == true)
 
+        // Drift alerts on the forecast-drift topic: the per-product ones are a function of the log
+        // (the fleet/category ones depend on how partitions interleave), so they equal offline's.
+        let offlineDrift = try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".drift.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init).filter { $0.contains(#""scope":"product""#) }
+        let kafkaDrift = try Harness.kcat(broker.bootstrap, topic: "forecast-drift").map(\.value).filter { $0.contains(#""scope":"product""#) }
+        #expect(!offlineDrift.isEmpty && kafkaDrift.sorted() == offlineDrift.sorted(), "\(kafkaDrift.count) vs \(offlineDrift.count) product drift alerts")
+
         // A buyer's Python subscriber (docs/examples/subscriber.py) reads them too.
         let (pyStatus, pyOut) = try Harness.run("python3", ["docs/examples/subscriber.py", broker.bootstrap, "20"], timeout: 60)
         #expect(pyStatus == 0 && pyOut.split(separator: "\n").count == 20, "python subscriber: \(pyOut.prefix(300))")

@@ -1,0 +1,50 @@
+import Events
+import Forecasting
+import Foundation
+import Metrics
+import Monitoring
+import Windows
+
+extension DriftAlert {
+    /// The `forecast-drift` message (docs/monitoring.md): one JSON object, keys in a fixed order.
+    public func json(period calendar: Period) -> [UInt8] {
+        func number(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "null" }
+        var text = #"{"schema":1,"scope":"\#(scope)","key":\#(jsonString(key)),"metric":"\#(metric)","#
+        text += #""value":\#(number(value)),"expected":\#(number(expected)),"detector":"\#(detector)","#
+        text += #""period":"\#(Timestamp.format(calendar.start(of: period)))","status":"\#(status.rawValue)""#
+        if let direction { text += #","direction":"\#(direction)""# }
+        return Array((text + "}").utf8)
+    }
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    String(decoding: (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8), as: UTF8.self)
+}
+
+extension StreamProcessor {
+    /// Scores the forecast a product just replaced against the actual that closed, and passes any
+    /// drift alert to the sink (issue 6). Called for every product refreshed at a period close.
+    func monitor(_ window: ProductWindow, forecast: [[Float]]) throws {
+        guard let monitor, let y = window.recent(.units, count: 1).last else { return }
+        let recent = window.recent(.units, count: 28)
+        let scale = 1 + Double(recent.reduce(0, +)) / Double(max(recent.count, 1))
+        for alert in monitor.observe(product: window.product, category: window.category, period: window.lastClosed,
+                                     actual: Double(y), scale: scale, forecast: forecast) {
+            try sink.drift(alert, json: alert.json(period: config.windows.period))
+            Counter(label: "streamcast_drift_alerts_total", dimensions: [("scope", alert.scope), ("status", alert.status.rawValue)]).increment()
+        }
+    }
+
+    /// Fleet gauges for Prometheus, after a period close.
+    func publishMonitorGauges() {
+        guard let view = monitor?.view() else { return }
+        for (q, c) in zip(view.quantiles, view.windowCoverage) {
+            Gauge(label: "streamcast_coverage", dimensions: [("quantile", String(q))]).record(c)
+        }
+        Gauge(label: "streamcast_wql").record(view.windowWQL)
+        Gauge(label: "streamcast_bias").record(view.windowBias)
+        Gauge(label: "streamcast_volatility").record(view.windowVolatility)
+        Gauge(label: "streamcast_drift_alerts_active", dimensions: [("scope", "global")]).record(Double(view.activeAlerts.count))
+    }
+}
