@@ -12,9 +12,14 @@ public final class ForecastMonitor: @unchecked Sendable {
         public var quantiles: [Double] = [0.1, 0.5, 0.9]
         /// Rolling window in periods (scopes), and the EWMA span per product.
         public var window = 28
-        /// Page-Hinkley on the scaled error (y − P50)/s: tolerated change δ, alarm threshold λ.
-        public var delta = 0.1
-        public var lambda = 6.0
+        /// Page-Hinkley on the error in units of the forecast's spread (per product) and on the
+        /// mean scaled error (y − P50)/s (per scope): tolerated change δ, alarm threshold λ.
+        public var delta = 0.5
+        public var lambda = 8.0
+        /// The same for a scope's per-period mean scaled error (an average over many products,
+        /// so far less noisy).
+        public var scopeDelta = 0.05
+        public var scopeLambda = 1.0
         public var coverage = CoverageTest()
         /// Scored cells a scope's window needs before its coverage is tested.
         public var minCells = 200.0
@@ -31,7 +36,24 @@ public final class ForecastMonitor: @unchecked Sendable {
     /// The latest period any product closed (scopes are evaluated when a new one begins).
     public private(set) var latestPeriod: Int64 = .min
 
-    public init(config: Config) { self.config = config }
+    /// Φ⁻¹(q_max) − Φ⁻¹(q_min): how many normal sds the outer quantiles span (2.563 for 0.1/0.9).
+    let spreadUnits: Double
+
+    public init(config: Config) {
+        self.config = config
+        let lo = config.quantiles.first ?? 0.1, hi = config.quantiles.last ?? 0.9
+        spreadUnits = max(Self.normalQuantile(hi) - Self.normalQuantile(lo), 0.1)
+    }
+
+    /// Φ⁻¹(p) by bisection on erf (only used once, at start).
+    static func normalQuantile(_ p: Double) -> Double {
+        var a = -10.0, b = 10.0
+        for _ in 0..<100 {
+            let m = (a + b) / 2
+            if 0.5 * (1 + erf(m / 2.0.squareRoot())) < p { a = m } else { b = m }
+        }
+        return (a + b) / 2
+    }
 
     struct ProductState {
         var fct: Int64 = .min
@@ -77,6 +99,12 @@ public final class ForecastMonitor: @unchecked Sendable {
         if state.fct == p - 1, state.oneStep.count == q.count {
             let median = Double(state.oneStep[q.firstIndex(of: 0.5) ?? q.count / 2])
             let z = max(-5, min(5, (y - median) / max(scale, 1e-9)))
+            // For detection, the error in units of the forecast's own spread (its outer quantiles
+            // read as a normal's): a calibrated forecast gives sd ≈ 1 for slow and fast movers
+            // alike, so one threshold fits every product. The floor keeps near-zero spreads of
+            // intermittent products from turning one sale into an alarm.
+            let spread = max(0.5, Double(state.oneStep[q.count - 1] - state.oneStep[0]) / spreadUnits)
+            let standardized = max(-5, min(5, (y - median) / spread))
             let a = 2 / (Double(config.window) + 1)
             state.bias += a * (z - state.bias)
             if state.coverage.count != q.count { state.coverage = q }  // start at nominal
@@ -100,7 +128,7 @@ public final class ForecastMonitor: @unchecked Sendable {
             for key in ["global"] + (category.map { ["category:\($0)"] } ?? []) { add(bucket, to: key, period: p) }
             state.observed += 1
             // Product-level drift: Page-Hinkley on the scaled error.
-            if let change = state.ph.update(z) {
+            if let change = state.ph.update(standardized) {
                 if !state.alarmed {
                     alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
                                              detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue))
@@ -124,7 +152,7 @@ public final class ForecastMonitor: @unchecked Sendable {
     }
 
     private func add(_ b: Bucket, to key: String, period p: Int64) {
-        var scope = scopes[key] ?? ScopeState(ph: PageHinkley(delta: config.delta, lambda: config.lambda))
+        var scope = scopes[key] ?? ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda))
         var into = scope.buckets[p] ?? Bucket(q: config.quantiles.count)
         into.cells += b.cells; into.absY += b.absY; into.signed += b.signed
         into.moves += b.moves; into.moveCells += b.moveCells

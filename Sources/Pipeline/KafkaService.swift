@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import Metrics
+import Monitoring
 
 /// The service loop: Kafka source → processor → Kafka sink, with checkpoints.
 ///
@@ -48,6 +49,7 @@ public final class KafkaService {
     }
 
     public var stats: StreamProcessor.Stats { processor.stats }
+    public var monitor: ForecastMonitor? { processor.monitor }
 
     /// Consumes until `shouldStop` returns true, then checkpoints and leaves the group.
     public func run(shouldStop: () -> Bool) throws {

@@ -23,12 +23,14 @@ struct DemoCommand: AsyncParsableCommand {
         settings.kafka["bootstrap.servers"] = bootstrap
         say("1. embedded broker on \(bootstrap)")
         MetricsEndpoint.bootstrap()
-        let web = try MetricsEndpoint.application(address: http)
+        let handle = MonitorHandle()
+        let web = try MetricsEndpoint.application(address: http, monitor: handle)
         let webTask = Task { try await web.runService() }
         let published = try publish(file: sample, settings: settings, bootstrap: bootstrap, speed: nil)
         say("2. replayed \(published) events from \(sample) into \(settings.pipeline.topics.inputs.joined(separator: ", "))")
         let service = try KafkaService(config: settings.pipeline, kafka: settings.kafkaConfig(bootstrap: bootstrap),
                                        statePath: state, groupID: "streamcast-demo", logger: Logger(label: "streamcast"))
+        handle.monitor = service.monitor
         let stop = StopFlag()
         for sig in [SIGINT, SIGTERM] { signal(sig, SIG_IGN) }
         let sources = [SIGINT, SIGTERM].map { sig in

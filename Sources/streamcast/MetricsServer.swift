@@ -4,7 +4,8 @@ import Metrics
 import Prometheus
 
 /// Prometheus metrics for the process: swift-metrics backed by swift-prometheus, served over HTTP
-/// (Hummingbird) at /metrics, with /healthz for liveness probes. Binds to loopback unless told.
+/// (Hummingbird) at /metrics, with /healthz for liveness probes, and the drift dashboard (`/`,
+/// `/api/...`). Binds to loopback unless told.
 enum MetricsEndpoint {
     static let registry = PrometheusCollectorRegistry()
     nonisolated(unsafe) private static var bootstrapped = false
@@ -17,7 +18,7 @@ enum MetricsEndpoint {
     }
 
     /// The HTTP application serving /metrics and /healthz on `address` (HOST:PORT).
-    static func application(address: String) throws -> some ApplicationProtocol {
+    static func application(address: String, monitor: MonitorHandle = MonitorHandle()) throws -> some ApplicationProtocol {
         let parts = address.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else {
             throw ValidationErrorText("--http must be HOST:PORT, got \(address)")
@@ -30,6 +31,7 @@ enum MetricsEndpoint {
                             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
         router.get("/healthz") { _, _ in "ok\n" }
+        Dashboard.routes(router, handle: monitor)
         return Application(router: router, configuration: .init(address: .hostname(String(parts[0]), port: port)))
     }
 }

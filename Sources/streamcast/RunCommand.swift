@@ -27,7 +27,9 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("topics created", metadata: ["topics": "\(created)"])
         }
         let service = try ForecastService(settings: settings, logger: logger)
-        let web = try MetricsEndpoint.application(address: settings.http)
+        let handle = MonitorHandle()
+        handle.monitor = service.service.monitor
+        let web = try MetricsEndpoint.application(address: settings.http, monitor: handle)
         logger.info("metrics on http://\(settings.http)/metrics")
         let group = ServiceGroup(configuration: .init(services: [service, web], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -82,6 +82,17 @@ import Windows
         let (curlStatus, metrics) = try Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 10)
         #expect(curlStatus == 0 && metrics.contains("streamcast_forecasts_total \(f.offline.count)"), "\(metrics.prefix(400))")
         #expect(metrics.contains("streamcast_dead_letters_total{reason=\"malformed_json\"}"))
+        #expect(metrics.contains("streamcast_coverage{quantile=\"0.9\"}") && metrics.contains("streamcast_refresh_duration"))
+        // The drift dashboard's page and data endpoints answer while it runs.
+        let (_, fleet) = try Harness.run("curl", ["-s", "http://\(http)/api/fleet"], timeout: 10)
+        let view = try JSONSerialization.jsonObject(with: Data(fleet.utf8)) as? [String: Any]
+        #expect((view?["windowCoverage"] as? [Double])?.count == 3 && (view?["cells"] as? Double ?? 0) > 100, "\(fleet.prefix(300))")
+        let (_, top) = try Harness.run("curl", ["-s", "http://\(http)/api/top?n=5"], timeout: 10)
+        #expect((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [Any])?.count == 5)
+        let (_, page) = try Harness.run("curl", ["-s", "http://\(http)/"], timeout: 10)
+        #expect(page.contains("StreamCast — forecast drift") && page.contains("/api/fleet"))
+        let (monitorStatus, monitorOut) = try Harness.streamcast(["monitor", "--http", http, "--top", "3"])
+        #expect(monitorStatus == 0 && monitorOut.contains("calibration: P10"), "\(monitorOut)")
         service.terminate()  // SIGTERM: graceful stop through swift-service-lifecycle
         service.waitUntilExit()
         #expect(done)
