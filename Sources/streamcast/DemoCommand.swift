@@ -48,7 +48,9 @@ struct DemoCommand: AsyncParsableCommand {
                 say("4. consumed all \(s.events) events: \(s.forecasts) forecasts on topic '\(settings.pipeline.topics.forecasts)', dead letters \(s.deadLetters) on '\(settings.pipeline.topics.deadLetter)'")
                 say("   read them:   kcat -C -b \(bootstrap) -t \(settings.pipeline.topics.forecasts) -o -5 -e")
                 say("   checkpoint:  sqlite3 \(state) 'select * from offsets'")
-                say("   metrics:     curl http://\(http)/metrics   (dashboard: not yet, see the monitoring issue)")
+                say("   metrics:     curl http://\(http)/metrics")
+                say("   dashboard:   http://\(http)/   (or: streamcast monitor --http \(http))")
+                say("   drift:       kcat -C -b \(bootstrap) -t \(settings.pipeline.topics.drift) -e")
                 say("   Ctrl-C stops the demo")
             }
             return stop.isStopped || (announced && exitWhenDone)
