@@ -7,7 +7,7 @@ import Pipeline
 /// | dataset | product | sales (units) | prices | categories | calendar |
 /// |---|---|---|---|---|---|
 /// | walmart | `S<store>-D<dept>` | `Weekly_Sales` at the file's Date (a Friday, inside StreamCast's Monday week) | price 1 with `promo` = any MarkDown > 0 that week, announced 4 weeks ahead; MarkDown1–5 as extra fields | `D<dept>` | `IsHoliday` weeks |
-/// | stallion | `<agency>\|<sku>` | `volume` on the 1st of the month | `price_actual`, `promo` = discount ≥ 10 %, announced 2 months ahead; `discount_in_percent` extra | `<sku>` | the 12 event flags |
+/// | stallion | `<agency>\|<sku>` | `volume` on the 1st of the month | `price_actual`, `promo` = discount ≥ 10 %, announced 92 days ahead (known at every FCT of a 3-month horizon); `discount_in_percent` extra | `<sku>` | the 12 event flags |
 /// | carparts | the column name | the value on the 1st of the month (complete series only) | — | — | — |
 public enum DatasetConverter {
     public enum Name: String, CaseIterable, Sendable { case walmart, stallion, carparts }
@@ -104,7 +104,7 @@ public enum DatasetConverter {
             products.insert(product)
             add(Event(kind: .sale, product: product, time: t, quantity: volume, category: f[h["sku"]!]), "")
             if price > 0 {
-                add(Event(kind: .price, product: product, time: t - 61 * dayMs, quantity: price, effective: t,
+                add(Event(kind: .price, product: product, time: t - 92 * dayMs, quantity: price, effective: t,
                           promo: discount >= 10, category: f[h["sku"]!]), "\"discount_in_percent\":\(discount)")
             }
             for flag in stallionFlags where (Double(f[h[flag]!]) ?? 0) > 0 { calendar[flag, default: []].insert(String(date.prefix(10))) }

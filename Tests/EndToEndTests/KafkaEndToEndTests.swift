@@ -91,6 +91,11 @@ import Windows
         #expect((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [Any])?.count == 5)
         let (_, page) = try Harness.run("curl", ["-s", "http://\(http)/"], timeout: 10)
         #expect(page.contains("StreamCast — forecast drift") && page.contains("/api/fleet"))
+        // In a real browser: the page's script fetched the endpoints and drew the tables.
+        let (browserStatus, dom) = try Harness.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                                                                "--dump-dom", "http://\(http)/"], timeout: 90)
+        #expect(browserStatus == 0 && dom.contains("scored forecasts") && dom.contains("<td>P90</td>") && dom.contains("bias (EWMA)"),
+                "chromium DOM: \(dom.prefix(600))")
         let (monitorStatus, monitorOut) = try Harness.streamcast(["monitor", "--http", http, "--top", "3"])
         #expect(monitorStatus == 0 && monitorOut.contains("calibration: P10"), "\(monitorOut)")
         service.terminate()  // SIGTERM: graceful stop through swift-service-lifecycle
