@@ -152,6 +152,9 @@ public final class ForecastMonitor: @unchecked Sendable {
     }
 
     private func add(_ b: Bucket, to key: String, period p: Int64) {
+        // A partition far behind the others (catching up on history) adds nothing to the rolling
+        // window, which is about the newest periods.
+        guard p > latestPeriod - Int64(config.window) else { return }
         var scope = scopes[key] ?? ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda))
         var into = scope.buckets[p] ?? Bucket(q: config.quantiles.count)
         into.cells += b.cells; into.absY += b.absY; into.signed += b.signed

@@ -32,7 +32,7 @@ extension ForecastMonitor {
         defer { lock.unlock() }
         guard let s = scopes[key] else { return nil }
         let q = config.quantiles
-        let periods = s.buckets.keys.sorted()
+        let periods = s.buckets.keys.filter { $0 > latestPeriod - Int64(config.window) }.sorted()
         let buckets = periods.map { s.buckets[$0]! }
         func wql(_ b: [Bucket]) -> Double {
             let absY = b.reduce(0) { $0 + $1.absY }
