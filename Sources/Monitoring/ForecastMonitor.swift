@@ -25,6 +25,9 @@ public final class ForecastMonitor: @unchecked Sendable {
         public var minCells = 200.0
         /// Periods a metric must be back to normal before a recovery is announced.
         public var recoveryPeriods = 3
+        /// Periods of (actual, one-step quantiles) kept per product for the dashboard's product
+        /// view (4 floats each).
+        public var productHistory = 12
         public init() {}
     }
 
@@ -65,6 +68,10 @@ public final class ForecastMonitor: @unchecked Sendable {
         var alarmed = false
         var calm = 0
         var observed = 0
+        /// The product view: the last periods' (period, actual, one-step quantiles), oldest first,
+        /// and the current forecast.
+        var history: [(period: Int64, actual: Float, quantiles: [Float])] = []
+        var latest: [[Float]] = []
     }
 
     /// Sums over one period of a scope.
@@ -144,6 +151,11 @@ public final class ForecastMonitor: @unchecked Sendable {
                 }
             }
         }
+        if state.fct == p - 1, state.oneStep.count == q.count, config.productHistory > 0 {
+            state.history.append((p, Float(y), state.oneStep))
+            if state.history.count > config.productHistory { state.history.removeFirst() }
+        }
+        state.latest = rows
         state.fct = p
         state.oneStep = rows.first ?? []
         state.medians = rows.map { $0[q.firstIndex(of: 0.5) ?? q.count / 2] }

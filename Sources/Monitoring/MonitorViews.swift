@@ -24,6 +24,13 @@ extension ForecastMonitor {
         public var coverage: [Double]
         public var alarmed: Bool
         public var observed: Int
+        /// Product view only: recent periods with their actual and one-step quantiles, and the
+        /// current forecast (FCT `fct`, horizons 1…H).
+        public var periods: [Int64]? = nil
+        public var actuals: [Float]? = nil
+        public var pastQuantiles: [[Float]]? = nil
+        public var fct: Int64? = nil
+        public var forecast: [[Float]]? = nil
     }
 
     /// A scope's rolling metrics ("global" or "category:NAME"); nil before anything was scored.
@@ -72,6 +79,10 @@ extension ForecastMonitor {
     public func product(_ id: String) -> ProductView? {
         lock.lock()
         defer { lock.unlock() }
-        return products[id].map { ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed) }
+        return products[id].map {
+            ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed,
+                        periods: $0.history.map(\.period), actuals: $0.history.map(\.actual), pastQuantiles: $0.history.map(\.quantiles),
+                        fct: $0.fct, forecast: $0.latest)
+        }
     }
 }

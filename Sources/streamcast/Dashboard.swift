@@ -51,7 +51,8 @@ enum Dashboard {
     <body><h1>StreamCast — forecast drift</h1><div id="status">waiting for scored forecasts…</div>
     <h2>Fleet calibration (rolling window): nominal vs realised coverage</h2><div id="calibration"></div>
     <h2>wQL and bias per period</h2><svg id="series" width="720" height="200"></svg>
-    <h2>Top drifting products</h2><table id="top"></table>
+    <h2>Top drifting products <small>(click one)</small></h2><table id="top"></table>
+    <h2>Product <span id="pname"></span></h2><div id="pinfo"></div><svg id="fan" width="720" height="220"></svg>
     <script>
     async function get(u){const r=await fetch(u);return r.ok?r.json():null}
     function line(vals,color,h,w,lo,hi){if(!vals.length)return'';const dx=w/Math.max(vals.length-1,1);
@@ -67,8 +68,26 @@ enum Dashboard {
         '<line x1="0" x2="720" y1="100" y2="100" stroke="#999"/><text x="8" y="16" fill="#1f77b4">wQL</text><text x="50" y="16" fill="#d62728">bias</text>';
       const top=await get('/api/top?n=15')||[];
       document.getElementById('top').innerHTML='<tr><th>product</th><th>bias (EWMA)</th><th>coverage</th><th>periods</th><th>alert</th></tr>'+
-        top.map(p=>'<tr><td>'+p.product+'</td><td>'+p.bias.toFixed(3)+'</td><td>'+p.coverage.map(c=>c.toFixed(2)).join(' / ')+'</td><td>'+p.observed+
-        '</td><td class="alarm">'+(p.alarmed?'drifting':'')+'</td></tr>').join('')}
+        top.map(p=>'<tr onclick="show(\\''+p.product+'\\')" style="cursor:pointer"><td>'+p.product+'</td><td>'+p.bias.toFixed(3)+'</td><td>'+p.coverage.map(c=>c.toFixed(2)).join(' / ')+'</td><td>'+p.observed+
+        '</td><td class="alarm">'+(p.alarmed?'drifting':'')+'</td></tr>').join('');
+      if(!current&&top.length)current=top[0].product;
+      if(current)show(current)}
+    let current=null;
+    function poly(pts){return pts.map(p=>p[0].toFixed(1)+','+p[1].toFixed(1)).join(' ')}
+    async function show(id){current=id;const p=await get('/api/product/'+encodeURIComponent(id));if(!p)return;
+      document.getElementById('pname').textContent=id;
+      document.getElementById('pinfo').textContent='bias '+p.bias.toFixed(3)+', coverage '+p.coverage.map(c=>c.toFixed(2)).join(' / ')+(p.alarmed?' — drifting':'')+
+        '. Past: actuals (dots) in the one-step P10–P90 band; right of the line: the current forecast, P50 and P10–P90.';
+      const past=p.pastQuantiles||[],act=p.actuals||[],fc=p.forecast||[],n=past.length+fc.length,W=720,H=220;
+      const hi=Math.max(1,...act,...past.flat(),...fc.flat())*1.1,x=i=>i*W/Math.max(n-1,1),y=v=>H-v/hi*H;
+      const lo=(r)=>r[0],up=(r)=>r[r.length-1],mid=(r)=>r[Math.floor(r.length/2)];
+      let svg='';
+      if(past.length)svg+='<polygon fill="#cfe3f5" points="'+poly(past.map((r,i)=>[x(i),y(up(r))]).concat(past.map((r,i)=>[x(i),y(lo(r))]).reverse()))+'"/>';
+      if(fc.length)svg+='<polygon fill="#f7d7b5" points="'+poly(fc.map((r,k)=>[x(past.length+k),y(up(r))]).concat(fc.map((r,k)=>[x(past.length+k),y(lo(r))]).reverse()))+'"/>'+
+        '<polyline fill="none" stroke="#e67e22" stroke-width="2" points="'+poly(fc.map((r,k)=>[x(past.length+k),y(mid(r))]))+'"/>';
+      svg+=act.map((v,i)=>'<circle r="3" fill="#222" cx="'+x(i).toFixed(1)+'" cy="'+y(v).toFixed(1)+'"/>').join('');
+      svg+='<line x1="'+x(past.length-0.5)+'" x2="'+x(past.length-0.5)+'" y1="0" y2="'+H+'" stroke="#999" stroke-dasharray="4"/>';
+      document.getElementById('fan').innerHTML=svg}
     refresh();setInterval(refresh,5000);
     </script></body></html>
     """

@@ -89,12 +89,17 @@ import Windows
         #expect((view?["windowCoverage"] as? [Double])?.count == 3 && (view?["cells"] as? Double ?? 0) > 100, "\(fleet.prefix(300))")
         let (_, top) = try Harness.run("curl", ["-s", "http://\(http)/api/top?n=5"], timeout: 10)
         #expect((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [Any])?.count == 5)
+        let first = try #require((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [[String: Any]])?.first?["product"] as? String)
+        let (_, productJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/product/\(first)"], timeout: 10)
+        let product = try JSONSerialization.jsonObject(with: Data(productJSON.utf8)) as? [String: Any]
+        #expect((product?["forecast"] as? [[Double]])?.count == 14 && ((product?["actuals"] as? [Double])?.count ?? 0) > 0, "\(productJSON.prefix(300))")
         let (_, page) = try Harness.run("curl", ["-s", "http://\(http)/"], timeout: 10)
         #expect(page.contains("StreamCast — forecast drift") && page.contains("/api/fleet"))
         // In a real browser: the page's script fetched the endpoints and drew the tables.
         let (browserStatus, dom) = try Harness.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
                                                                 "--dump-dom", "http://\(http)/"], timeout: 90)
-        #expect(browserStatus == 0 && dom.contains("scored forecasts") && dom.contains("<td>P90</td>") && dom.contains("bias (EWMA)"),
+        #expect(browserStatus == 0 && dom.contains("scored forecasts") && dom.contains("<td>P90</td>") && dom.contains("bias (EWMA)")
+                    && dom.contains("<circle") && dom.contains("<polygon"),
                 "chromium DOM: \(dom.prefix(600))")
         let (monitorStatus, monitorOut) = try Harness.streamcast(["monitor", "--http", http, "--top", "3"])
         #expect(monitorStatus == 0 && monitorOut.contains("calibration: P10"), "\(monitorOut)")
