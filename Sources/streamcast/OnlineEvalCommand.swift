@@ -47,14 +47,14 @@ struct OnlineEvalCommand: ParsableCommand {
                 all.append(v.hasSuffix("+aci") ? ConformalRecalibrator(inner: f, step: recalibrationStep) : f)
             }
         }
-        // Shifted products grouped by when they shifted (the experiment logs have one group).
-        var shifts: [Int64: Set<String>] = [:]
+        // Drifted products grouped by kind and first drifted period (the experiment logs have one group each).
+        var shifts: [DriftGroup: Set<String>] = [:]
         if let drift {
             let text = try String(contentsOfFile: drift, encoding: .utf8)
             for line in text.split(separator: "\n") {
                 let d = try JSONDecoder().decode(DriftLine.self, from: Data(line.utf8))
-                guard d.kind == "level", let start = Timestamp.parse(d.start) else { continue }
-                shifts[period.index(of: start), default: []].insert(d.product)
+                guard let start = Timestamp.parse(d.start) else { continue }
+                shifts[DriftGroup(kind: d.kind, period: period.index(of: start)), default: []].insert(d.product)
             }
         }
         let actuals = try Backtest.actuals(path: replay, period: period)
@@ -77,11 +77,12 @@ struct OnlineEvalCommand: ParsableCommand {
             let scored = fcts.sorted()
             warn(String(format: "%@: %d forecasts in %.1f s", f.id as NSString, sink.forecasts.count, Date().timeIntervalSince(started)))
             if shifts.isEmpty { overall.append(evaluator.report(model: f.id, fcts: scored)) }
-            for (p, products) in shifts.sorted(by: { $0.key < $1.key }) {
-                reports.append(ShiftRecoveryReport.evaluate(model: f.id, evaluator: evaluator, shifted: products, shiftPeriod: p, fcts: scored))
+            for (group, products) in shifts.sorted(by: { ($0.key.period, $0.key.kind) < ($1.key.period, $1.key.kind) }) {
+                let label = shifts.count > 1 || group.kind != "level" ? f.id + " [\(group.kind)]" : f.id
+                reports.append(ShiftRecoveryReport.evaluate(model: label, evaluator: evaluator, shifted: products, shiftPeriod: group.period, fcts: scored))
                 if processor.monitor != nil {
-                    detections.append(DetectorReport.evaluate(model: f.id, alerts: sink.alerts, shifted: products, shiftPeriod: p,
-                                                              productPeriods: sink.forecasts.count))
+                    detections.append(DetectorReport.evaluate(model: label, alerts: sink.alerts, shifted: products, shiftPeriod: group.period,
+                                                              anyDrift: shifts.values.reduce(Set()) { $0.union($1) }, productPeriods: sink.forecasts.count))
                 }
             }
         }
@@ -134,7 +135,10 @@ struct DetectorReport: Codable {
     /// Delay = first product alert at or after the shift − the shift period (0: flagged at the
     /// first shifted period's close). False alarm = a product alert on a product without a shift,
     /// or on a shifted one before its shift; per 1,000 scored product-periods.
-    static func evaluate(model: String, alerts: [DriftAlert], shifted: Set<String>, shiftPeriod: Int64, productPeriods: Int) -> DetectorReport {
+    /// `anyDrift`: every product with a drift of any kind (none of their alerts counts as false
+    /// after their shift).
+    static func evaluate(model: String, alerts: [DriftAlert], shifted: Set<String>, shiftPeriod: Int64, anyDrift: Set<String>,
+                         productPeriods: Int) -> DetectorReport {
         let raised = alerts.filter { $0.scope == "product" && $0.status == .alert }
         var delays: [Int] = []
         for product in shifted {
@@ -143,10 +147,12 @@ struct DetectorReport: Codable {
             }
         }
         delays.sort()
-        let falseAlarms = raised.filter { !shifted.contains($0.key) || $0.period < shiftPeriod }.count
+        let falseAlarms = raised.filter { !anyDrift.contains($0.key) || $0.period < shiftPeriod }.count
         return DetectorReport(model: model, shifted: shifted.count, detected: delays.count,
                               medianDelay: delays.isEmpty ? nil : delays[delays.count / 2],
                               p90Delay: delays.isEmpty ? nil : delays[min(delays.count - 1, delays.count * 9 / 10)],
                               falseAlarms: falseAlarms, falseAlarmsPerThousand: 1000 * Double(falseAlarms) / Double(max(productPeriods, 1)))
     }
 }
+
+struct DriftGroup: Hashable { var kind: String; var period: Int64 }
