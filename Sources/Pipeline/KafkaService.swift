@@ -12,6 +12,8 @@ import Monitoring
 ///   1. flush the producer: every forecast and dead letter so far is acknowledged;
 ///   2. one SQLite transaction: changed state + the offsets it reflects;
 ///   3. commit the same offsets to the group (for lag tooling only).
+/// If the flush times out (broker away) the checkpoint is deferred and consumption goes on; a
+/// delivery that failed for good stops the service (a restart re-emits from the last checkpoint).
 /// On (re)assignment the service restores each partition's state and seeks to the stored
 /// offsets, so after a crash it re-reads exactly what the state has not seen. Forecasts emitted
 /// after the last checkpoint are emitted again, with byte-identical values.
@@ -74,7 +76,14 @@ public final class KafkaService {
             producer.poll()
             if eventsSinceCheckpoint >= config.checkpointEvents
                 || (eventsSinceCheckpoint > 0 && Date().timeIntervalSince(lastCheckpoint) >= config.checkpointSeconds) {
-                try checkpoint()
+                do { try checkpoint() } catch let e as KafkaError where e.kind == .timeout {
+                    // The broker is away: outputs are still queued (librdkafka retries them, in
+                    // order, idempotently). Keep consuming; the next checkpoint tries again, and
+                    // until one succeeds the stored offsets stay where the stored state is.
+                    logger.warning("checkpoint deferred: outputs not yet acknowledged", metadata: ["error": "\(e)"])
+                    Counter(label: "streamcast_checkpoints_deferred_total").increment()
+                    lastCheckpoint = Date()
+                }
             }
         }
         try checkpoint()

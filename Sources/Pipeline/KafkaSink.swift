@@ -35,5 +35,5 @@ public final class KafkaSink: PipelineSink {
         ])
     }
 
-    public func flush() throws { try producer.flush() }
+    public func flush() throws { try producer.flush(timeoutMs: 10_000) }
 }

@@ -3,7 +3,8 @@ import Foundation
 import Kafka
 import Pipeline
 
-/// `streamcast broker`: the embedded development broker, until SIGINT/SIGTERM.
+/// `streamcast broker`: the embedded development broker, until SIGINT/SIGTERM. SIGUSR1/SIGUSR2
+/// take it down and bring it back (outage drills and tests).
 struct BrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker",
@@ -17,7 +18,19 @@ struct BrokerCommand: ParsableCommand {
         let settings = try PipelineOptions.parse(config.map { ["--config", $0] } ?? []).settings()
         let broker = try startBroker(port: port, partitions: partitions, topics: settings.pipeline.topics)
         say("broker listening on \(broker.bootstrapServers) (topics: \(allTopics(settings.pipeline.topics).joined(separator: ", ")); \(partitions) partitions each)")
+        // Outage drills: SIGUSR1 takes the broker down (connections refused), SIGUSR2 brings it back.
+        let drills = [(SIGUSR1, false), (SIGUSR2, true)].map { sig, up in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                broker.setBroker(1, up: up)
+                say(up ? "broker up" : "broker down")
+            }
+            source.resume()
+            return source
+        }
         waitForSignal()
+        _ = drills
         say("broker stopped")
     }
 }
