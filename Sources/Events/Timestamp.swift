@@ -54,7 +54,7 @@ public enum Timestamp {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }  // (a range digits..<3 traps when digits > 3)
         }
         guard i < n else { return nil }
         var offsetMinutes = 0

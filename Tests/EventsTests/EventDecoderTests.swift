@@ -97,5 +97,10 @@ import Testing
         #expect(Timestamp.format(0) == "1970-01-01T00:00:00Z")
         #expect(Timestamp.format(Timestamp.parse("2024-02-29T23:59:59.250Z")!) == "2024-02-29T23:59:59.250Z")
         #expect(Timestamp.parse("2024-03-01T00:00:00-00:30")! == Timestamp.parse("2024-03-01T00:30:00Z")!)
+        // Microseconds and longer fractions (Python's isoformat) keep the milliseconds; found by
+        // `streamcast fuzz`: more than 3 fraction digits used to trap.
+        #expect(Timestamp.parse("2024-03-01T10:14:02.123456Z")! == Timestamp.parse("2024-03-01T10:14:02.123Z")!)
+        #expect(Timestamp.parse("2024-03-01T10:14:02.1234567890Z")! == Timestamp.parse("2024-03-01T10:14:02.123Z")!)
+        #expect(Timestamp.parse("2024-03-01T10:14:02.5Z")! == Timestamp.parse("2024-03-01T10:14:02.500Z")!)
     }
 }
