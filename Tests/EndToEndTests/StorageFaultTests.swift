@@ -7,7 +7,9 @@ extension KafkaEndToEndTests {
     /// a restart after the lock is gone resumes from the last checkpoint: the forecasts equal an
     /// undisturbed (offline) run's.
     @Test func lockedCheckpointDatabaseStopsCleanlyAndRestartResumes() throws {
-        let f = try Self.fixture(products: 40, periods: 60, seed: 37)
+        // A log big enough that the service is still busy when the lock is taken (splitting the log
+        // would let the service catch up and close periods early, which a replay does not do).
+        let f = try Self.fixture(products: 120, periods: 90, seed: 37)
         let broker = try Harness.Broker(dir: f.dir)
         #expect(try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap]).0 == 0)
         let state = f.dir.appendingPathComponent("state.sqlite").path
@@ -16,12 +18,13 @@ extension KafkaEndToEndTests {
                                         environment: Self.serviceEnvironment(broker.bootstrap))
         defer { if service.isRunning { service.terminate(); service.waitUntilExit() } }
         #expect(try Harness.waitUntil(timeout: 60) { try !Self.forecastValues(broker.bootstrap).isEmpty })
-        // Hold an exclusive lock for 15 s (longer than the 5 s busy timeout).
-        let locker = try Harness.start("python3", ["-c", """
-            import sqlite3, time
-            c = sqlite3.connect('\(state)', timeout=30, isolation_level=None)
-            c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(15); c.execute('COMMIT')
-            """], log: f.dir.appendingPathComponent("locker.log"))
+        // Hold an exclusive lock for 20 s (longer than the 5 s busy timeout).
+        let script = "import sqlite3, time\n"
+            + "c = sqlite3.connect('\(state)', timeout=30, isolation_level=None)\n"
+            + "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(20); c.execute('COMMIT')\n"
+        let lockerLog = f.dir.appendingPathComponent("locker.log")
+        let locker = try Harness.start("python3", ["-c", script], log: lockerLog)
+        #expect(Harness.waitUntil(timeout: 30) { ((try? String(contentsOf: lockerLog, encoding: .utf8)) ?? "").contains("locked") })
         let stopped = Harness.waitUntil(timeout: 40) { !service.isRunning }
         #expect(stopped, "the service stops on a checkpoint it cannot write")
         if stopped { #expect(service.terminationStatus != 0) }
