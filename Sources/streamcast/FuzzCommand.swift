@@ -2,6 +2,7 @@ import ArgumentParser
 import Events
 import Foundation
 import Pipeline
+import Simulation
 
 /// `streamcast fuzz`: a mutation fuzzer for the event decoder and the replay reader. Seeds are
 /// valid events of every kind; each input is a seed mutated by byte flips, truncation, splices,
@@ -23,7 +24,7 @@ struct FuzzCommand: ParsableCommand {
     static let tokens = ["{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud800", "null", "true", "1e999", "-0", "NaN", "\u{0}", "\u{7f}", "é", "\"ts\"", "\"type\""]
 
     func run() throws {
-        var rng = SplitMix64Fuzz(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let decoder = EventDecoder(maxMessageBytes: 4096)
         var accepted = 0, rejected = 0, readerRuns = 0
         var reasons: [String: Int] = [:]
@@ -52,7 +53,7 @@ struct FuzzCommand: ParsableCommand {
     }
 
     /// Writes a batch as a replay file (every other one gzipped, some cut short) and reads it back.
-    func readBack(_ batch: [[UInt8]], dir: URL, index: Int, rng: inout SplitMix64Fuzz, decoder: EventDecoder) throws {
+    func readBack(_ batch: [[UInt8]], dir: URL, index: Int, rng: inout SplitMix64, decoder: EventDecoder) throws {
         let gz = (index / 1000) % 2 == 1
         let path = dir.appendingPathComponent(gz ? "batch.jsonl.gz" : "batch.jsonl").path
         let writer = try LineWriter(path: path)
@@ -66,7 +67,7 @@ struct FuzzCommand: ParsableCommand {
         }
     }
 
-    func mutate(_ b: inout [UInt8], _ rng: inout SplitMix64Fuzz) {
+    func mutate(_ b: inout [UInt8], _ rng: inout SplitMix64) {
         let n = b.count
         switch rng.next() % 7 {
         case 0 where n > 0: b[Int(rng.next() % UInt64(n))] ^= UInt8(1 << (rng.next() % 8))
@@ -83,17 +84,5 @@ struct FuzzCommand: ParsableCommand {
             let other = Array(Self.seeds[Int(rng.next() % UInt64(Self.seeds.count))].utf8)
             b = Array(b.prefix(Int(rng.next() % UInt64(n + 1)))) + Array(other.suffix(Int(rng.next() % UInt64(other.count + 1))))
         }
-    }
-}
-
-struct SplitMix64Fuzz {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

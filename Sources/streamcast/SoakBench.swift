@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Kafka
 import Pipeline
+import Simulation
 import Windows
 
 /// Soak: a steady event rate through the embedded broker into the service for a long time, RSS
@@ -33,7 +34,7 @@ struct SoakBench: ParsableCommand {
         let began = Date()
         var sent = 0, samples: [(t: Double, rss: Int)] = []
         var nextSample = 0.0
-        var rng = SplitMix64Fuzz(seed: 1)
+        var rng = SplitMix64(seed: 1)
         while true {
             let elapsed = Date().timeIntervalSince(began)
             if elapsed >= minutes * 60 { break }
