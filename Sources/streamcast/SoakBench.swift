@@ -16,12 +16,13 @@ struct SoakBench: ParsableCommand {
     @Option(help: "Minutes of warm-up excluded from the RSS band.") var warmup = 5.0
     @Option(help: "Products.") var products = 20_000
     @Option(help: "Wall seconds per simulated day (a period close refreshes every product).") var secondsPerDay = 60.0
+    @Option(help: "Use this broker (e.g. `streamcast broker --partitions 8` in another process) instead of an embedded one, so the RSS is the service's alone.") var bootstrap: String?
 
     func run() throws {
         var config = PipelineConfig()
         config.partitions = 8
-        let broker = try startBroker(port: 0, partitions: config.partitions, topics: config.topics)
-        let kafka = KafkaConfig(bootstrapServers: broker.bootstrapServers, properties: [:])
+        let broker = try bootstrap == nil ? startBroker(port: 0, partitions: config.partitions, topics: config.topics) : nil
+        let kafka = KafkaConfig(bootstrapServers: bootstrap ?? broker!.bootstrapServers, properties: [:])
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("soak-\(UUID().uuidString).sqlite").path
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: state + s) } }
         let service = try KafkaService(config: config, kafka: kafka, statePath: state, groupID: "soak")
