@@ -177,10 +177,7 @@ struct InferenceBench: ParsableCommand {
     @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func run() throws {
-        let mq: MQModel
-        if let model { mq = try MQModel.load(from: model) } else {
-            mq = MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
-        }
+        let mq = try benchModel(model)
         let c = mq.network.config
         // Windows with a full context of history.
         var w = PartitionWindows(partition: 0, config: WindowConfig(period: .day, length: c.context, lateness: 0))
@@ -217,4 +214,10 @@ struct InferenceBench: ParsableCommand {
                    windows.count, seconds, Double(windows.count) / seconds, batch, c.context, c.horizons, achieved, 100 * achieved / peak, peak,
                    100 * (1 - (modelFlops / (peak * 1e9)) / seconds)))
     }
+}
+
+/// The model a benchmark runs: the given file, or a fresh network with default sizes (throughput
+/// does not depend on the weights).
+func benchModel(_ path: String?) throws -> MQModel {
+    try path.map { try MQModel.load(from: $0) } ?? MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
 }

@@ -18,8 +18,7 @@ struct EarlyLatencyBench: ParsableCommand {
     @Option(help: "Model file (default: a fresh network with default sizes, daily).") var model: String?
 
     func run() throws {
-        let mq = try model.map { try MQModel.load(from: $0) }
-            ?? MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
+        let mq = try benchModel(model)
         var config = PipelineConfig()
         config.windows = WindowConfig(period: .day, length: max(56, mq.network.config.context), lateness: 0)
         config.horizons = mq.network.config.horizons

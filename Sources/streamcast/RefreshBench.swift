@@ -19,8 +19,7 @@ struct RefreshBench: ParsableCommand {
     @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func run() throws {
-        let mq = try model.map { try MQModel.load(from: $0) }
-            ?? MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
+        let mq = try benchModel(model)
         var config = PipelineConfig()
         config.windows = WindowConfig(period: mq.period, length: mq.network.config.context, lateness: 0)
         config.horizons = mq.network.config.horizons
