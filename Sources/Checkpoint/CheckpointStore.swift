@@ -38,15 +38,42 @@ public final class CheckpointStore {
         public var partitions: [(partition: Int32, state: [UInt8])] = []
         public var products: [ProductRow] = []
         public init() {}
+
+        /// This batch with a newer one laid over it: the newer offsets, partition states and
+        /// product rows win; rows only this one has are kept. A batch whose commit failed is merged
+        /// into the next one, so products changed before the failure are not lost on retry.
+        public func merging(_ newer: Batch) -> Batch {
+            var out = newer
+            let newerOffsets = Set(newer.offsets.map { "\($0.topic)\u{0}\($0.partition)" })
+            out.offsets += offsets.filter { !newerOffsets.contains("\($0.topic)\u{0}\($0.partition)") }
+            let newerPartitions = Set(newer.partitions.map(\.partition))
+            out.partitions += partitions.filter { !newerPartitions.contains($0.partition) }
+            let newerProducts = Set(newer.products.map { "\($0.partition)\u{0}\($0.product)" })
+            out.products = products.filter { !newerProducts.contains("\($0.partition)\u{0}\($0.product)") } + newer.products
+            return out
+        }
     }
 
-    let db: SQLiteDatabase
-    private let upsertOffset: SQLiteDatabase.Statement
-    private let upsertPartition: SQLiteDatabase.Statement
-    private let upsertProduct: SQLiteDatabase.Statement
+    public let path: String
+    private(set) var db: SQLiteDatabase
+    private var upsertOffset: SQLiteDatabase.Statement
+    private var upsertPartition: SQLiteDatabase.Statement
+    private var upsertProduct: SQLiteDatabase.Statement
 
     public init(path: String) throws {
-        db = try SQLiteDatabase(path: path)
+        self.path = path
+        (db, upsertOffset, upsertPartition, upsertProduct) = try Self.open(path)
+    }
+
+    /// Closes the connection and opens the file again. A connection that SQLite opened read-only
+    /// (the file was not writable then) stays read-only, so a retry after the operator fixed the
+    /// permissions or freed the disk starts from a fresh connection.
+    public func reopen() throws {
+        (db, upsertOffset, upsertPartition, upsertProduct) = try Self.open(path)
+    }
+
+    private static func open(_ path: String) throws -> (SQLiteDatabase, SQLiteDatabase.Statement, SQLiteDatabase.Statement, SQLiteDatabase.Statement) {
+        let db = try SQLiteDatabase(path: path)
         try db.execute("""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=NORMAL;
@@ -58,9 +85,10 @@ public final class CheckpointStore {
                 slot INTEGER NOT NULL, window BLOB NOT NULL, forecaster BLOB NOT NULL,
                 PRIMARY KEY(partition, product));
             """)
-        upsertOffset = try db.prepare("INSERT INTO offsets VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET next_offset=excluded.next_offset")
-        upsertPartition = try db.prepare("INSERT INTO partitions VALUES(?,?) ON CONFLICT(partition) DO UPDATE SET state=excluded.state")
-        upsertProduct = try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster")
+        return (db,
+                try db.prepare("INSERT INTO offsets VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET next_offset=excluded.next_offset"),
+                try db.prepare("INSERT INTO partitions VALUES(?,?) ON CONFLICT(partition) DO UPDATE SET state=excluded.state"),
+                try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster"))
     }
 
     /// Stores `fingerprint` on first use; refuses a file written under a different one (e.g. another

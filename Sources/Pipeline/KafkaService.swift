@@ -14,6 +14,9 @@ import Monitoring
 ///   3. commit the same offsets to the group (for lag tooling only).
 /// If the flush times out (broker away) the checkpoint is deferred and consumption goes on; a
 /// delivery that failed for good stops the service (a restart re-emits from the last checkpoint).
+/// A checkpoint that cannot be written (read-only file, full disk, lock held) stops the service or,
+/// with `StorageFaultPolicy.retry`, pauses consumption and retries on a fresh connection; the
+/// failed batch is merged into the retry, so no changed product is dropped.
 /// On (re)assignment the service restores each partition's state and seeks to the stored
 /// offsets, so after a crash it re-reads exactly what the state has not seen. Forecasts emitted
 /// after the last checkpoint are emitted again, with byte-identical values.
@@ -31,6 +34,12 @@ public final class KafkaService {
     /// Hot model reload (nil: the forecaster is fixed for the run).
     public var reloader: ModelReloader?
     private let checkpointTimer = Timer(label: "streamcast_checkpoint_duration")
+    /// A batch whose commit failed; merged into the next one.
+    private var pendingBatch: CheckpointStore.Batch?
+    /// Set while checkpoints fail under the retry policy.
+    private var storageOutage: (since: Date, attempts: Int, nextAttempt: Date)?
+    private let checkpointFailures = Counter(label: "streamcast_checkpoint_failures_total")
+    private let storageFailing = Gauge(label: "streamcast_checkpoint_failing")
 
     public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String,
                 forecaster: (any Forecaster)? = nil, logger: Logger = Logger(label: "streamcast.service")) throws {
@@ -74,9 +83,13 @@ public final class KafkaService {
             }
             eventsSinceCheckpoint += batch.count
             producer.poll()
-            if eventsSinceCheckpoint >= config.checkpointEvents
+            if let outage = storageOutage {
+                if Date() >= outage.nextAttempt { try retryCheckpoint() }
+            } else if eventsSinceCheckpoint >= config.checkpointEvents
                 || (eventsSinceCheckpoint > 0 && Date().timeIntervalSince(lastCheckpoint) >= config.checkpointSeconds) {
-                do { try checkpoint() } catch let e as KafkaError where e.kind == .timeout {
+                do { try checkpoint() } catch let e as CheckpointError {
+                    try checkpointFailed(e)
+                } catch let e as KafkaError where e.kind == .timeout {
                     // The broker is away: outputs are still queued (librdkafka retries them, in
                     // order, idempotently). Keep consuming; the next checkpoint tries again, and
                     // until one succeeds the stored offsets stay where the stored state is.
@@ -86,17 +99,66 @@ public final class KafkaService {
                 }
             }
         }
+        if storageOutage != nil { try store.reopen() }
         try checkpoint()
         consumer.close()
         producer.close()
+    }
+
+    /// A checkpoint could not be written. Exit policy: rethrow (the service stops). Retry policy:
+    /// pause the input and try again from `retryCheckpoint` with backoff.
+    private func checkpointFailed(_ error: CheckpointError) throws {
+        checkpointFailures.increment()
+        guard case .retry = config.storageFaults else {
+            logger.critical("checkpoint failed; stopping (checkpoint.on_error = \"exit\"); a restart resumes from the last checkpoint",
+                            metadata: ["error": "\(error)", "state": "\(store.path)"])
+            throw error
+        }
+        logger.error("checkpoint failed; consumption paused, retrying (checkpoint.on_error = \"retry\")",
+                     metadata: ["error": "\(error)", "state": "\(store.path)"])
+        storageOutage = (Date(), 1, Date().addingTimeInterval(1))
+        storageFailing.record(1)
+        consumer.pause(consumer.assignment)
+    }
+
+    /// One retry under the retry policy: reopen the file, checkpoint; resume the input on success.
+    private func retryCheckpoint() throws {
+        guard var outage = storageOutage, case .retry(let maxSeconds) = config.storageFaults else { return }
+        consumer.pause(consumer.assignment)  // the assignment may have changed meanwhile
+        do {
+            try store.reopen()
+            try checkpoint()
+            storageOutage = nil
+            storageFailing.record(0)
+            consumer.resume(consumer.assignment)
+            logger.notice("checkpoint written again; consumption resumed",
+                          metadata: ["attempts": "\(outage.attempts + 1)", "seconds": "\(Int(Date().timeIntervalSince(outage.since)))"])
+        } catch let error as CheckpointError {
+            checkpointFailures.increment()
+            outage.attempts += 1
+            let waited = Date().timeIntervalSince(outage.since)
+            if maxSeconds > 0 && waited >= maxSeconds {
+                logger.critical("checkpoint still failing; stopping (checkpoint.retry_max_seconds reached)",
+                                metadata: ["error": "\(error)", "attempts": "\(outage.attempts)"])
+                throw error
+            }
+            logger.warning("checkpoint retry failed", metadata: ["error": "\(error)", "attempts": "\(outage.attempts)"])
+            outage.nextAttempt = Date().addingTimeInterval(min(30, pow(2, Double(min(outage.attempts, 5)) - 1)))
+            storageOutage = outage
+        }
     }
 
     /// Flush outputs, then state + offsets in one transaction, then group offsets.
     public func checkpoint() throws {
         let started = DispatchTime.now()
         try processor.sink.flush()
-        let batch = processor.checkpointBatch()
-        try store.commit(batch)
+        var batch = processor.checkpointBatch()
+        if let pending = pendingBatch { batch = pending.merging(batch) }
+        do { try store.commit(batch) } catch {
+            pendingBatch = batch
+            throw error
+        }
+        pendingBatch = nil
         try? consumer.commit(batch.offsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.next) })
         let positions = processor.positions  // built once: it is a computed dictionary
         for tp in consumer.assignment {

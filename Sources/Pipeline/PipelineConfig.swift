@@ -55,6 +55,8 @@ public struct PipelineConfig: Sendable {
     /// Checkpoint every this many seconds or events, whichever comes first.
     public var checkpointSeconds = 5.0
     public var checkpointEvents = 200_000
+    /// What to do when a checkpoint cannot be written (read-only file, full disk, lock held).
+    public var storageFaults = StorageFaultPolicy.exit
     /// Refresh a product before its period closes when its partial-period signals jump (nil: off).
     public var earlyRefresh: EarlyRefresh? = nil
     /// Online monitoring of the forecasts (nil: off).
@@ -73,6 +75,17 @@ public struct PipelineConfig: Sendable {
         }
         return f
     }
+}
+
+/// What the service does when a checkpoint cannot be written. Either way the stored offsets never
+/// pass the stored state: nothing is lost, at worst re-read.
+public enum StorageFaultPolicy: Sendable, Equatable {
+    /// Stop with the error and a non-zero status; a supervisor restarts the service, which resumes
+    /// from the last checkpoint.
+    case exit
+    /// Pause consumption, keep the state in memory, and retry the checkpoint with backoff (on a
+    /// fresh connection) for up to `maxSeconds` (0: without limit), then stop as `.exit` does.
+    case retry(maxSeconds: Double)
 }
 
 /// A configuration problem, naming the key and the fix.

@@ -21,6 +21,8 @@ struct Settings {
     var recalibrationStep: Float = 0.05
     /// Early-refresh thresholds (applied when `forecast.early_refresh` is on, in any key order).
     var earlyRule = EarlyRefresh()
+    var storageRetry = false
+    var storageRetryMaxSeconds = 600.0
     /// Hot reload: how often the model file is checked for changes (0: only on SIGHUP).
     var reloadPollSeconds = 5.0
 
@@ -46,6 +48,8 @@ struct Settings {
         "forecast.quantiles": "increasing numbers in (0, 1), e.g. [0.1, 0.5, 0.9]",
         "checkpoint.path": "a file path", "checkpoint.every_seconds": "a number > 0",
         "checkpoint.every_events": "an integer >= 1",
+        "checkpoint.on_error": "exit or retry (what to do when a checkpoint cannot be written)",
+        "checkpoint.retry_max_seconds": "a number >= 0 (how long on_error = \"retry\" keeps trying; 0: without limit)",
         "events.max_message_bytes": "an integer in 256...16777216",
         "service.group": "a consumer group id", "service.http": "ADDR:PORT",
     ]
@@ -177,6 +181,12 @@ struct Settings {
             guard let v = Double(value), v > 0 else { throw bad() }
             pipeline.checkpointSeconds = v
         case "checkpoint.every_events": pipeline.checkpointEvents = try int(1...Int(Int32.max))
+        case "checkpoint.on_error":
+            guard ["exit", "retry"].contains(value) else { throw bad() }
+            storageRetry = value == "retry"
+        case "checkpoint.retry_max_seconds":
+            guard let v = Double(value), v >= 0 else { throw bad() }
+            storageRetryMaxSeconds = v
         case "events.max_message_bytes": pipeline.maxMessageBytes = try int(256...16_777_216)
         case "service.group": group = try name()
         case "service.http":
@@ -189,6 +199,7 @@ struct Settings {
     /// Checks what no single key can: the forecaster exists, librdkafka accepts the properties.
     mutating func validate() throws {
         if pipeline.earlyRefresh != nil { pipeline.earlyRefresh = earlyRule }
+        pipeline.storageFaults = storageRetry ? .retry(maxSeconds: storageRetryMaxSeconds) : .exit
         _ = try pipeline.makeForecaster()
         do { try kafkaConfig(bootstrap: nil).validate() } catch let e as KafkaError {
             let key = KafkaConfig.key(of: e) ?? "kafka"

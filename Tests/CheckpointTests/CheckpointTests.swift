@@ -45,6 +45,31 @@ func config() -> PipelineConfig {
         #expect(throws: CheckpointError.self) { try reopened.bind(fingerprint: "b") }
     }
 
+    /// A failed batch merged with the next: the next one's rows win, rows only the failed one has
+    /// survive (they would otherwise be lost: the processor hands out each dirty product once).
+    @Test func failedBatchMergedIntoTheNextKeepsEveryChangedProduct() throws {
+        var failed = CheckpointStore.Batch()
+        failed.offsets = [.init(topic: "sales", partition: 0, next: 10), .init(topic: "sales", partition: 1, next: 7)]
+        failed.partitions = [(0, [1]), (1, [2])]
+        failed.products = [.init(partition: 0, slot: 0, product: "A", window: [1], forecaster: []),
+                           .init(partition: 1, slot: 0, product: "B", window: [2], forecaster: [])]
+        var next = CheckpointStore.Batch()
+        next.offsets = [.init(topic: "sales", partition: 0, next: 20)]
+        next.partitions = [(0, [3])]
+        next.products = [.init(partition: 0, slot: 0, product: "A", window: [3], forecaster: []),
+                         .init(partition: 0, slot: 1, product: "C", window: [4], forecaster: [])]
+        let merged = failed.merging(next)
+        #expect(Set(merged.offsets) == [.init(topic: "sales", partition: 0, next: 20), .init(topic: "sales", partition: 1, next: 7)])
+        #expect(Dictionary(uniqueKeysWithValues: merged.partitions.map { ($0.partition, $0.state) }) == [0: [3], 1: [2]])
+        let rows = Dictionary(uniqueKeysWithValues: merged.products.map { ("\($0.partition)/\($0.product)", $0.window) })
+        #expect(rows == ["0/A": [3], "1/B": [2], "0/C": [4]])
+        // Committed, then read back, the merge is what the file holds.
+        let store = try CheckpointStore(path: temporaryPath("merge.sqlite"))
+        try store.commit(merged)
+        try store.reopen()
+        #expect(try store.products(partition: 0).map(\.window) == [[3], [4]])
+    }
+
     /// Stop anywhere, checkpoint, restore into a fresh processor, continue: the forecasts equal an
     /// uninterrupted run's (the in-process half of the crash guarantee; the kill -9 half is end to end).
     @Test(arguments: [0.13, 0.5, 0.91]) func restoredProcessorContinuesExactly(_ cut: Double) throws {
