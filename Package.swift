@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "streamcast", targets: ["streamcast"]),
+        // libFuzzer target (scripts/fuzz.sh); built plainly it replays saved inputs.
+        .executable(name: "streamcast-fuzz", targets: ["StreamcastFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +56,8 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        .systemLibrary(name: "CFuzzerDriver"),
+        .executableTarget(name: "StreamcastFuzz", dependencies: ["Events", "Pipeline", "CFuzzerDriver"]),
 
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),

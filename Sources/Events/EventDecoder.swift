@@ -67,8 +67,9 @@ public struct EventDecoder: Sendable {
             kind = expectedKind
         }
         guard let productField = f.product else { return .failure(BadEvent(.missingProduct)) }
-        guard let productLength = productField.withText({ $0.count }), productLength > 0, productLength <= 256 else {
-            return .failure(BadEvent(.badProduct, "product must be a non-empty string of at most 256 bytes"))
+        guard let productLength = productField.withText({ $0.count }), productLength > 0, productLength <= 256,
+              let product = productField.validString else {
+            return .failure(BadEvent(.badProduct, "product must be a non-empty UTF-8 string of at most 256 bytes"))
         }
         if let key, !key.isEmpty, productField.withText({ !key.elementsEqual($0) })! {
             return .failure(BadEvent(.keyMismatch, "message key differs from product"))
@@ -77,12 +78,11 @@ public struct EventDecoder: Sendable {
         guard let time = Self.time(tsField) else { return .failure(BadEvent(.badTimestamp, "ts must be RFC 3339 or epoch ms in [1970, 2200)")) }
         var category: String? = nil
         if let c = f.category, !c.isNull {
-            guard let n = c.withText({ $0.count }), n > 0, n <= 128 else {
-                return .failure(BadEvent(.badCategory, "category must be a string of at most 128 bytes"))
+            guard let n = c.withText({ $0.count }), n > 0, n <= 128, let valid = c.validString else {
+                return .failure(BadEvent(.badCategory, "category must be a UTF-8 string of at most 128 bytes"))
             }
-            category = c.string
+            category = valid
         }
-        let product = productField.string!
         switch kind {
         case .sale:
             guard let units = Self.quantity(f.units, default: 1), units.magnitude <= Self.maxQuantity else {
@@ -155,6 +155,9 @@ enum Field {
     }
 
     var string: String? { withText { String(decoding: $0, as: UTF8.self) } }
+    /// The text if it is valid UTF-8. Identifiers must be: repairing them (U+FFFD) would merge
+    /// distinct byte strings into one product and change the ID on its way out.
+    var validString: String? { withText { String(validating: $0, as: UTF8.self) } ?? nil }
 }
 
 struct Fields {

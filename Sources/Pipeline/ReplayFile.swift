@@ -6,15 +6,17 @@ import Foundation
 public final class ReplayReader {
     private let file: gzFile
     public let path: String
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    private var buffer: [UInt8]
     private var carry: [UInt8] = []
     /// Compressed or plain bytes read so far from the file (for progress).
     public var position: Int { Int(gzoffset(file)) }
 
-    public init(path: String) throws {
+    /// `bufferBytes`: read size (the fuzzer uses a tiny one so lines straddle reads).
+    public init(path: String, bufferBytes: Int = 1 << 20) throws {
         // zlib reads plain files transparently, so one reader serves .jsonl and .jsonl.gz.
         guard let f = gzopen(path, "rb") else { throw ReplayError.cannotOpen(path) }
-        gzbuffer(f, 1 << 20)
+        gzbuffer(f, UInt32(max(bufferBytes, 64)))
+        buffer = [UInt8](repeating: 0, count: max(bufferBytes, 1))
         file = f
         self.path = path
     }
@@ -79,16 +81,16 @@ public final class LineWriter {
     public let path: String
 
     /// `level` is the gzip level for .gz files (1 = fastest).
-    public init(path: String, level: Int = 6) throws {
+    public init(path: String, level: Int = 6, bufferBytes: Int = 1 << 20) throws {
         self.path = path
         if path.hasSuffix(".gz") {
             guard let f = gzopen(path, "wb\(level)") else { throw ReplayError.cannotWrite(path) }
-            gzbuffer(f, 1 << 20)
+            gzbuffer(f, UInt32(max(bufferBytes, 64)))
             gz = f
             plain = nil
         } else {
             guard let f = fopen(path, "wb") else { throw ReplayError.cannotWrite(path) }
-            setvbuf(f, nil, _IOFBF, 1 << 20)
+            setvbuf(f, nil, _IOFBF, bufferBytes)
             plain = f
             gz = nil
         }

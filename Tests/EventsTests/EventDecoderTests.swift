@@ -78,6 +78,25 @@ import Testing
         #expect(bad.reason == reason, "\(text)")
     }
 
+    /// Found by libFuzzer (scripts/fuzz.sh): product IDs with invalid UTF-8 were accepted and
+    /// repaired with U+FFFD, which merges distinct IDs and changes them on the way out.
+    @Test func invalidUTF8IdentifiersAreRejected() {
+        let decoder = EventDecoder()
+        func reason(_ bytes: [UInt8]) -> BadEventReason? {
+            if case .failure(let bad) = decoder.decode(bytes) { return bad.reason }
+            return nil
+        }
+        let head = Array(#"{"type":"sale","ts":"2024-03-01T10:15:00Z","product":"P"#.utf8)
+        let product: [UInt8] = head + [0x89, 0x81] + Array(#""}"#.utf8)
+        #expect(reason(product) == .badProduct)
+        let surrogate: [UInt8] = head + Array(#"\ud800"}"#.utf8)
+        #expect(reason(surrogate) == .malformedJSON, "a lone surrogate escape is no text at all")
+        let category: [UInt8] = head + Array(#"1","category":"C"#.utf8) + [0xC3] + Array(#""}"#.utf8)
+        #expect(reason(category) == .badCategory)
+        let valid: [UInt8] = head + Array("é".utf8) + Array(#"\u00e9\ud83d\ude00"}"#.utf8)
+        #expect(reason(valid) == nil, "valid UTF-8 and escapes, pairs included, are fine")
+    }
+
     @Test func encoderRoundTrips() throws {
         let events = [
             Event(kind: .sale, product: "P\"1", time: 1_709_288_100_123, quantity: 2.5, category: "c"),
