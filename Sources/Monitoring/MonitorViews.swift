@@ -79,10 +79,13 @@ extension ForecastMonitor {
     public func product(_ id: String) -> ProductView? {
         lock.lock()
         defer { lock.unlock() }
+        let width = config.quantiles.count
         return products[id].map {
-            ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed,
-                        periods: $0.history.map(\.period), actuals: $0.history.map(\.actual), pastQuantiles: $0.history.map(\.quantiles),
-                        fct: $0.fct, forecast: $0.latest)
+            let past = $0.history.entries
+            let forecast = $0.forecast
+            return ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed,
+                               periods: past.map(\.period), actuals: past.map(\.actual), pastQuantiles: past.map(\.quantiles),
+                               fct: $0.fct, forecast: stride(from: 0, to: forecast.count, by: width).map { Array(forecast[$0..<($0 + width)]) })
         }
     }
 }
