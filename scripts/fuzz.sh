@@ -52,5 +52,5 @@ DICT
 export SWIFT_BACKTRACE=enable=no
 started=$(date +%s)
 .build/fuzz/release/streamcast-fuzz "$corpus" -runs="$runs" -max_len=4096 -dict=.build/fuzz.dict \
-  -artifact_prefix="$artifacts/" -print_final_stats=1 "$@" 2>&1 | grep -E "^#[0-9]+ +(pulse|DONE)|^stat::|ERROR|Fatal|crash|Done"
+  -artifact_prefix="$artifacts/" -print_final_stats=1 "$@" 2>&1 | grep -E "^#[0-9]+[[:space:]]+(pulse|DONE)|^stat::|ERROR|Fatal|crash|Done"
 echo "fuzz: $runs inputs in $(( $(date +%s) - started )) s"
