@@ -9,7 +9,8 @@ public final class MultiHeadAttention {
     public let heads: Int
     let headDim: Int
     private var q = Matrix(rows: 0, cols: 0), k = Matrix(rows: 0, cols: 0), v = Matrix(rows: 0, cols: 0)
-    private var probabilities: [[Matrix]] = []  // [batch][head] queries × keys
+    /// Softmax weights of the last forward, flat: [batch][head][query][key].
+    private var probabilities: [Float] = []
     private var shape = (batch: 0, queries: 0, keys: 0)
 
     public init(queryInputs: Int, keyInputs: Int, valueInputs: Int, outputs: Int, heads: Int, headDim: Int,
@@ -24,40 +25,54 @@ public final class MultiHeadAttention {
 
     public var parameters: [Parameter] { wq.parameters + wk.parameters + wv.parameters + wo.parameters }
 
+    /// Scores, softmax and the weighted sum run as plain loops over the projected rows: per group
+    /// they are tiny (a few queries × a few dozen keys × head width 8), where a BLAS call per group
+    /// and head costs more in call overhead and copies than the arithmetic. The four projections
+    /// are the large matrix products and go through BLAS.
     public func forward(query: Matrix, key: Matrix, value: Matrix, batch: Int, mask: [[Bool]]? = nil) -> Matrix {
         let nq = query.rows / batch, nk = key.rows / batch
         shape = (batch, nq, nk)
         q = wq.forward(query); k = wk.forward(key); v = wv.forward(value)
-        let scale = 1 / Float(headDim).squareRoot()
-        var concat = Matrix(rows: query.rows, cols: heads * headDim)
-        probabilities = []
-        for b in 0..<batch {
-            var perHead: [Matrix] = []
-            for h in 0..<heads {
-                let qh = q.rows(b * nq, nq).columns(h * headDim, headDim)
-                let kh = k.rows(b * nk, nk).columns(h * headDim, headDim)
-                let vh = v.rows(b * nk, nk).columns(h * headDim, headDim)
-                var scores = matmul(qh, kh, transposeB: true)
-                for i in 0..<nq {
-                    var mx = -Float.infinity
-                    for j in 0..<nk {
-                        if let mask, !mask[b][i * nk + j] { scores[i, j] = -.infinity } else { scores[i, j] *= scale }
-                        mx = max(mx, scores[i, j])
+        let hd = headDim, width = heads * headDim, scale = 1 / Float(headDim).squareRoot()
+        var concat = Matrix(rows: query.rows, cols: width)
+        probabilities = [Float](repeating: 0, count: batch * heads * nq * nk)
+        q.data.withUnsafeBufferPointer { Q in
+        k.data.withUnsafeBufferPointer { K in
+        v.data.withUnsafeBufferPointer { V in
+        concat.data.withUnsafeMutableBufferPointer { O in
+        probabilities.withUnsafeMutableBufferPointer { P in
+            for b in 0..<batch {
+                let hidden = mask?[b]
+                for h in 0..<heads {
+                    for i in 0..<nq {
+                        let qrow = (b * nq + i) * width + h * hd, orow = qrow
+                        let p = P.baseAddress! + ((b * heads + h) * nq + i) * nk
+                        var mx = -Float.infinity
+                        for j in 0..<nk {
+                            if let hidden, !hidden[i * nk + j] { p[j] = -.infinity; continue }
+                            let krow = (b * nk + j) * width + h * hd
+                            var s: Float = 0
+                            for c in 0..<hd { s += Q[qrow + c] * K[krow + c] }
+                            p[j] = s * scale
+                            mx = max(mx, p[j])
+                        }
+                        var total: Float = 0
+                        for j in 0..<nk {
+                            let e = mx == -.infinity ? 0 : exp(p[j] - mx)
+                            p[j] = e
+                            total += e
+                        }
+                        let inverse: Float = total > 0 ? 1 / total : 0
+                        for j in 0..<nk {
+                            p[j] *= inverse
+                            let w = p[j], vrow = (b * nk + j) * width + h * hd
+                            for c in 0..<hd { O[orow + c] += w * V[vrow + c] }
+                        }
                     }
-                    var total: Float = 0
-                    for j in 0..<nk {
-                        let e = mx == -.infinity ? 0 : exp(scores[i, j] - mx)
-                        scores[i, j] = e
-                        total += e
-                    }
-                    for j in 0..<nk { scores[i, j] = total > 0 ? scores[i, j] / total : 0 }
                 }
-                let out = matmul(scores, vh)
-                for i in 0..<nq { for c in 0..<headDim { concat[b * nq + i, h * headDim + c] = out[i, c] } }
-                perHead.append(scores)
             }
-            probabilities.append(perHead)
-        }
+        }}}}}
+        GEMMStatistics.flops += 4 * Double(batch * heads * nq * nk * hd)  // Q·Kᵀ and P·V
         return wo.forward(concat)
     }
 
@@ -65,34 +80,47 @@ public final class MultiHeadAttention {
     public func backward(_ dy: Matrix) -> (query: Matrix, key: Matrix, value: Matrix) {
         let (batch, nq, nk) = shape
         let dConcat = wo.backward(dy)
-        let scale = 1 / Float(headDim).squareRoot()
+        let hd = headDim, width = heads * headDim, scale = 1 / Float(headDim).squareRoot()
         var dq = Matrix(rows: q.rows, cols: q.cols), dk = Matrix(rows: k.rows, cols: k.cols), dv = Matrix(rows: v.rows, cols: v.cols)
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let p = probabilities[b][h]
-                let qh = q.rows(b * nq, nq).columns(h * headDim, headDim)
-                let kh = k.rows(b * nk, nk).columns(h * headDim, headDim)
-                let vh = v.rows(b * nk, nk).columns(h * headDim, headDim)
-                let dOut = dConcat.rows(b * nq, nq).columns(h * headDim, headDim)
-                let dvh = matmul(p, transposeA: true, dOut)
-                var dScores = matmul(dOut, vh, transposeB: true)
-                // Softmax backward: dS = P ⊙ (dP − Σ_j dP·P), then the 1/√d scale.
-                for i in 0..<nq {
-                    var dot: Float = 0
-                    for j in 0..<nk { dot += dScores[i, j] * p[i, j] }
-                    for j in 0..<nk { dScores[i, j] = p[i, j] * (dScores[i, j] - dot) * scale }
-                }
-                let dqh = matmul(dScores, kh)
-                let dkh = matmul(dScores, transposeA: true, qh)
-                for i in 0..<nq { for c in 0..<headDim { dq[b * nq + i, h * headDim + c] = dqh[i, c] } }
-                for j in 0..<nk {
-                    for c in 0..<headDim {
-                        dk[b * nk + j, h * headDim + c] = dkh[j, c]
-                        dv[b * nk + j, h * headDim + c] = dvh[j, c]
+        var dP = [Float](repeating: 0, count: nk)
+        q.data.withUnsafeBufferPointer { Q in
+        k.data.withUnsafeBufferPointer { K in
+        v.data.withUnsafeBufferPointer { V in
+        dConcat.data.withUnsafeBufferPointer { dO in
+        probabilities.withUnsafeBufferPointer { P in
+        dq.data.withUnsafeMutableBufferPointer { dQ in
+        dk.data.withUnsafeMutableBufferPointer { dK in
+        dv.data.withUnsafeMutableBufferPointer { dV in
+            for b in 0..<batch {
+                for h in 0..<heads {
+                    for i in 0..<nq {
+                        let qrow = (b * nq + i) * width + h * hd, orow = qrow
+                        let p = P.baseAddress! + ((b * heads + h) * nq + i) * nk
+                        // out_i = Σ_j p_ij v_j: dv_j += p_ij dout_i, dp_ij = dout_i · v_j.
+                        var dot: Float = 0
+                        for j in 0..<nk {
+                            let vrow = (b * nk + j) * width + h * hd
+                            var d: Float = 0
+                            for c in 0..<hd {
+                                d += dO[orow + c] * V[vrow + c]
+                                dV[vrow + c] += p[j] * dO[orow + c]
+                            }
+                            dP[j] = d
+                            dot += d * p[j]
+                        }
+                        // Softmax backward dS = P ⊙ (dP − Σ_j dP·P), the 1/√d scale, then
+                        // s_ij = q_i · k_j: dq_i += dS k_j, dk_j += dS q_i.
+                        for j in 0..<nk where p[j] != 0 {
+                            let ds = p[j] * (dP[j] - dot) * scale, krow = (b * nk + j) * width + h * hd
+                            for c in 0..<hd {
+                                dQ[qrow + c] += ds * K[krow + c]
+                                dK[krow + c] += ds * Q[qrow + c]
+                            }
+                        }
                     }
                 }
             }
-        }
+        }}}}}}}}
         return (wq.backward(dq), wk.backward(dk), wv.backward(dv))
     }
 }

@@ -17,7 +17,7 @@ func random(_ rows: Int, _ cols: Int, seed: UInt64, awayFromZero: Bool = false) 
 /// Compares analytic gradients with numeric ones; returns the worst relative error.
 @discardableResult
 func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, forward: () -> Matrix,
-                   backward: (Matrix) -> [Matrix], eps: Float = 1e-2, tolerance: Float = 2e-2,
+                   backward: (Matrix) -> [Matrix], eps: Float = 1e-2, tolerance: Float = 2e-3,
                    sourceLocation: SourceLocation = #_sourceLocation) -> Float {
     func loss() -> Double {
         let y = forward()
