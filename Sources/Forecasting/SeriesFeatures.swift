@@ -77,8 +77,9 @@ public struct FeatureBuilder: Sendable {
     public func scale(_ s: ProductSeries, fct t: Int) -> Float {
         let from = max(0, t - config.context + 1)
         guard t >= from, t < s.units.count else { return 1 }
-        let window = s.units[from...t]
-        return 1 + window.map(abs).reduce(0, +) / Float(window.count)
+        var total: Float = 0
+        for i in from...t { total += abs(s.units[i]) }
+        return 1 + total / Float(t - from + 1)
     }
 
     /// One example per (series, fct index t): context periods t−L+1…t, targets t+1…t+H.
@@ -92,6 +93,15 @@ public struct FeatureBuilder: Sendable {
         var memory = Matrix(rows: b * R, cols: 2 * H)
         var mask: [[Bool]] = []
         var scales: [Float] = []
+        // Calendar and holiday features depend only on the period: computed once per period the
+        // batch touches (a period close's batch shares one FCT, so L + H periods in all).
+        let periods = examples.map { ($0.series.firstPeriod + Int64($0.t - L + 1), $0.series.firstPeriod + Int64($0.t + H)) }
+        let lowest = periods.map(\.0).min() ?? 0, highest = periods.map(\.1).max() ?? 0
+        let table = highest - lowest < 100_000 ? PeriodTable(self, from: lowest, through: highest) : nil
+        func calendarAndHoliday(_ p: Int64) -> (cal: [Float], holiday: Float) {
+            if let table { return table[p] }
+            return (calendar(p), holiday(p))
+        }
         for (e, ex) in examples.enumerated() {
             let s = ex.series, t = ex.t
             let scale = scale(s, fct: t)
@@ -101,25 +111,32 @@ public struct FeatureBuilder: Sendable {
             for j in 0..<L {
                 let i = t - L + 1 + j, row = e * L + j
                 let p = s.firstPeriod + Int64(i)
-                let cal = calendar(p)
+                let (cal, isHoliday) = calendarAndHoliday(p)
                 for f in 0..<min(4, c.calendarFeatures) { ctxCal[row, f] = cal[f] }
                 guard i >= 0, i < s.units.count else { continue }
-                let features: [Float] = [s.units[i] / scale, log1p(max(0, s.views[i]) / scale), logRatio(s.price[i]), s.promo[i],
-                                         holiday(p), min(Float(i + 1), 52) / 52]
-                for f in 0..<min(features.count, c.pastFeatures) { past[row, f] = features[f] }
+                let n = c.pastFeatures
+                if n > 0 { past[row, 0] = s.units[i] / scale }
+                if n > 1 { past[row, 1] = log1p(max(0, s.views[i]) / scale) }
+                if n > 2 { past[row, 2] = logRatio(s.price[i]) }
+                if n > 3 { past[row, 3] = s.promo[i] }
+                if n > 4 { past[row, 4] = isHoliday }
+                if n > 5 { past[row, 5] = min(Float(i + 1), 52) / 52 }
             }
             let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
             for k in 0..<H {
                 let p = s.firstPeriod + Int64(t + 1 + k), row = e * H + k
-                let cal = calendar(p)
+                let (cal, isHoliday) = calendarAndHoliday(p)
                 for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
                 let i = t + 1 + k
                 let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
                 // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
                 let back = i - period.season
                 let seasonal: Float = back >= 0 && back < s.units.count && back <= t ? s.units[back] / scale : 0
-                let features: [Float] = [logRatio(price), promo, holiday(p), seasonal]
-                for f in 0..<min(features.count, c.futureFeatures) { future[row, f] = features[f] }
+                let n = c.futureFeatures
+                if n > 0 { future[row, 0] = logRatio(price) }
+                if n > 1 { future[row, 1] = promo }
+                if n > 2 { future[row, 2] = isHoliday }
+                if n > 3 { future[row, 3] = seasonal }
             }
             var m: [Bool] = Array(repeating: false, count: H * R)
             if let entries = ex.memory {
@@ -133,5 +150,24 @@ public struct FeatureBuilder: Sendable {
         }
         return (MQBatch(size: b, past: past, contextCalendar: ctxCal, targetCalendar: tgtCal, future: future,
                         categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask), scales)
+    }
+}
+
+/// Calendar encodings and holiday flags for a contiguous range of periods, computed once.
+struct PeriodTable {
+    let first: Int64
+    let calendars: [[Float]]
+    let holidays: [Float]
+
+    init(_ builder: FeatureBuilder, from: Int64, through: Int64) {
+        first = from
+        let range = from...max(from, through)
+        calendars = range.map { builder.calendar($0) }
+        holidays = range.map { builder.holiday($0) }
+    }
+
+    subscript(p: Int64) -> (cal: [Float], holiday: Float) {
+        let i = Int(p - first)
+        return (calendars[i], holidays[i])
     }
 }

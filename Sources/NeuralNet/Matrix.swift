@@ -1,4 +1,7 @@
 import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A row-major Float32 matrix: the only tensor shape the layers need (sequences are stacked as
 /// rows: [batch·time, channels]). Matrix products go through OpenBLAS; elementwise work is plain
@@ -77,8 +80,17 @@ public struct Matrix: Equatable, Sendable {
 }
 
 /// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
+/// With `timing` on (benchmarks only, one thread), also the wall time spent inside cblas_sgemm.
 public enum GEMMStatistics {
     nonisolated(unsafe) public static var flops: Double = 0
+    nonisolated(unsafe) public static var timing = false
+    nonisolated(unsafe) public static var seconds: Double = 0
+
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
 }
 
 /// C = α·op(A)·op(B) + β·C through cblas_sgemm (row-major).
@@ -95,6 +107,8 @@ public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB:
         for i in c.data.indices { c.data[i] *= beta }
         return
     }
+    let started = GEMMStatistics.timing ? GEMMStatistics.now() : 0
+    defer { if GEMMStatistics.timing { GEMMStatistics.seconds += GEMMStatistics.now() - started } }
     a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
             c.data.withUnsafeMutableBufferPointer { pc in
