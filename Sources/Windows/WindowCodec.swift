@@ -67,13 +67,14 @@ public struct ByteWriter {
     public mutating func f32(_ v: Float) { u32(v.bitPattern) }
     public mutating func f64(_ v: Double) { i64(Int64(bitPattern: v.bitPattern)) }
     public mutating func string(_ s: String) { u16(UInt16(s.utf8.count)); bytes.append(contentsOf: s.utf8) }
+    public mutating func bytes(_ b: [UInt8]) { bytes.append(contentsOf: b) }
 }
 
 public struct ByteReader {
     let bytes: [UInt8]
     var at = 0
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+    public mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard at + n <= bytes.count else { throw CodecError.truncated }
         defer { at += n }
         return bytes[at..<(at + n)]

@@ -14,6 +14,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Number of forecast creation times (the last K whose horizon fits).") var fcts = 8
     @Option(help: "Forecasters to evaluate (comma-separated).") var forecasters = "seasonal_naive,empirical_quantiles"
     @Option(help: "Ground truth from `streamcast simulate` (BASE.truth.csv.gz): also report the oracle (the true quantiles) and each model's ratio to it.") var truth: String?
+    @Option(help: "Also evaluate the quantile average of these model files (A+B+C, e.g. one network trained with several seeds); repeatable.") var ensemble: [String] = []
     @Flag(help: "Print the reports as JSON.") var json = false
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
@@ -24,7 +25,8 @@ struct BacktestCommand: ParsableCommand {
         var config = settings.pipeline
         let period = config.windows.period
         let models = try options.model.map { try MQModel.load(from: $0) }
-        for m in models {
+        let ensembles = try ensemble.map { try $0.split(separator: "+").map { try MQModel.load(from: String($0)) } }
+        for m in models + ensembles.flatMap({ $0 }) {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
             config.windows.length = max(config.windows.length, m.network.config.context)
         }
@@ -37,6 +39,7 @@ struct BacktestCommand: ParsableCommand {
             return f
         }
         all += models.map { MQForecaster(model: $0) }
+        all += ensembles.map { EnsembleForecaster(members: $0.map { MQForecaster(model: $0) }) }
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)

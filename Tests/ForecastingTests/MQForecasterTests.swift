@@ -39,6 +39,38 @@ import Windows
         }
     }
 
+    /// An ensemble's quantiles are the members' means; each member keeps its own memory in the
+    /// ensemble's state, exactly as it would alone, over several period closes.
+    @Test func ensembleAveragesMembersAndKeepsTheirStates() {
+        var c = MQConfig()
+        c.context = 16
+        let a = MQForecaster(model: MQModel(network: MQNetwork(c, seed: 7), period: .day, holidays: [], id: "a"))
+        let b = MQForecaster(model: MQModel(network: MQNetwork(c, seed: 8), period: .day, holidays: [], id: "b"))
+        let ensemble = EnsembleForecaster(members: [a, b])
+        let y = Self.series(2, days: 40)
+        var stateA: [UInt8] = [], stateB: [UInt8] = [], state: [UInt8] = []
+        for n in 30...34 {
+            let w = window(Array(y.prefix(n)))
+            let fa = a.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &stateA)
+            let fb = b.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &stateB)
+            let f = ensemble.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &state)
+            for k in 0..<4 {
+                let mean = (0..<3).map { (fa[k][$0] + fb[k][$0]) / 2 }
+                #expect(zip(f[k], mean).allSatisfy { abs($0 - $1) < 1e-6 }, "day \(n) horizon \(k)")
+            }
+            #expect(EnsembleForecaster.split(state, members: 2) == [stateA, stateB])
+        }
+        #expect(fa0Differs(a, b))
+        #expect(ensemble.id == "ensemble-a+b")
+    }
+
+    /// The members really differ (else the average would test nothing).
+    func fa0Differs(_ a: MQForecaster, _ b: MQForecaster) -> Bool {
+        var s1: [UInt8] = [], s2: [UInt8] = []
+        let w = window(Self.series(2, days: 30))
+        return a.forecast(w, horizons: 4, quantiles: [0.5], state: &s1) != b.forecast(w, horizons: 4, quantiles: [0.5], state: &s2)
+    }
+
     @Test func errorMemoryFillsInAsPeriodsClose() {
         let model = Self.model()
         let f = MQForecaster(model: model), blind = MQForecaster(model: model, useMemory: false)
