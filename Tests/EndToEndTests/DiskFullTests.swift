@@ -6,9 +6,7 @@ extension KafkaEndToEndTests {
     /// SQLite's "disk is full" error and a non-zero status, having committed nothing it could not
     /// write; a restart with room resumes from the last checkpoint and matches an offline run.
     @Test func fullDiskStopsCleanlyAndRestartResumes() throws {
-        let f = try Self.fixture(products: 120, periods: 90, seed: 41)
-        let broker = try Harness.Broker(dir: f.dir)
-        #expect(try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap]).0 == 0)
+        let (f, broker) = try Self.publishedFixture(seed: 41)
         let state = f.dir.appendingPathComponent("state.sqlite").path
         let log = f.dir.appendingPathComponent("run-1.log")
         // 400 KB for any file the service writes; SIGXFSZ ignored so writes fail with EFBIG instead.

@@ -9,9 +9,7 @@ extension KafkaEndToEndTests {
     /// after the recovery, a restart finishes with the forecasts of an undisturbed (offline) run —
     /// which also checks that the products changed before the failure reached the file.
     @Test func readOnlyStateFileStopsOrRetriesAsConfiguredAndLosesNothing() throws {
-        let f = try Self.fixture(products: 120, periods: 90, seed: 43)
-        let broker = try Harness.Broker(dir: f.dir)
-        #expect(try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap]).0 == 0)
+        let (f, broker) = try Self.publishedFixture(seed: 43)
         let stateDir = f.dir.appendingPathComponent("state")
         try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
         let state = stateDir.appendingPathComponent("state.sqlite").path

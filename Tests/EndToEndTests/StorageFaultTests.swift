@@ -7,11 +7,7 @@ extension KafkaEndToEndTests {
     /// a restart after the lock is gone resumes from the last checkpoint: the forecasts equal an
     /// undisturbed (offline) run's.
     @Test func lockedCheckpointDatabaseStopsCleanlyAndRestartResumes() throws {
-        // A log big enough that the service is still busy when the lock is taken (splitting the log
-        // would let the service catch up and close periods early, which a replay does not do).
-        let f = try Self.fixture(products: 120, periods: 90, seed: 37)
-        let broker = try Harness.Broker(dir: f.dir)
-        #expect(try Harness.streamcast(["replay", f.log.path, "--to-kafka", "--bootstrap", broker.bootstrap]).0 == 0)
+        let (f, broker) = try Self.publishedFixture(seed: 37)
         let state = f.dir.appendingPathComponent("state.sqlite").path
         let log = f.dir.appendingPathComponent("run-1.log")
         let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", "127.0.0.1:0"], log: log,
