@@ -2,6 +2,8 @@
 # Accuracy on the real datasets (docs/accuracy.md): convert, train each ablation, backtest through
 # the streaming pipeline, score with the benchmark's own scorer. Needs ../shared and pandas.
 # Usage: scripts/accuracy.sh [DATASET...] (default: stallion walmart carparts); SEEDS="1 2 3".
+# With several seeds each variant is also scored as an ensemble (quantile average over its seeds);
+# VARIANTS="full" trains only the full model. Models already trained are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SC=.build/release/streamcast
@@ -21,13 +23,16 @@ for d in "${@:-stallion walmart carparts}"; do
     [ -f "$log" ] || $SC convert "$dataset" --out "$log"
     cal=(); [ -f "$OUT/$dataset.calendar.toml" ] && cal=(--calendar "$OUT/$dataset.calendar.toml")
     models=()
-    for variant in mqcnn no-feedback full; do
+    for variant in ${VARIANTS:-mqcnn no-feedback full}; do
+      members=()
       for seed in $SEEDS; do
         m=$OUT/$dataset-$variant-s$seed.safetensors
-        $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
+        [ -f "$m" ] || $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
           --seed "$seed" --epochs 25 --examples 40000 --out "$m" 2>>"$OUT/$dataset.train.log"
         models+=(--model "$m")
+        members+=("$m")
       done
+      if [ ${#members[@]} -gt 1 ]; then models+=(--ensemble "$(IFS=+; echo "${members[*]}")"); fi
     done
     fc=$OUT/$dataset.forecasts.jsonl
     $SC backtest --replay "$log" --period $period --horizons $h --window-length $win "${models[@]}" \
