@@ -28,7 +28,7 @@ for d in "${@:-stallion walmart carparts}"; do
       for seed in $SEEDS; do
         m=$OUT/$dataset-$variant-s$seed.safetensors
         [ -f "$m" ] || $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
-          --seed "$seed" --epochs 25 --examples 40000 --out "$m" 2>>"$OUT/$dataset.train.log"
+          --seed "$seed" --epochs 25 --examples 40000 --patience "${PATIENCE:-3}" --out "$m" 2>>"$OUT/$dataset.train.log"
         models+=(--model "$m")
         members+=("$m")
       done
@@ -38,7 +38,7 @@ for d in "${@:-stallion walmart carparts}"; do
     $SC backtest --replay "$log" --period $period --horizons $h --window-length $win "${models[@]}" \
       --forecasts-out "$fc" --shift-output-days $shift
     for model in $(python3 -c "import json,sys; print(' '.join(sorted({json.loads(l)['model'] for l in open('$fc')})))"); do
-      (cd "$BENCH" && python3 score.py "$fc" "$dataset" --model "$model" --out "$OUT/$dataset.$model.score.json" | grep -E "^$model")
+      (cd "$BENCH" && python3 score.py "$fc" "$dataset" --model "$model" --out "$OUT/$dataset.$model.score.json" | grep -F "$model" | head -1)
     done
   done
 done

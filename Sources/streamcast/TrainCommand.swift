@@ -17,6 +17,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Leave the last K forecast creation times (and their horizon) out of training.") var testFcts = 8
     @Option(help: "Holiday/event calendars (TOML, repeatable).") var calendar: [String] = []
     @Option(help: "Epochs (early stopping on the held-out tail may stop sooner).") var epochs = 20
+    @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept).") var patience = 3
     @Option(help: "Examples per epoch.") var examples = 40_000
     @Option(help: "Random seed: same seed, same model.") var seed: UInt64 = 1
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
@@ -44,6 +45,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays), learningRate: 2e-3)
         var t = TrainingConfig()
         t.epochs = epochs
+        t.patience = patience
         t.examplesPerEpoch = examples
         t.seed = seed
         trainer.train(series, cutoff: cutoff, config: t) { r in
