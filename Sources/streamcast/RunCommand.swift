@@ -57,14 +57,17 @@ final class ForecastService: Service, @unchecked Sendable {
     init(settings: Settings, logger: Logger) throws {
         self.logger = logger
         var pipeline = settings.pipeline
-        let model = try loadModel(settings)
-        let forecaster = try model.map { settings.serving($0) } ?? makeForecaster(settings)
+        let models = try loadModels(settings)
+        let forecaster = models.isEmpty ? try makeForecaster(settings) : settings.serving(models)
         pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
         service = try KafkaService(config: pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
                                    statePath: settings.statePath, groupID: settings.group, forecaster: forecaster, logger: logger)
-        if let model, let path = settings.modelFile {
+        if models.count > 1 {
+            logger.notice("serving an ensemble of \(models.count) models; hot reload is for single models (restart to change the ensemble)")
+        }
+        if models.count == 1, let model = models.first, let path = settings.modelFile {
             let reloader = ModelReloader(path: path, serving: model, windowLength: pipeline.windows.length,
-                                         quantiles: pipeline.quantiles, logger: logger) { settings.serving($0) }
+                                         quantiles: pipeline.quantiles, logger: logger) { settings.serving([$0]) }
             reloader.watch(every: settings.reloadPollSeconds)
             signal(SIGHUP, SIG_IGN)
             let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())

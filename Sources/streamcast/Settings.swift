@@ -36,7 +36,7 @@ struct Settings {
         "monitoring.ph_lambda": "a number > 0 (per-product Page-Hinkley alarm threshold)", "topics.partitions": "an integer in 1...1024",
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
-        "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train`", "forecast.horizons": "an integer in 1...1000",
+        "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train` (A+B+C: the ensemble of those files)", "forecast.horizons": "an integer in 1...1000",
         "forecast.early_refresh": "true or false (refresh before the period closes on a page-view surge or price change)",
         "forecast.early_refresh_view_ratio": "a number >= 1 (views so far / usual views per period)",
         "forecast.early_refresh_min_views": "a number >= 0",

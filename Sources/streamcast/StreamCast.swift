@@ -64,32 +64,39 @@ func progressLine(_ label: String, lines: Int64, bytes: Int, seconds: Double) {
 /// The forecaster the settings ask for: the trained model when a model file is configured, the
 /// baseline otherwise (with a log line saying so).
 func makeForecaster(_ settings: Settings) throws -> any Forecaster {
-    guard let model = try loadModel(settings) else {
+    let models = try loadModels(settings)
+    guard !models.isEmpty else {
         warn("streamcast: no model file configured (forecast.model_file / --model); using the \(settings.pipeline.forecaster) baseline")
         return settings.recalibrated(try settings.pipeline.makeForecaster())
     }
-    return settings.serving(model)
+    return settings.serving(models)
 }
 
 /// The configured model file, checked against the configuration (exit 2 naming the key if not).
-func loadModel(_ settings: Settings) throws -> MQModel? {
-    guard let path = settings.modelFile else { return nil }
-    let model: MQModel
-    do { model = try MQModel.load(from: path) } catch {
-        FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(error)\n".utf8))
-        throw ExitCode(2)
+/// `A+B+C` names an ensemble: the quantile average of those models (e.g. one network, several seeds).
+func loadModels(_ settings: Settings) throws -> [MQModel] {
+    guard let spec = settings.modelFile else { return [] }
+    return try spec.split(separator: "+").map { part in
+        let path = String(part)
+        let model: MQModel
+        do { model = try MQModel.load(from: path) } catch {
+            FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard model.period == settings.pipeline.windows.period else {
+            FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(path) was trained for \(model.period.rawValue)s but windows.period is \(settings.pipeline.windows.period.rawValue)\n".utf8))
+            throw ExitCode(2)
+        }
+        return model
     }
-    guard model.period == settings.pipeline.windows.period else {
-        FileHandle.standardError.write(Data("streamcast: config error at 'forecast.model_file': \(path) was trained for \(model.period.rawValue)s but windows.period is \(settings.pipeline.windows.period.rawValue)\n".utf8))
-        throw ExitCode(2)
-    }
-    return model
 }
 
 extension Settings {
-    /// The model as the service serves it: error memory switch, optional recalibration.
-    func serving(_ model: MQModel) -> any Forecaster {
-        recalibrated(MQForecaster(model: model, useMemory: errorMemory))
+    /// The models as the service serves them: one model, or the ensemble of several, with the
+    /// error-memory switch, wrapped in the recalibrator when configured.
+    func serving(_ models: [MQModel]) -> any Forecaster {
+        let members = models.map { MQForecaster(model: $0, useMemory: errorMemory) }
+        return recalibrated(members.count == 1 ? members[0] : EnsembleForecaster(members: members))
     }
 
     /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.

@@ -20,4 +20,42 @@ import Testing
             #expect(coverage.count == 3 && coverage == coverage.sorted())
         }
     }
+
+    /// `forecast.model_file = "A+B"` serves the ensemble through the real pipeline. With two
+    /// different seeds its values are the members' means; with one model twice they equal the
+    /// model's own (averaging equal floats is exact), so the ensemble path adds nothing but the id.
+    @Test func ensembleModelFileServesTheQuantileAverage() throws {
+        let dir = Harness.temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        #expect(try Harness.streamcast(["simulate", "--products", "20", "--periods", "50", "--seed", "4", "--out", log]).0 == 0)
+        let a = dir.appendingPathComponent("a.safetensors").path, b = dir.appendingPathComponent("b.safetensors").path
+        try KafkaEndToEndTests.train(log, out: a, seed: 1)
+        try KafkaEndToEndTests.train(log, out: b, seed: 2)
+        func forecasts(_ model: String) throws -> [String: [[Double]]] {
+            let out = dir.appendingPathComponent("\(UUID().uuidString).jsonl")
+            let (status, text) = try Harness.streamcast(["replay", log, "--offline", "--out", out.path, "--model", model])
+            #expect(status == 0, "\(text)")
+            var byKey: [String: [[Double]]] = [:]
+            for line in try String(contentsOf: out, encoding: .utf8).split(separator: "\n") {
+                let m = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let targets = try #require(m["targets"] as? [[String: Any]])
+                byKey["\(m["product"]!)@\(m["fct"]!)"] = targets.map { $0["q"] as? [Double] ?? [] }
+            }
+            return byKey
+        }
+        let fa = try forecasts(a), fb = try forecasts(b), ab = try forecasts("\(a)+\(b)"), aa = try forecasts("\(a)+\(a)")
+        #expect(!fa.isEmpty && fa.keys.sorted() == ab.keys.sorted())
+        #expect(aa == fa)
+        var worst = 0.0
+        for (key, rows) in ab {
+            for (k, row) in rows.enumerated() {
+                for (j, v) in row.enumerated() {
+                    let mean = (fa[key]![k][j] + fb[key]![k][j]) / 2
+                    worst = max(worst, abs(v - mean))
+                }
+            }
+        }
+        #expect(worst < 0.01, "ensemble differs from the members' mean by \(worst)")  // 3-decimal output rounding
+        #expect(fa != fb)
+    }
 }

@@ -57,7 +57,6 @@ import Windows
         #expect(status == 0, "train: \(output)")
     }
 
-    /// Environment for a service that checkpoints often and rejoins its group quickly after a crash.
     /// The reliability tests' start: a log big enough that the service is still busy when the fault
     /// comes, published in full up front (a split log would let the service close periods early
     /// at the end of the first part, which a replay does not do), on a fresh broker.
@@ -68,6 +67,7 @@ import Windows
         return (f, broker)
     }
 
+    /// Environment for a service that checkpoints often and rejoins its group quickly after a crash.
     static func serviceEnvironment(_ bootstrap: String) -> [String: String] {
         ["STREAMCAST_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "STREAMCAST_KAFKA_SESSION_TIMEOUT_MS": "6000",
          "STREAMCAST_KAFKA_HEARTBEAT_INTERVAL_MS": "500", "STREAMCAST_CHECKPOINT_EVERY_EVENTS": "3000",
