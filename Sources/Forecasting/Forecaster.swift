@@ -12,6 +12,9 @@ public protocol Forecaster: Sendable {
     var contextLength: Int { get }
     /// Returns H rows of Q values, non-decreasing across quantiles.
     func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]]
+    /// Many products at once. A requirement (not only an extension method) so that calls through
+    /// `any Forecaster` — the processor's, a wrapper's — reach a type's own batched path.
+    func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]]
 }
 
 extension Forecaster {

@@ -71,6 +71,32 @@ import Windows
         return a.forecast(w, horizons: 4, quantiles: [0.5], state: &s1) != b.forecast(w, horizons: 4, quantiles: [0.5], state: &s2)
     }
 
+    /// Through `any Forecaster` (how the processor and the wrappers hold a forecaster) a batch call
+    /// reaches the type's own batched path. It used to be an extension method only, so existential
+    /// calls went to the one-product-at-a-time default: every "batched" refresh ran batches of one.
+    @Test func batchCallsThroughTheExistentialReachTheBatchedPath() {
+        final class Counting: Forecaster, @unchecked Sendable {
+            var batches: [Int] = []
+            var id: String { "counting" }
+            func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
+                var states = [state]
+                return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
+            }
+            func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
+                batches.append(windows.count)
+                return windows.map { _ in Array(repeating: quantiles.map { _ in 1 }, count: horizons) }
+            }
+        }
+        let counting = Counting()
+        let windows = (0..<10).map { window(Self.series($0, days: 20)) }
+        var states = Array(repeating: [UInt8](), count: 10)
+        let asProtocol: any Forecaster = counting
+        _ = asProtocol.forecastBatch(windows, horizons: 2, quantiles: [0.5], states: &states)
+        _ = ConformalRecalibrator(inner: counting, step: 0.05).forecastBatch(windows, horizons: 2, quantiles: [0.5], states: &states)
+        _ = EnsembleForecaster(members: [counting]).forecastBatch(windows, horizons: 2, quantiles: [0.5], states: &states)
+        #expect(counting.batches == [10, 10, 10])
+    }
+
     @Test func errorMemoryFillsInAsPeriodsClose() {
         let model = Self.model()
         let f = MQForecaster(model: model), blind = MQForecaster(model: model, useMemory: false)
