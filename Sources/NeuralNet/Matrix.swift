@@ -80,6 +80,15 @@ public struct Matrix: Equatable, Sendable {
 }
 
 /// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
+/// OpenBLAS's threading.
+public enum BLAS {
+    /// One OpenBLAS thread per calling thread, unless the user set OPENBLAS_NUM_THREADS (theirs wins).
+    public static func useOneThread() {
+        guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
+        openblas_set_num_threads(1)
+    }
+}
+
 /// With `timing` on (benchmarks only, one thread), also the wall time spent inside cblas_sgemm.
 public enum GEMMStatistics {
     nonisolated(unsafe) public static var flops: Double = 0
