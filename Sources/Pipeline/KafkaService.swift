@@ -145,6 +145,12 @@ public final class KafkaService {
             logger.warning("checkpoint retry failed", metadata: ["error": "\(error)", "attempts": "\(outage.attempts)"])
             outage.nextAttempt = Date().addingTimeInterval(min(30, pow(2, Double(min(outage.attempts, 5)) - 1)))
             storageOutage = outage
+        } catch let error as KafkaError where error.kind == .timeout {
+            // The broker is away too: the outputs are not acknowledged yet, so nothing may be
+            // stored; try again later (the storage retry budget keeps running).
+            logger.warning("checkpoint retry deferred: outputs not yet acknowledged", metadata: ["error": "\(error)"])
+            outage.nextAttempt = Date().addingTimeInterval(5)
+            storageOutage = outage
         }
     }
 
