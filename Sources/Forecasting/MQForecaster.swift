@@ -168,7 +168,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
 }
 
 /// One result slot per worker; each worker writes only its own.
-private struct Slots<T>: @unchecked Sendable {
+struct Slots<T>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<T>
     init(_ n: Int) { buffer = .allocate(capacity: n) }
 }

@@ -29,10 +29,17 @@ public final class MQTrainer {
     /// Base median forecasts (unscaled) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
 
-    public init(network: MQNetwork, features: FeatureBuilder, learningRate: Float) {
+    /// Replicas of the network for the other cores (data-parallel steps).
+    let helpers: [MQNetwork]
+
+    /// `threads`: cores the steps are split over (1: no helpers).
+    public init(network: MQNetwork, features: FeatureBuilder, learningRate: Float, threads: Int = 1) {
         self.network = network
         self.features = features
         adam = Adam(learningRate: learningRate, clipNorm: 1)
+        helpers = (1..<max(1, threads)).map { _ in MQNetwork(network.config, seed: 0) }
+        syncHelpers()
+        if threads > 1 { BLAS.useOneThread() }
     }
 
     public struct EpochReport: Sendable { public var epoch: Int; public var trainLoss: Double; public var validationLoss: Double; public var seconds: Double }
@@ -77,39 +84,73 @@ public final class MQTrainer {
     }
 
     /// Runs one batch; returns the loss (normalised by Σ|y|) and, when training, updates weights.
+    /// Data-parallel over the cores: each replica runs forward and backward on a contiguous part
+    /// of the batch (the loss normaliser is the whole batch's), the replicas' gradients are added
+    /// into the master's in a fixed order, one Adam step, and the new weights are copied back. The
+    /// same seed and thread count give the same model.
     func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool) -> (loss: Double, absY: Double) {
         let c = network.config, H = c.horizons
         let q = c.quantiles.map(Float.init)
         let median = network.head.median
         var inputs: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
+        var targets = [Float](), weights = [Float]()
+        var absY: Float = 0
         for ex in batch {
             let scale = features.scale(ex.series, fct: ex.t)
             inputs.append((ex.series, ex.t, nil, c.useFeedback ? memory(ex.index, ex.series, t: ex.t, scale: scale) : nil))
-        }
-        let (x, scales) = features.batch(inputs)
-        var targets = [Float](), weights = [Float]()
-        var absY: Float = 0
-        for (e, ex) in batch.enumerated() {
             for k in 0..<H {
                 let i = ex.t + 1 + k
                 let y = i < ex.series.units.count ? ex.series.units[i] : 0
-                targets.append(y / scales[e])
-                weights.append(i < ex.series.units.count ? scales[e] : 0)
+                targets.append(y / scale)
+                weights.append(i < ex.series.units.count ? scale : 0)
                 absY += abs(y)
             }
         }
-        let (final, base) = network.forward(x)
-        for (e, ex) in batch.enumerated() {
-            baseForecasts[ex.index, default: [:]][ex.t] = (0..<H).map { base[e * H + $0, median] * scales[e] }
-        }
         let norm = max(absY, 1)
-        let f = PinballLoss.evaluate(final, targets: targets, quantiles: q, weights: weights, normalizer: norm)
-        let b = PinballLoss.evaluate(base, targets: targets, quantiles: q, weights: weights.map { $0 * 0.5 }, normalizer: norm)
-        if train {
-            network.backward(final: f.gradient, base: b.gradient)
-            adam.update(network.parameters)
+        let networks = Replicas(all: [network] + helpers)
+        let (exampleInputs, allTargets, allWeights) = (inputs, targets, weights)  // immutable for the workers
+        let parts = max(1, min(networks.all.count, batch.count / 16))
+        let bounds = (0...parts).map { $0 * batch.count / parts }
+        let results = Slots<(loss: Float, base: [[Float]])>(parts)
+        defer { results.buffer.deallocate() }
+        let features = features
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let range = bounds[part]..<bounds[part + 1], net = networks.all[part]
+            let (x, scales) = features.batch(Array(exampleInputs[range]))
+            let (final, base) = net.forward(x)
+            let rows = (range.lowerBound * H)..<(range.upperBound * H)
+            let t = Array(allTargets[rows]), w = Array(allWeights[rows])
+            let f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
+            let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * 0.5 }, normalizer: norm)
+            if train { net.backward(final: f.gradient, base: b.gradient) }
+            let medians = (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
+            (results.buffer.baseAddress! + part).initialize(to: (f.loss, medians))
         }
-        return (Double(f.loss) * Double(norm), Double(absY))
+        var loss: Float = 0
+        for part in 0..<parts {
+            let r = results.buffer[part]
+            loss += r.loss
+            for (e, ex) in batch[bounds[part]..<bounds[part + 1]].enumerated() { baseForecasts[ex.index, default: [:]][ex.t] = r.base[e] }
+            (results.buffer.baseAddress! + part).deinitialize(count: 1)
+        }
+        if train {
+            for helper in helpers.prefix(parts - 1) {
+                for (to, from) in zip(network.parameters, helper.parameters) {
+                    for i in to.grad.data.indices { to.grad.data[i] += from.grad.data[i] }
+                    from.zeroGrad()
+                }
+            }
+            adam.update(network.parameters)
+            syncHelpers()
+        }
+        return (Double(loss) * Double(norm), Double(absY))
+    }
+
+    /// Copies the master's weights to the helper replicas.
+    func syncHelpers() {
+        for helper in helpers {
+            for (to, from) in zip(helper.parameters, network.parameters) { to.value = from.value }
+        }
     }
 
     /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
@@ -171,4 +212,9 @@ public final class MQTrainer {
         }
         for (p, w) in zip(network.parameters, bestWeights) { p.value = w }
     }
+}
+
+/// The network replicas handed to the step's workers; each worker touches only its own.
+private struct Replicas: @unchecked Sendable {
+    let all: [MQNetwork]
 }

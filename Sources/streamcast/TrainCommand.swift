@@ -19,7 +19,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Epochs (early stopping on the held-out tail may stop sooner).") var epochs = 20
     @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept).") var patience = 3
     @Option(help: "Examples per epoch.") var examples = 40_000
-    @Option(help: "Random seed: same seed, same model.") var seed: UInt64 = 1
+    @Option(help: "Random seed: same seed and --threads, same model.") var seed: UInt64 = 1
+    @Option(help: "Cores each training step is split over (data-parallel replicas).") var threads = 2
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
 
     func run() throws {
@@ -42,7 +43,7 @@ struct TrainCommand: ParsableCommand {
         let cutoff = last - Int64(horizons) - Int64(testFcts)
         say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(context) H=\(horizons), variant \(variant)")
         let network = MQNetwork(c, seed: seed)
-        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays), learningRate: 2e-3)
+        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays), learningRate: 2e-3, threads: threads)
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience
