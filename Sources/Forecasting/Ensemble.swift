@@ -20,9 +20,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     public var contextLength: Int { members.map(\.contextLength).max() ?? 0 }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
-        var states = [state]
-        return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)
-            .first.map { state = states[0]; return $0 } ?? []
+        forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
     }
 
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {

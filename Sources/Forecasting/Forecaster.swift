@@ -27,6 +27,16 @@ extension Forecaster {
     }
 }
 
+extension Forecaster {
+    /// One product as a batch of one: the `forecast` of forecasters whose real path is the batch
+    /// (the neural model, its wrappers), so each has one implementation.
+    public func forecastAsBatch(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
+        var states = [state]
+        defer { state = states[0] }
+        return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
+    }
+}
+
 /// Forecasters by name, as the configuration names them.
 public enum Forecasters {
     public static let names = ["seasonal_naive", "empirical_quantiles"]

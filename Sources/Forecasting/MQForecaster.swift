@@ -61,9 +61,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
-        var states = [state]
-        defer { state = states[0] }
-        return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
+        forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
     }
 
     /// One forward pass for the whole batch: every matrix product covers all its products. A

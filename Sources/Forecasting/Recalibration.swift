@@ -59,9 +59,7 @@ public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
     }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
-        var states = [state]
-        defer { state = states[0] }
-        return forecastBatch([window], horizons: horizons, quantiles: quantiles, states: &states)[0]
+        forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
     }
 
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
