@@ -4,6 +4,7 @@
 # Usage: scripts/accuracy.sh [DATASET...] (default: stallion walmart carparts); SEEDS="1 2 3".
 # With several seeds each variant is also scored as an ensemble (quantile average over its seeds);
 # VARIANTS="full" trains only the full model. Models already trained are reused.
+# TRAIN_ARGS="--channels 32 --decoder 32" passes options to `streamcast train`; TAG="-c32" names those models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SC=.build/release/streamcast
@@ -26,9 +27,9 @@ for d in "${@:-stallion walmart carparts}"; do
     for variant in ${VARIANTS:-mqcnn no-feedback full}; do
       members=()
       for seed in $SEEDS; do
-        m=$OUT/$dataset-$variant-s$seed.safetensors
+        m=$OUT/$dataset-$variant${TAG:-}-s$seed.safetensors
         [ -f "$m" ] || $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
-          --seed "$seed" --epochs 25 --examples 40000 --patience "${PATIENCE:-3}" --out "$m" 2>>"$OUT/$dataset.train.log"
+          --seed "$seed" --epochs 25 --examples 40000 --patience "${PATIENCE:-3}" ${TRAIN_ARGS:-} --out "$m" 2>>"$OUT/$dataset.train.log"
         models+=(--model "$m")
         members+=("$m")
       done

@@ -8,6 +8,10 @@ public struct TrainingConfig: Sendable {
     public var examplesPerEpoch = 40_000
     public var baseLossWeight: Float = 0.5
     public var patience = 3
+    /// The learning rate decays along a cosine to this fraction of itself at the last epoch.
+    public var finalLearningRateFraction: Float = 0.1
+    /// Decay of the weight average that is validated and kept (0: keep the raw weights).
+    public var averagingDecay: Float = 0.998
     public var seed: UInt64 = 1
     public init() {}
 }
@@ -26,6 +30,9 @@ public final class MQTrainer {
     public let network: MQNetwork
     public let features: FeatureBuilder
     let adam: Adam
+    let baseLearningRate: Float
+    /// Weight of the base forecast's (no-feedback) pinball loss relative to the final one's.
+    var baseLossWeight: Float = 0.5
     /// Base median forecasts (unscaled) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
 
@@ -37,6 +44,7 @@ public final class MQTrainer {
         self.network = network
         self.features = features
         adam = Adam(learningRate: learningRate, clipNorm: 1)
+        baseLearningRate = learningRate
         helpers = (1..<max(1, threads)).map { _ in MQNetwork(network.config, seed: 0) }
         syncHelpers()
         if threads > 1 { BLAS.useOneThread() }
@@ -113,7 +121,7 @@ public final class MQTrainer {
         let bounds = (0...parts).map { $0 * batch.count / parts }
         let results = Slots<(loss: Float, base: [[Float]])>(parts)
         defer { results.buffer.deallocate() }
-        let features = features
+        let features = features, baseWeight = baseLossWeight
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let range = bounds[part]..<bounds[part + 1], net = networks.all[part]
             let (x, scales) = features.batch(Array(exampleInputs[range]))
@@ -121,7 +129,7 @@ public final class MQTrainer {
             let rows = (range.lowerBound * H)..<(range.upperBound * H)
             let t = Array(allTargets[rows]), w = Array(allWeights[rows])
             let f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
-            let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * 0.5 }, normalizer: norm)
+            let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
             if train { net.backward(final: f.gradient, base: b.gradient) }
             let medians = (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
             (results.buffer.baseAddress! + part).initialize(to: (f.loss, medians))
@@ -156,6 +164,7 @@ public final class MQTrainer {
     /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
     public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
         let H = network.config.horizons
+        baseLossWeight = config.baseLossWeight
         var trainSet: [(Int, Int)] = [], validation: [(Int, Int)] = []
         for (i, s) in series.enumerated() {
             let last = Int(cutoff - s.firstPeriod)  // index of the cutoff period
@@ -167,8 +176,11 @@ public final class MQTrainer {
         }
         var rng = Initializer(seed: config.seed)
         var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0
+        let average = config.averagingDecay > 0 ? WeightAverage(network.parameters, decay: config.averagingDecay) : nil
         for epoch in 1...config.epochs {
             let started = Date()
+            adam.learningRate = cosineLearningRate(base: baseLearningRate, epoch: epoch, of: config.epochs,
+                                                   floor: config.finalLearningRateFraction)
             // A seeded sample of the training examples, in FCT order within the epoch so that
             // the error memory of a product's earlier FCTs is mostly filled in.
             var sample = trainSet
@@ -185,9 +197,12 @@ public final class MQTrainer {
             for from in stride(from: 0, to: sample.count, by: config.batchSize) {
                 let chunk = sample[from..<min(from + config.batchSize, sample.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
                 let r = step(chunk, train: true)
+                average?.update(network.parameters)
                 loss += r.loss
                 absY += r.absY
             }
+            // Validate the averaged weights (swapped in, and back out after).
+            if let average { average.swap(into: network.parameters); syncHelpers() }
             refreshBaseForecasts(remembered(validation), series: series)
             var vLoss = 0.0, vAbs = 0.0
             for from in stride(from: 0, to: validation.count, by: 512) {
@@ -196,6 +211,8 @@ public final class MQTrainer {
                 vLoss += r.loss
                 vAbs += r.absY
             }
+            let validated = network.parameters.map(\.value)
+            if let average { average.swap(into: network.parameters); syncHelpers() }
             // 2·Σρ/Σ|y| averaged over quantiles: the mean wQL of the scaled-back forecasts.
             let nq = Double(network.config.quantiles.count)
             let report = EpochReport(epoch: epoch, trainLoss: 2 * loss / max(absY, 1) / nq,
@@ -203,7 +220,7 @@ public final class MQTrainer {
             progress(report)
             if report.validationLoss < best - 1e-5 {
                 best = report.validationLoss
-                bestWeights = network.parameters.map(\.value)
+                bestWeights = validated
                 stale = 0
             } else {
                 stale += 1

@@ -22,12 +22,25 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed: same seed and --threads, same model.") var seed: UInt64 = 1
     @Option(help: "Cores each training step is split over (data-parallel replicas).") var threads = 2
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
+    @Option(help: "Encoder channels C (default 16).") var channels: Int?
+    @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
+    @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
+    @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
+    @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
 
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
+        guard finalLr > 0, finalLr <= 1 else { throw ValidationError("--final-lr must be in (0, 1]") }
+        guard baseLossWeight >= 0 else { throw ValidationError("--base-loss-weight must be ≥ 0") }
+        guard averaging >= 0, averaging < 1 else { throw ValidationError("--averaging must be in [0, 1)") }
         var c = MQConfig()
         c.horizons = horizons
         c.context = context
+        if let channels { guard channels > 0 else { throw ValidationError("--channels must be > 0") }; c.channels = channels }
+        if let decoder {
+            guard decoder > 0, decoder % c.heads == 0 else { throw ValidationError("--decoder must be a positive multiple of \(c.heads) (the attention heads)") }
+            c.decoder = decoder
+        }
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false
@@ -49,6 +62,9 @@ struct TrainCommand: ParsableCommand {
         t.patience = patience
         t.examplesPerEpoch = examples
         t.seed = seed
+        t.finalLearningRateFraction = finalLr
+        t.averagingDecay = averaging
+        t.baseLossWeight = baseLossWeight
         trainer.train(series, cutoff: cutoff, config: t) { r in
             warn(String(format: "epoch %2d  train wQL %.4f  held-out wQL %.4f  %.1f s", r.epoch, r.trainLoss, r.validationLoss, r.seconds))
         }
