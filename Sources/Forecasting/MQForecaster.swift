@@ -75,22 +75,17 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         defer { lock.unlock() }
         let parts = max(1, min(replicas.count, windows.count / Self.rowsPerThread))
         if parts == 1 { return forecastPart(windows, horizons: horizons, quantiles: quantiles, states: &states, network: replicas[0]) }
-        let bounds = (0...parts).map { $0 * windows.count / parts }
-        let results = Slots<(values: [[[Float]]], states: [[UInt8]])>(parts)
-        defer { results.buffer.deallocate() }
         let input = states
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
-            let range = bounds[i]..<bounds[i + 1]
+        let results = inParallelParts(count: windows.count, parts: parts) { i, range in
             var part = Array(input[range])
             let values = forecastPart(Array(windows[range]), horizons: horizons, quantiles: quantiles, states: &part, network: replicas[i])
-            (results.buffer.baseAddress! + i).initialize(to: (values, part))
+            return (values: values, states: part)
         }
         var out: [[[Float]]] = []
         out.reserveCapacity(windows.count)
-        for i in 0..<parts {
-            out += results.buffer[i].values
-            states.replaceSubrange(bounds[i]..<bounds[i + 1], with: results.buffer[i].states)
-            (results.buffer.baseAddress! + i).deinitialize(count: 1)
+        for (range, result) in results {
+            out += result.values
+            states.replaceSubrange(range, with: result.states)
         }
         return out
     }
@@ -163,10 +158,4 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         }
         return out
     }
-}
-
-/// One result slot per worker; each worker writes only its own.
-struct Slots<T>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<T>
-    init(_ n: Int) { buffer = .allocate(capacity: n) }
 }

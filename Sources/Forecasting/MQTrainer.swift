@@ -72,12 +72,16 @@ public final class MQTrainer {
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback else { return }
         let H = network.config.horizons, median = network.head.median
+        let networks = [network] + helpers, features = features
         for from in stride(from: 0, to: pairs.count, by: 512) {
-            let chunk = pairs[from..<min(from + 512, pairs.count)]
-            let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
-            let (_, base) = network.forward(x)
-            for (e, (i, t)) in chunk.enumerated() {
-                baseForecasts[i, default: [:]][t] = (0..<H).map { base[e * H + $0, median] * scales[e] }
+            let chunk = Array(pairs[from..<min(from + 512, pairs.count)])
+            let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
+                let (x, scales) = features.batch(chunk[range].map { (series[$0.0], $0.1, nil, nil) })
+                let (_, base) = networks[part].forward(x)
+                return (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
+            }
+            for (range, medians) in parts {
+                for (e, (i, t)) in chunk[range].enumerated() { baseForecasts[i, default: [:]][t] = medians[e] }
             }
         }
     }
@@ -115,34 +119,26 @@ public final class MQTrainer {
             }
         }
         let norm = max(absY, 1)
-        let networks = Replicas(all: [network] + helpers)
-        let (exampleInputs, allTargets, allWeights) = (inputs, targets, weights)  // immutable for the workers
-        let parts = max(1, min(networks.all.count, batch.count / 16))
-        let bounds = (0...parts).map { $0 * batch.count / parts }
-        let results = Slots<(loss: Float, base: [[Float]])>(parts)
-        defer { results.buffer.deallocate() }
-        let features = features, baseWeight = baseLossWeight
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let range = bounds[part]..<bounds[part + 1], net = networks.all[part]
-            let (x, scales) = features.batch(Array(exampleInputs[range]))
+        let networks = [network] + helpers, features = features, baseWeight = baseLossWeight
+        let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
+            let net = networks[part]
+            let (x, scales) = features.batch(Array(inputs[range]))
             let (final, base) = net.forward(x)
             let rows = (range.lowerBound * H)..<(range.upperBound * H)
-            let t = Array(allTargets[rows]), w = Array(allWeights[rows])
+            let t = Array(targets[rows]), w = Array(weights[rows])
             let f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
             let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
             if train { net.backward(final: f.gradient, base: b.gradient) }
             let medians = (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
-            (results.buffer.baseAddress! + part).initialize(to: (f.loss, medians))
+            return (loss: f.loss, base: medians)
         }
         var loss: Float = 0
-        for part in 0..<parts {
-            let r = results.buffer[part]
+        for (range, r) in parts {
             loss += r.loss
-            for (e, ex) in batch[bounds[part]..<bounds[part + 1]].enumerated() { baseForecasts[ex.index, default: [:]][ex.t] = r.base[e] }
-            (results.buffer.baseAddress! + part).deinitialize(count: 1)
+            for (e, ex) in batch[range].enumerated() { baseForecasts[ex.index, default: [:]][ex.t] = r.base[e] }
         }
         if train {
-            for helper in helpers.prefix(parts - 1) {
+            for helper in helpers.prefix(parts.count - 1) {
                 for (to, from) in zip(network.parameters, helper.parameters) {
                     for i in to.grad.data.indices { to.grad.data[i] += from.grad.data[i] }
                     from.zeroGrad()
@@ -229,9 +225,4 @@ public final class MQTrainer {
         }
         for (p, w) in zip(network.parameters, bestWeights) { p.value = w }
     }
-}
-
-/// The network replicas handed to the step's workers; each worker touches only its own.
-private struct Replicas: @unchecked Sendable {
-    let all: [MQNetwork]
 }

@@ -1,0 +1,55 @@
+@testable import Forecasting
+import NeuralNet
+import Testing
+
+/// The trainer: deterministic for a seed and thread count, learning on a series it can fit, and
+/// its data-parallel parts computing what one thread computes.
+@Suite struct MQTrainerTests {
+    static let config: MQConfig = {
+        var c = MQConfig()
+        c.horizons = 3
+        c.context = 12
+        return c
+    }()
+
+    /// 60 weekly products: a level per product, a 4-week cycle, deterministic noise.
+    static let series: [ProductSeries] = (0..<60).map { i in
+        let units = (0..<70).map { t in Float(5 + i % 7) * (1 + 0.5 * Float([0, 1, 0, -1][t % 4])) + Float((i * 13 + t * 7) % 5) }
+        return ProductSeries(product: "p\(i)", category: i % 4, firstPeriod: 2_800, units: units,
+                             views: units.map { $0 * 3 }, price: units.map { _ in 1 }, promo: units.map { _ in 0 })
+    }
+
+    static func train(threads: Int, epochs: Int = 3) -> (MQNetwork, [MQTrainer.EpochReport]) {
+        let network = MQNetwork(config, seed: 3)
+        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: config, period: .week, holidays: []),
+                                learningRate: 5e-3, threads: threads)
+        var t = TrainingConfig()
+        t.epochs = epochs
+        t.patience = epochs
+        t.examplesPerEpoch = 1_500
+        t.seed = 9
+        var reports: [MQTrainer.EpochReport] = []
+        trainer.train(series, cutoff: 2_800 + 60, config: t) { reports.append($0) }
+        return (network, reports)
+    }
+
+    @Test func sameSeedAndThreadsGiveTheSameWeightsAndTheLossFalls() {
+        let (a, reports) = Self.train(threads: 2)
+        let (b, _) = Self.train(threads: 2)
+        #expect(zip(a.parameters, b.parameters).allSatisfy { $0.value == $1.value })
+        #expect(reports.count == 3)
+        #expect(reports.last!.validationLoss < reports.first!.validationLoss)
+        #expect(reports.last!.trainLoss < reports.first!.trainLoss)
+    }
+
+    @Test func parallelBaseForecastRefreshMatchesOneThreadBitForBit() {
+        let features = FeatureBuilder(config: Self.config, period: .week, holidays: [])
+        let one = MQTrainer(network: MQNetwork(Self.config, seed: 5), features: features, learningRate: 1e-3, threads: 1)
+        let two = MQTrainer(network: MQNetwork(Self.config, seed: 5), features: features, learningRate: 1e-3, threads: 2)
+        let pairs = (0..<Self.series.count).flatMap { i in stride(from: 12, to: 60, by: 5).map { (i, $0) } }  // 600: > one 512 chunk
+        one.refreshBaseForecasts(pairs, series: Self.series)
+        two.refreshBaseForecasts(pairs, series: Self.series)
+        #expect(one.baseForecasts.values.reduce(0) { $0 + $1.count } == pairs.count)
+        #expect(one.baseForecasts == two.baseForecasts)
+    }
+}
