@@ -12,6 +12,10 @@ public struct TrainingConfig: Sendable {
     public var finalLearningRateFraction: Float = 0.1
     /// Decay of the weight average that is validated and kept (0: keep the raw weights).
     public var averagingDecay: Float = 0.998
+    /// Hold the last H FCTs out for early stopping (true), or train on them too for the full
+    /// `epochs` and keep the last averaged weights (false): the most recent periods are then
+    /// learned from instead of only validated on.
+    public var holdOut = true
     public var seed: UInt64 = 1
     public init() {}
 }
@@ -167,7 +171,7 @@ public final class MQTrainer {
             let upper = min(last - H, s.units.count - 1 - H)
             guard upper >= 0 else { continue }  // too short, or starts after the cutoff
             for t in 0...upper {
-                if t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
+                if config.holdOut && t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
             }
         }
         var rng = Initializer(seed: config.seed)
@@ -212,9 +216,12 @@ public final class MQTrainer {
             // 2·Σρ/Σ|y| averaged over quantiles: the mean wQL of the scaled-back forecasts.
             let nq = Double(network.config.quantiles.count)
             let report = EpochReport(epoch: epoch, trainLoss: 2 * loss / max(absY, 1) / nq,
-                                     validationLoss: 2 * vLoss / max(vAbs, 1) / nq, seconds: Date().timeIntervalSince(started))
+                                     validationLoss: config.holdOut ? 2 * vLoss / max(vAbs, 1) / nq : .nan,
+                                     seconds: Date().timeIntervalSince(started))
             progress(report)
-            if report.validationLoss < best - 1e-5 {
+            if !config.holdOut {
+                bestWeights = validated
+            } else if report.validationLoss < best - 1e-5 {
                 best = report.validationLoss
                 bestWeights = validated
                 stale = 0

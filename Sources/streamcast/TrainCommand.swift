@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed: same seed and --threads, same model.") var seed: UInt64 = 1
     @Option(help: "Cores each training step is split over (data-parallel replicas).") var threads = 2
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
+    @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
@@ -65,8 +66,10 @@ struct TrainCommand: ParsableCommand {
         t.finalLearningRateFraction = finalLr
         t.averagingDecay = averaging
         t.baseLossWeight = baseLossWeight
+        t.holdOut = !noHoldout
         trainer.train(series, cutoff: cutoff, config: t) { r in
-            warn(String(format: "epoch %2d  train wQL %.4f  held-out wQL %.4f  %.1f s", r.epoch, r.trainLoss, r.validationLoss, r.seconds))
+            let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
+            warn(String(format: "epoch %2d  train wQL %.4f  %@  %.1f s", r.epoch, r.trainLoss, heldOut as NSString, r.seconds))
         }
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
         model.id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)-\(model.weightsDigest)"

@@ -19,13 +19,14 @@ import Testing
                              views: units.map { $0 * 3 }, price: units.map { _ in 1 }, promo: units.map { _ in 0 })
     }
 
-    static func train(threads: Int, epochs: Int = 3) -> (MQNetwork, [MQTrainer.EpochReport]) {
+    static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil) -> (MQNetwork, [MQTrainer.EpochReport]) {
         let network = MQNetwork(config, seed: 3)
         let trainer = MQTrainer(network: network, features: FeatureBuilder(config: config, period: .week, holidays: []),
                                 learningRate: 5e-3, threads: threads)
         var t = TrainingConfig()
         t.epochs = epochs
-        t.patience = epochs
+        t.patience = patience ?? epochs
+        t.holdOut = holdOut
         t.examplesPerEpoch = 1_500
         t.seed = 9
         var reports: [MQTrainer.EpochReport] = []
@@ -40,6 +41,14 @@ import Testing
         #expect(reports.count == 3)
         #expect(reports.last!.validationLoss < reports.first!.validationLoss)
         #expect(reports.last!.trainLoss < reports.first!.trainLoss)
+    }
+
+    @Test func withoutHoldOutEveryEpochRunsAndTheLastAverageIsKept() {
+        let (network, reports) = Self.train(threads: 1, epochs: 3, holdOut: false, patience: 1)
+        #expect(reports.count == 3)  // patience 1 would have stopped a held-out run whose loss stalled
+        #expect(reports.allSatisfy { $0.validationLoss.isNaN })
+        let (held, _) = Self.train(threads: 1, epochs: 3)
+        #expect(!zip(network.parameters, held.parameters).allSatisfy { $0.value == $1.value })  // the tail was trained on
     }
 
     @Test func parallelBaseForecastRefreshMatchesOneThreadBitForBit() {
