@@ -14,7 +14,10 @@ public struct ShiftRecoveryReport: Sendable, Codable {
     /// The same for the H FCTs before the shift (forecasts that cannot know yet), for reference.
     public var wqlBeforeShift: Double
     /// FCTs after the shift until the shifted products' coverage of every quantile is within
-    /// `tolerance` of nominal for `stable` FCTs in a row (nil: not within the log).
+    /// `tolerance` of nominal for `stable` FCTs in a row (nil: not within the log). Coverage here
+    /// is the mid coverage (AccuracyReport.midCoverage): with plain y ≤ ŷ, low counts keep any
+    /// forecast's P10 "over-covered" (every zero sale is below any P10 in (0, 1)), and whether a
+    /// model "recovers" then depends on how many slow sellers the shifted group has.
     public var recoveryPeriods: Int?
     /// Per FCT from shift−2 on: the shifted products' coverage per quantile and mean wQL.
     public var curve: [Point]
@@ -24,6 +27,7 @@ public struct ShiftRecoveryReport: Sendable, Codable {
     public struct Point: Sendable, Codable {
         public var fct: Int64
         public var coverage: [Double]
+        public var midCoverage: [Double]
         public var meanWQL: Double
     }
 
@@ -43,9 +47,9 @@ public struct ShiftRecoveryReport: Sendable, Codable {
         for t in (shiftPeriod - 2)...max(shiftPeriod - 2, last) {
             let r = subset.report(model: model, fcts: [t])
             guard r.cells > 0 else { continue }
-            curve.append(Point(fct: t, coverage: r.coverage, meanWQL: r.meanWeightedQuantileLoss))
+            curve.append(Point(fct: t, coverage: r.coverage, midCoverage: r.midCoverage, meanWQL: r.meanWeightedQuantileLoss))
         }
-        let within = curve.map { p in zip(p.coverage, evaluator.quantiles).allSatisfy { abs($0 - $1) <= tolerance } }
+        let within = curve.map { p in zip(p.midCoverage, evaluator.quantiles).allSatisfy { abs($0 - $1) <= tolerance } }
         var recovery: Int?
         for (i, p) in curve.enumerated() where p.fct >= shiftPeriod && i + stable <= curve.count {
             if within[i..<(i + stable)].allSatisfy({ $0 }) { recovery = Int(p.fct - shiftPeriod); break }

@@ -94,8 +94,8 @@ struct OnlineEvalCommand: ParsableCommand {
         }
         say("online-eval \(replay): \(actuals.count) products, H=\(config.horizons), every FCT of the log scored")
         for r in reports {
-            let cov = zip(config.quantiles, r.overall.coverage).map { String(format: "%g:%.3f", $0, $1) }.joined(separator: " ")
-            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@ | all: mean_wQL %.4f cov %@ volatility %.4f",
+            let cov = zip(config.quantiles, zip(r.overall.coverage, r.overall.midCoverage)).map { String(format: "%g:%.3f/%.3f", $0, $1.0, $1.1) }.joined(separator: " ")
+            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@ | all: mean_wQL %.4f cov/mid %@ volatility %.4f",
                        r.model as NSString, r.products, r.shiftPeriod, r.wqlAfterShift, r.wqlBeforeShift,
                        (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString,
                        r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
@@ -111,11 +111,13 @@ struct OnlineEvalCommand: ParsableCommand {
     }
 
     private func writeCurves(_ reports: [ShiftRecoveryReport], to path: String, quantiles: [Double]) throws {
-        var text = "model,shift,fct,mean_wql," + quantiles.map { "cov\($0)" }.joined(separator: ",") + "\n"
+        var text = "model,shift,fct,mean_wql," + quantiles.map { "cov\($0)" }.joined(separator: ",") + ","
+            + quantiles.map { "midcov\($0)" }.joined(separator: ",") + "\n"
         for r in reports {
             for p in r.curve {
                 text += "\(r.model),\(r.shiftPeriod),\(p.fct - r.shiftPeriod),\(String(format: "%.5f", p.meanWQL)),"
-                    + p.coverage.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
+                    + p.coverage.map { String(format: "%.4f", $0) }.joined(separator: ",") + ","
+                    + p.midCoverage.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
             }
         }
         try text.write(toFile: path, atomically: true, encoding: .utf8)

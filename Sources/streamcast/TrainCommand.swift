@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Cores each training step is split over (data-parallel replicas).") var threads = 2
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
     @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
+    @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
@@ -37,6 +38,7 @@ struct TrainCommand: ParsableCommand {
         var c = MQConfig()
         c.horizons = horizons
         c.context = context
+        if let memory { guard memory > 0 else { throw ValidationError("--memory must be > 0") }; c.memory = memory }
         if let channels { guard channels > 0 else { throw ValidationError("--channels must be > 0") }; c.channels = channels }
         if let decoder {
             guard decoder > 0, decoder % c.heads == 0 else { throw ValidationError("--decoder must be a positive multiple of \(c.heads) (the attention heads)") }

@@ -17,8 +17,33 @@ import Testing
         #expect(abs(r.weightedQuantileLoss[2] - 2.8 / 16) < 1e-12)
         #expect(abs(r.meanWeightedQuantileLoss - 7.0 / 48) < 1e-12)
         #expect(r.coverage == [0.25, 0.75, 0.75])  // y ≤ q: q10 {A2}; q50 {A1, A2, B1}; q90 {A1, A2, B1}
+        // Mid coverage, ties (counts: y = ⌊q⌋) at half: q10 ties A2 → 0.5/4; q50 below A2, ties A1, B1 → 2/4;
+        // q90 below A1, A2, B1 → 3/4 (B2 = 4 is above 3).
+        #expect(r.midCoverage == [0.125, 0.5, 0.75])
         #expect(abs(r.wape - 3.0 / 16) < 1e-12)
         #expect(r.cells == 4)
+    }
+
+    /// Calibrated quantiles of Poisson(1.5) counts: plain coverage of P10 cannot come near 0.1,
+    /// mid coverage does.
+    @Test func midCoverageOfCalibratedCountQuantilesIsNearNominal() {
+        var e = AccuracyEvaluator(quantiles: [0.1, 0.5, 0.9], horizons: 1, season: 1)
+        // Poisson(1.5) pmf ≈ 0.223, 0.335, 0.251, 0.126, 0.047, 0.018: 1,000 outcomes in those shares.
+        let counts = [223, 335, 251, 126, 47, 18]
+        var product = 0
+        for (y, n) in counts.enumerated() {
+            for _ in 0..<n {
+                // The calibrated quantiles: P10 = 0, P50 = 1, P90 = 3 (plus a little, as a network's softplus gives).
+                e.actuals["p\(product)"] = [1: Double(y)]
+                e.forecasts["p\(product)"] = [0: [[0.02, 1.01, 3.03]]]
+                product += 1
+            }
+        }
+        let r = e.report(model: "m", fcts: [0])
+        #expect(abs(r.coverage[0] - 0.223) < 1e-9)  // every zero is "below" P10
+        #expect(abs(r.midCoverage[0] - 0.1115) < 1e-9)
+        #expect(abs(r.midCoverage[1] - (0.223 + 0.335 / 2)) < 1e-9)
+        #expect(abs(r.midCoverage[2] - (0.223 + 0.335 + 0.251 + 0.126 / 2)) < 1e-9)
     }
 
     @Test func volatilityMeasuresHowSuccessiveForecastsOfOneTargetMove() {
