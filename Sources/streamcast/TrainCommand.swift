@@ -24,6 +24,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
     @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
     @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
+    @Option(help: "Category embedding rows (default 64; categories hash into them, so fewer rows than categories share rows).") var categories: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
@@ -38,6 +39,7 @@ struct TrainCommand: ParsableCommand {
         var c = MQConfig()
         c.horizons = horizons
         c.context = context
+        if let categories { guard categories > 0 else { throw ValidationError("--categories must be > 0") }; c.categories = categories }
         if let memory { guard memory > 0 else { throw ValidationError("--memory must be > 0") }; c.memory = memory }
         if let channels { guard channels > 0 else { throw ValidationError("--channels must be > 0") }; c.channels = channels }
         if let decoder {
