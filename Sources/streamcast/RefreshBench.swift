@@ -16,6 +16,7 @@ struct RefreshBench: ParsableCommand {
     @Option(help: "Partitions (a close refreshes one partition's products).") var partitions = 8
     @Option(help: "Days of history before the measured close.") var days = 3
     @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+    @Flag(help: "Run without the drift monitor (to see its share of time and memory).") var noMonitoring = false
     @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func run() throws {
@@ -24,6 +25,7 @@ struct RefreshBench: ParsableCommand {
         config.windows = WindowConfig(period: mq.period, length: mq.network.config.context, lateness: 0)
         config.horizons = mq.network.config.horizons
         config.partitions = partitions
+        if noMonitoring { config.monitoring = nil }
         let sink = CountingSink()
         let forecaster = MQForecaster(model: mq, threads: threads)
         let processor = try StreamProcessor(config: config, sink: sink, forecaster: forecaster)
