@@ -35,8 +35,6 @@ public final class MQTrainer {
     public let features: FeatureBuilder
     let adam: Adam
     let baseLearningRate: Float
-    /// Weight of the base forecast's (no-feedback) pinball loss relative to the final one's.
-    var baseLossWeight: Float = 0.5
     /// Base median forecasts (unscaled) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
 
@@ -104,7 +102,8 @@ public final class MQTrainer {
     /// of the batch (the loss normaliser is the whole batch's), the replicas' gradients are added
     /// into the master's in a fixed order, one Adam step, and the new weights are copied back. The
     /// same seed and thread count give the same model.
-    func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool) -> (loss: Double, absY: Double) {
+    /// `baseWeight`: the base forecast's (no-feedback) pinball loss weight relative to the final one's.
+    func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool, baseWeight: Float) -> (loss: Double, absY: Double) {
         let c = network.config, H = c.horizons
         let q = c.quantiles.map(Float.init)
         let median = network.head.median
@@ -123,7 +122,7 @@ public final class MQTrainer {
             }
         }
         let norm = max(absY, 1)
-        let networks = [network] + helpers, features = features, baseWeight = baseLossWeight
+        let networks = [network] + helpers, features = features
         let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
             let net = networks[part]
             let (x, scales) = features.batch(Array(inputs[range]))
@@ -154,6 +153,20 @@ public final class MQTrainer {
         return (Double(loss) * Double(norm), Double(absY))
     }
 
+    /// One pass over `pairs` in batches; returns Σ loss and Σ|y|. `afterStep` runs after each batch.
+    func pass(_ pairs: [(Int, Int)], series: [ProductSeries], batchSize: Int, train: Bool, baseWeight: Float,
+              afterStep: () -> Void) -> (loss: Double, absY: Double) {
+        var loss = 0.0, absY = 0.0
+        for from in stride(from: 0, to: pairs.count, by: batchSize) {
+            let chunk = pairs[from..<min(from + batchSize, pairs.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
+            let r = step(chunk, train: train, baseWeight: baseWeight)
+            afterStep()
+            loss += r.loss
+            absY += r.absY
+        }
+        return (loss, absY)
+    }
+
     /// Copies the master's weights to the helper replicas.
     func syncHelpers() {
         for helper in helpers {
@@ -164,7 +177,6 @@ public final class MQTrainer {
     /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
     public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
         let H = network.config.horizons
-        baseLossWeight = config.baseLossWeight
         var trainSet: [(Int, Int)] = [], validation: [(Int, Int)] = []
         for (i, s) in series.enumerated() {
             let last = Int(cutoff - s.firstPeriod)  // index of the cutoff period
@@ -193,37 +205,26 @@ public final class MQTrainer {
             }
             sample.sort { ($0.1, $0.0) < ($1.1, $1.0) }
             refreshBaseForecasts(remembered(sample), series: series)
-            var loss = 0.0, absY = 0.0
-            for from in stride(from: 0, to: sample.count, by: config.batchSize) {
-                let chunk = sample[from..<min(from + config.batchSize, sample.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
-                let r = step(chunk, train: true)
+            let trained = pass(sample, series: series, batchSize: config.batchSize, train: true, baseWeight: config.baseLossWeight) {
                 average?.update(network.parameters)
-                loss += r.loss
-                absY += r.absY
             }
             // Validate the averaged weights (swapped in, and back out after).
             if let average { average.swap(into: network.parameters); syncHelpers() }
             refreshBaseForecasts(remembered(validation), series: series)
-            var vLoss = 0.0, vAbs = 0.0
-            for from in stride(from: 0, to: validation.count, by: 512) {
-                let chunk = validation[from..<min(from + 512, validation.count)].map { (index: $0.0, series: series[$0.0], t: $0.1) }
-                let r = step(chunk, train: false)
-                vLoss += r.loss
-                vAbs += r.absY
-            }
-            let validated = network.parameters.map(\.value)
+            let heldOut = pass(validation, series: series, batchSize: 512, train: false, baseWeight: config.baseLossWeight) {}
+            let kept = network.parameters.map(\.value)
             if let average { average.swap(into: network.parameters); syncHelpers() }
             // 2·Σρ/Σ|y| averaged over quantiles: the mean wQL of the scaled-back forecasts.
             let nq = Double(network.config.quantiles.count)
-            let report = EpochReport(epoch: epoch, trainLoss: 2 * loss / max(absY, 1) / nq,
-                                     validationLoss: config.holdOut ? 2 * vLoss / max(vAbs, 1) / nq : .nan,
+            let report = EpochReport(epoch: epoch, trainLoss: 2 * trained.loss / max(trained.absY, 1) / nq,
+                                     validationLoss: config.holdOut ? 2 * heldOut.loss / max(heldOut.absY, 1) / nq : .nan,
                                      seconds: Date().timeIntervalSince(started))
             progress(report)
             if !config.holdOut {
-                bestWeights = validated
+                bestWeights = kept
             } else if report.validationLoss < best - 1e-5 {
                 best = report.validationLoss
-                bestWeights = validated
+                bestWeights = kept
                 stale = 0
             } else {
                 stale += 1

@@ -79,7 +79,6 @@ public struct Matrix: Equatable, Sendable {
     }
 }
 
-/// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
 /// OpenBLAS's threading.
 public enum BLAS {
     /// One OpenBLAS thread per calling thread, unless the user set OPENBLAS_NUM_THREADS (theirs wins).
@@ -89,6 +88,7 @@ public enum BLAS {
     }
 }
 
+/// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
 /// With `timing` on (benchmarks only, one thread), also the wall time spent inside cblas_sgemm.
 public enum GEMMStatistics {
     nonisolated(unsafe) public static var flops: Double = 0
