@@ -34,7 +34,9 @@ public final class ForecastMonitor: @unchecked Sendable {
     public let config: Config
     /// The consume thread writes, the HTTP thread reads.
     let lock = NSLock()
-    var products: [String: ProductState] = [:]
+    /// Per product: a row of flat columns (ProductTable.swift), fixed-size once created, so the
+    /// monitor's memory stops growing once every product has been seen.
+    var products: ProductTable
     var scopes: [String: ScopeState] = [:]
     /// The latest period any product closed (scopes are evaluated when a new one begins).
     public private(set) var latestPeriod: Int64 = .min
@@ -46,6 +48,8 @@ public final class ForecastMonitor: @unchecked Sendable {
         self.config = config
         let lo = config.quantiles.first ?? 0.1, hi = config.quantiles.last ?? 0.9
         spreadUnits = max(Self.normalQuantile(hi) - Self.normalQuantile(lo), 0.1)
+        products = ProductTable(quantiles: config.quantiles.count, historyCapacity: config.productHistory, maxHorizons: 1,
+                                detector: PageHinkley(delta: config.delta, lambda: config.lambda))
     }
 
     /// Φ⁻¹(p) by bisection on erf (only used once, at start).
@@ -56,57 +60,6 @@ public final class ForecastMonitor: @unchecked Sendable {
             if 0.5 * (1 + erf(m / 2.0.squareRoot())) < p { a = m } else { b = m }
         }
         return (a + b) / 2
-    }
-
-    /// Per product: fixed-size once created (flat arrays sized H×Q and the history ring), so the
-    /// monitor's memory stops growing once every product has been seen — it does not creep up
-    /// as the history fills.
-    struct ProductState {
-        var fct: Int64 = .min
-        /// The latest forecast, H rows of Q values, flat (row k = horizon k + 1).
-        var forecast: [Float] = []
-        var bias = 0.0                // EWMA of (y − P50)/s
-        var coverage: [Double] = []   // EWMA of 1{y ≤ q}
-        var ph: PageHinkley
-        var alarmed = false
-        var calm = 0
-        var observed = 0
-        /// The product view: the last periods' actual and one-step quantiles.
-        var history: HistoryRing
-    }
-
-    /// The last `capacity` periods' (period, actual, Q quantiles), oldest first when read, in
-    /// storage allocated once.
-    struct HistoryRing {
-        private var periods: [Int64], actuals: [Float], quantiles: [Float]
-        private var head = 0, count = 0
-        let width: Int
-
-        init(capacity: Int, width: Int) {
-            self.width = width
-            periods = Array(repeating: 0, count: capacity)
-            actuals = Array(repeating: 0, count: capacity)
-            quantiles = Array(repeating: 0, count: capacity * width)
-        }
-
-        mutating func append(period: Int64, actual: Float, quantiles q: ArraySlice<Float>) {
-            let capacity = periods.count
-            guard capacity > 0 else { return }
-            periods[head] = period
-            actuals[head] = actual
-            for (j, v) in q.enumerated() { quantiles[head * width + j] = v }
-            head = (head + 1) % capacity
-            count = min(count + 1, capacity)
-        }
-
-        /// Oldest first.
-        var entries: [(period: Int64, actual: Float, quantiles: [Float])] {
-            let capacity = periods.count
-            return (0..<count).map { i in
-                let at = (head - count + i + capacity) % capacity
-                return (periods[at], actuals[at], Array(quantiles[(at * width)..<((at + 1) * width)]))
-            }
-        }
     }
 
     /// Sums over one period of a scope.
@@ -137,40 +90,38 @@ public final class ForecastMonitor: @unchecked Sendable {
             latestPeriod = p
         }
         let q = config.quantiles
-        // Taken out of the dictionary (not copied) so the arrays below are updated in place.
-        var state = products.removeValue(forKey: product)
-            ?? ProductState(ph: PageHinkley(delta: config.delta, lambda: config.lambda),
-                            history: HistoryRing(capacity: config.productHistory, width: q.count))
+        let row = products.row(for: product, nominal: q)
+        var state = products.scalars[row]
         let mid = q.firstIndex(of: 0.5) ?? q.count / 2
-        // The previous forecast's first row (a copy: `state.forecast` is overwritten in place below).
-        let oneStep = Array(state.forecast.prefix(q.count))
-        if state.fct == p - 1, oneStep.count == q.count {
-            let median = Double(oneStep[mid])
+        // The previous forecast's first row: the one-step-ahead forecast of period p.
+        let scored = state.fct == p - 1 && state.horizons > 0
+        func previous(_ k: Int, _ j: Int) -> Double { Double(products.forecast(row, horizon: k, quantile: j)) }
+        if scored {
+            let median = previous(0, mid)
             let z = max(-5, min(5, (y - median) / max(scale, 1e-9)))
             // For detection, the error in units of the forecast's own spread (its outer quantiles
             // read as a normal's): a calibrated forecast gives sd ≈ 1 for slow and fast movers
             // alike, so one threshold fits every product. The floor keeps near-zero spreads of
             // intermittent products from turning one sale into an alarm.
-            let spread = max(0.5, Double(oneStep[q.count - 1] - oneStep[0]) / spreadUnits)
+            let spread = max(0.5, (previous(0, q.count - 1) - previous(0, 0)) / spreadUnits)
             let standardized = max(-5, min(5, (y - median) / spread))
             let a = 2 / (Double(config.window) + 1)
             state.bias += a * (z - state.bias)
-            if state.coverage.count != q.count { state.coverage = q }  // start at nominal
             var bucket = Bucket(q: q.count)
             bucket.cells = 1
             bucket.absY = abs(y)
             bucket.signed = z
             for (j, level) in q.enumerated() {
-                let f = Double(oneStep[j])
+                let f = previous(0, j)
                 let hit = y <= f ? 1.0 : 0.0
-                state.coverage[j] += a * (hit - state.coverage[j])
+                let c = row * q.count + j
+                products.coverage[c] += Float(a * (hit - Double(products.coverage[c])))
                 bucket.hits[j] = hit
                 bucket.loss[j] = max(level * (y - f), (level - 1) * (y - f))
             }
             // Volatility: how far this forecast moved each target the previous one also covered.
-            for k in 0..<min(rows.count, state.forecast.count / q.count - 1) {
-                let m = Double(rows[k][mid])
-                bucket.moves += abs(m - Double(state.forecast[(k + 1) * q.count + mid]))
+            for k in 0..<min(rows.count, Int(state.horizons) - 1) {
+                bucket.moves += abs(Double(rows[k][mid]) - previous(k + 1, mid))
                 bucket.moveCells += 1
             }
             for key in ["global"] + (category.map { ["category:\($0)"] } ?? []) { add(bucket, to: key, period: p) }
@@ -192,16 +143,10 @@ public final class ForecastMonitor: @unchecked Sendable {
                 }
             }
         }
-        if state.fct == p - 1, oneStep.count == q.count {
-            state.history.append(period: p, actual: Float(y), quantiles: oneStep[...])
-        }
-        // The new forecast replaces the old in the same storage when the shape is unchanged.
-        if state.forecast.count != rows.count * q.count { state.forecast = Array(repeating: 0, count: rows.count * q.count) }
-        for (k, row) in rows.enumerated() where row.count == q.count {
-            for j in 0..<q.count { state.forecast[k * q.count + j] = row[j] }
-        }
-        state.fct = p
-        products[product] = state
+        products.scalars[row] = state
+        if scored { products.appendHistory(row, period: p, actual: Float(y)) }
+        // The new forecast replaces the old in the same storage.
+        products.setForecast(row, fct: p, rows: rows)
         return alerts
     }
 

@@ -70,8 +70,8 @@ extension ForecastMonitor {
     public func topDrifting(_ n: Int) -> [ProductView] {
         lock.lock()
         defer { lock.unlock() }
-        return products.filter { $0.value.observed > 0 }
-            .map { ProductView(product: $0.key, bias: $0.value.bias, coverage: $0.value.coverage, alarmed: $0.value.alarmed, observed: $0.value.observed) }
+        return products.rows.filter { products.scalars[Int($0.value)].observed > 0 }
+            .map { summary(of: $0.key, row: Int($0.value)) }
             .sorted { ($0.alarmed ? 1 : 0, abs($0.bias), $1.product) > ($1.alarmed ? 1 : 0, abs($1.bias), $0.product) }
             .prefix(n).map { $0 }
     }
@@ -79,13 +79,21 @@ extension ForecastMonitor {
     public func product(_ id: String) -> ProductView? {
         lock.lock()
         defer { lock.unlock() }
-        let width = config.quantiles.count
-        return products[id].map {
-            let past = $0.history.entries
-            let forecast = $0.forecast
-            return ProductView(product: id, bias: $0.bias, coverage: $0.coverage, alarmed: $0.alarmed, observed: $0.observed,
-                               periods: past.map(\.period), actuals: past.map(\.actual), pastQuantiles: past.map(\.quantiles),
-                               fct: $0.fct, forecast: stride(from: 0, to: forecast.count, by: width).map { Array(forecast[$0..<($0 + width)]) })
-        }
+        guard let row = products.row(of: id) else { return nil }
+        var view = summary(of: id, row: row)
+        let past = products.history(row), s = products.scalars[row], q = config.quantiles.count
+        view.periods = past.map(\.period)
+        view.actuals = past.map(\.actual)
+        view.pastQuantiles = past.map(\.quantiles)
+        view.fct = s.fct
+        view.forecast = (0..<Int(s.horizons)).map { k in (0..<q).map { products.forecast(row, horizon: k, quantile: $0) } }
+        return view
+    }
+
+    /// Caller holds the lock.
+    private func summary(of id: String, row: Int) -> ProductView {
+        let s = products.scalars[row], q = config.quantiles.count
+        return ProductView(product: id, bias: s.bias, coverage: (0..<q).map { Double(products.coverage[row * q + $0]) },
+                           alarmed: s.alarmed, observed: Int(s.observed))
     }
 }

@@ -77,4 +77,34 @@ struct Uniform {
         #expect(fleet.first?.status == .alert && fleet.contains { $0.status == .recovered })
         #expect(monitor.topDrifting(5).count == 5)
     }
+
+    /// The product view reads the flat per-product table: the history ring keeps the newest
+    /// `productHistory` periods in order with the one-step quantiles each was scored against, and
+    /// a longer forecast (a model with more horizons) widens the table without touching others.
+    @Test func productViewKeepsHistoryInOrderAndSurvivesWiderForecasts() {
+        var config = ForecastMonitor.Config()
+        config.productHistory = 5
+        let monitor = ForecastMonitor(config: config)
+        func rows(_ base: Float, _ h: Int) -> [[Float]] { (0..<h).map { k in [base + Float(k), base + 10 + Float(k), base + 20 + Float(k)] } }
+        for p in Int64(100)..<108 {
+            for (i, id) in ["A", "B"].enumerated() {
+                _ = monitor.observe(product: id, category: nil, period: p, actual: Double(p) + Double(i), scale: 5,
+                                    forecast: rows(Float(p) + Float(100 * i), 4))
+            }
+        }
+        let a = monitor.product("A")!
+        #expect(a.periods == [103, 104, 105, 106, 107])
+        #expect(a.actuals == [103, 104, 105, 106, 107])
+        // Scored against the forecast made one period earlier, its first row.
+        #expect(a.pastQuantiles?.first == [102, 112, 122])
+        #expect(a.observed == 7 && a.fct == 107)
+        #expect(a.forecast?.count == 4 && a.forecast?[3] == [110, 120, 130])
+        // A six-horizon forecast for A widens the table; B's stored forecast is unchanged.
+        _ = monitor.observe(product: "A", category: nil, period: 108, actual: 108, scale: 5, forecast: rows(108, 6))
+        let b = monitor.product("B")!
+        #expect(b.forecast == rows(207, 4))
+        #expect(monitor.product("A")?.forecast == rows(108, 6))
+        #expect(b.periods == [103, 104, 105, 106, 107] && b.pastQuantiles?.last == [206, 216, 226])
+        #expect(monitor.product("C") == nil)
+    }
 }
