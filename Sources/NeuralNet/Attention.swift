@@ -72,7 +72,7 @@ public final class MultiHeadAttention {
                 }
             }
         }}}}}
-        GEMMStatistics.flops += 4 * Double(batch * heads * nq * nk * hd)  // Q·Kᵀ and P·V
+        GEMMStatistics.add(flops: 4 * batch * heads * nq * nk * hd)  // Q·Kᵀ and P·V
         return wo.forward(concat)
     }
 

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,17 +89,39 @@ public enum BLAS {
     }
 }
 
-/// Floating-point operations issued through `gemm` (2·m·n·k each), for throughput benchmarks.
-/// With `timing` on (benchmarks only, one thread), also the wall time spent inside cblas_sgemm.
+/// Floating-point operations issued through `gemm` (2·m·n·k each) and attention's loops, for
+/// throughput benchmarks. Off unless a benchmark starts it: serving and training threads run in
+/// parallel, so the count is atomic, and when off a call pays one flag load. With `timing` (one
+/// thread only: the clock is read per call) also the wall time spent inside cblas_sgemm.
 public enum GEMMStatistics {
-    nonisolated(unsafe) public static var flops: Double = 0
-    nonisolated(unsafe) public static var timing = false
-    nonisolated(unsafe) public static var seconds: Double = 0
+    /// Written only by `start`/`stop`, while no model work runs.
+    nonisolated(unsafe) static var counting = false
+    nonisolated(unsafe) static var timing = false
+    static let operations = Atomic<UInt64>(0)
+    static let nanoseconds = Atomic<UInt64>(0)
 
-    static func now() -> Double {
+    public static func start(timing: Bool = false) {
+        operations.store(0, ordering: .relaxed)
+        nanoseconds.store(0, ordering: .relaxed)
+        counting = true
+        Self.timing = timing
+    }
+
+    /// Stops counting; returns the flops and (with timing) the seconds inside sgemm since `start`.
+    public static func stop() -> (flops: Double, seconds: Double) {
+        counting = false
+        timing = false
+        return (Double(operations.load(ordering: .relaxed)), Double(nanoseconds.load(ordering: .relaxed)) * 1e-9)
+    }
+
+    @inline(__always) static func add(flops: Int) {
+        if counting { operations.wrappingAdd(UInt64(flops), ordering: .relaxed) }
+    }
+
+    static func now() -> UInt64 {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 }
 
@@ -111,13 +134,13 @@ public func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB:
     precondition((transposeB ? b.cols : b.rows) == k, "gemm: inner dimensions \(k) and \(transposeB ? b.cols : b.rows) differ")
     precondition(c.rows == m && c.cols == n, "gemm: output is \(c.rows)×\(c.cols), needs \(m)×\(n)")
     guard m > 0, n > 0 else { return }
-    GEMMStatistics.flops += 2 * Double(m) * Double(n) * Double(k)
+    GEMMStatistics.add(flops: 2 * m * n * k)
     if k == 0 {
         for i in c.data.indices { c.data[i] *= beta }
         return
     }
     let started = GEMMStatistics.timing ? GEMMStatistics.now() : 0
-    defer { if GEMMStatistics.timing { GEMMStatistics.seconds += GEMMStatistics.now() - started } }
+    defer { if GEMMStatistics.timing { GEMMStatistics.nanoseconds.wrappingAdd(GEMMStatistics.now() - started, ordering: .relaxed) } }
     a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
             c.data.withUnsafeMutableBufferPointer { pc in

@@ -19,7 +19,7 @@ extension StreamProcessor {
         guard let rule = config.earlyRefresh, let window = partitions[p]?.product(e.product) else { return }
         let period = config.windows.period
         let open = window.lastClosed + 1
-        guard period.index(of: e.time) == open, earlyRefreshed[e.product] != open else { return }
+        guard period.index(of: e.time) == open, earlyRefreshed[p]?[e.product] != open else { return }
         let trigger: String
         switch e.kind {
         case .pageView:
@@ -36,7 +36,7 @@ extension StreamProcessor {
         case .sale:
             return
         }
-        earlyRefreshed[e.product] = open
+        earlyRefreshed[p, default: [:]][e.product] = open
         let provisional = window.provisionallyClosed(at: e.time, calendar: period)
         var state = partitions[p]?.slot(of: e.product).flatMap { slot in memory[p].flatMap { slot < $0.count ? $0[slot] : nil } } ?? []
         let values = forecaster.forecast(provisional, horizons: config.horizons, quantiles: config.quantiles, state: &state)

@@ -37,8 +37,11 @@ public final class StreamProcessor {
     public internal(set) var stats = Stats()
     /// Scores forecasts as actuals arrive and raises drift alerts (nil: monitoring off).
     public let monitor: ForecastMonitor?
-    /// Product → the open period it was refreshed early in (one early refresh per period).
-    var earlyRefreshed: [String: Int64] = [:]
+    /// By partition, product → the open period it was refreshed early in (one early refresh per
+    /// period); pruned at each close, so it holds only products refreshed in the open period.
+    var earlyRefreshed: [Int32: [String: Int64]] = [:]
+    /// Products refreshed early in their partition's open period.
+    public var earlyRefreshesPending: Int { earlyRefreshed.values.reduce(0) { $0 + $1.count } }
 
     public struct Stats: Sendable {
         public var events = 0
@@ -125,6 +128,10 @@ public final class StreamProcessor {
         var slots = memory.removeValue(forKey: windows.partition) ?? []
         defer {
             memory[windows.partition] = slots
+            if let through = windows.closedThrough, let refreshed = earlyRefreshed[windows.partition] {
+                let stillOpen = refreshed.filter { $0.value > through }
+                earlyRefreshed[windows.partition] = stillOpen.isEmpty ? nil : stillOpen
+            }
             publishMonitorGauges()
         }
         while true {
@@ -179,6 +186,7 @@ public final class StreamProcessor {
     public func unload(partition: Int32) {
         partitions[partition] = nil
         memory[partition] = nil
+        earlyRefreshed[partition] = nil
         offsets.remove(partition: partition)
     }
 }

@@ -197,9 +197,7 @@ struct InferenceBench: ParsableCommand {
         let windows = w.products
         let forecaster = MQForecaster(model: mq, threads: threads)
         var states = [[UInt8]](repeating: [], count: windows.count)
-        GEMMStatistics.flops = 0
-        GEMMStatistics.seconds = 0
-        GEMMStatistics.timing = threads == 1  // the clock is read per call: one thread only
+        GEMMStatistics.start(timing: threads == 1)  // the clock is read per call: one thread only
         let seconds = try time {
             for from in stride(from: 0, to: windows.count, by: batch) {
                 let to = min(from + batch, windows.count)
@@ -208,16 +206,14 @@ struct InferenceBench: ParsableCommand {
                 states.replaceSubrange(from..<to, with: chunk)
             }
         }
-        let modelFlops = GEMMStatistics.flops
-        let blasSeconds = GEMMStatistics.seconds
-        GEMMStatistics.timing = false
+        let (modelFlops, blasSeconds) = GEMMStatistics.stop()
         // Single-core sgemm peak in the same run (OPENBLAS_NUM_THREADS=1 for a one-core figure).
         let n = 1024
         let a = Matrix(rows: n, cols: n, data: (0..<(n * n)).map { Float($0 % 7) }), b = a
         var out = Matrix(rows: n, cols: n)
-        GEMMStatistics.flops = 0
+        GEMMStatistics.start()
         let peakSeconds = try time { for _ in 0..<5 { gemm(a, b, into: &out) } }
-        let peak = GEMMStatistics.flops / peakSeconds / 1e9
+        let peak = GEMMStatistics.stop().flops / peakSeconds / 1e9
         let achieved = modelFlops / seconds / 1e9
         say(String(format: "refresh: %d products in %.2f s = %.0f forecasts/s (batch %d, L=%d, H=%d, C=%d, d=%d); model arithmetic %.2f GFLOP/s = %.0f %% of sgemm peak %.1f GFLOP/s",
                    windows.count, seconds, Double(windows.count) / seconds, batch, c.context, c.horizons, c.channels, c.decoder,

@@ -12,13 +12,16 @@ import Testing
         let dir = Harness.temporaryDirectory()
         let log = dir.appendingPathComponent("log.jsonl").path
         #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "50", "--seed", "9", "--out", log]).0 == 0)
+        var pending = -1
         func run(early: EarlyRefresh?) throws -> [ForecastMessage] {
             var config = PipelineConfig()
             config.forecaster = "empirical_quantiles"
             config.horizons = 7
             config.earlyRefresh = early
             let sink = CollectingSink()
-            try OfflineReplay.run(path: log, processor: try StreamProcessor(config: config, sink: sink))
+            let processor = try StreamProcessor(config: config, sink: sink)
+            try OfflineReplay.run(path: log, processor: processor)
+            pending = processor.earlyRefreshesPending
             return sink.forecasts
         }
         var rule = EarlyRefresh()
@@ -36,6 +39,8 @@ import Testing
         for m in provisional where m.fct <= lastFCT {
             #expect(regularKeys.contains("\(m.product)@\(m.fct)"), "\(m.product) \(m.fct)")
         }
+        // The one-per-period bookkeeping is pruned at each close: only the open period's remain.
+        #expect(pending == provisional.filter { $0.fct > lastFCT }.count, "\(pending) pending")
         // A provisional forecast differs from the regular one it is superseded by (it saw less).
         let byKey = Dictionary(regular.map { ("\($0.product)@\($0.fct)", $0) }, uniquingKeysWith: { a, _ in a })
         #expect(provisional.contains { p in byKey["\(p.product)@\(p.fct)"].map { $0.targets.map(\.q) != p.targets.map(\.q) } ?? false })

@@ -32,3 +32,19 @@ import Testing
     average.swap(into: [p])
     #expect(p.value.data == [7, 8])
 }
+
+/// The flop counter is shared by parallel serving/training threads: no update may be lost. (Other
+/// tests may run gemm concurrently while it counts, so the count is at least, not exactly, ours.)
+@Test func gemmStatisticsCountsEveryCallFromParallelThreads() {
+    let a = Matrix(rows: 8, cols: 8, data: (0..<64).map { Float($0 % 5) })
+    GEMMStatistics.start()
+    DispatchQueue.concurrentPerform(iterations: 2) { _ in
+        var c = Matrix(rows: 8, cols: 8)
+        for _ in 0..<2_000 { gemm(a, a, into: &c) }
+    }
+    let (flops, _) = GEMMStatistics.stop()
+    #expect(flops >= 2 * 2_000 * 2 * 512)
+    var c = Matrix(rows: 8, cols: 8)
+    gemm(a, a, into: &c)
+    #expect(GEMMStatistics.stop().flops == flops, "nothing counted once stopped")
+}
