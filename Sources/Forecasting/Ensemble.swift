@@ -10,10 +10,30 @@ import Windows
 /// every member an empty one (a product seen for the first time).
 public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     public let members: [any Forecaster]
+    /// Whole-unit rounding of the average, by quantile level (see `init(models:)`).
+    let roundingPoints: [Double: Float]
 
-    public init(members: [any Forecaster]) {
+    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:]) {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
+        self.roundingPoints = roundingPoints
+    }
+
+    /// An ensemble of trained models. Where every member rounds a quantile to whole units (count
+    /// data), the members forecast it continuously and the average is rounded at the members'
+    /// mean rounding point: an average of whole numbers is not one, and rounding each member
+    /// first would throw away the information the averaging adds.
+    public convenience init(models: [MQModel], useMemory: Bool = true) {
+        var points: [Double: Float] = [:]
+        let levels = models[0].network.config.quantiles
+        if models.allSatisfy({ $0.countRounding != nil && $0.network.config.quantiles == levels }) {
+            for (j, level) in levels.enumerated() {
+                let thetas = models.compactMap { $0.countRounding!.thresholds[j] }
+                if thetas.count == models.count { points[level] = thetas.reduce(0, +) / Float(thetas.count) }
+            }
+        }
+        self.init(members: models.map { MQForecaster(model: $0, useMemory: useMemory, countRounding: points.isEmpty) },
+                  roundingPoints: points)
     }
 
     public var id: String { "ensemble-" + members.map(\.id).joined(separator: "+") }
@@ -36,7 +56,13 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
         }
         let n = Float(members.count)
         states = memberStates.map(Self.join)
-        return sum.map { tidy($0.map { $0.map { $0 / n } }) }
+        let points = quantiles.map { q in roundingPoints.first { abs($0.key - q) < 1e-9 }?.value }
+        return sum.map { rows in
+            tidy(rows.map { row in row.enumerated().map { j, total in
+                let mean = total / n
+                return points[j].map { max(0, (mean - $0).rounded(.up)) } ?? mean
+            } })
+        }
     }
 
     static func split(_ state: [UInt8], members: Int) -> [[UInt8]] {

@@ -15,11 +15,15 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
     /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
     public let useMemory: Bool
+    /// The model's whole-unit rounding, unless turned off (an ensemble rounds its average instead).
+    let rounding: CountRounding?
 
     /// `threads`: how many cores a large batch is split over (the default: all of them, up to 4).
-    public init(model: MQModel, useMemory: Bool = true, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)) {
+    public init(model: MQModel, useMemory: Bool = true, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount),
+                countRounding: Bool = true) {
         self.model = model
         self.useMemory = useMemory
+        rounding = countRounding ? model.countRounding : nil
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
         replicas = [model.network] + (1..<max(1, threads)).map { _ in
             let copy = MQNetwork(model.network.config, seed: 0)
@@ -150,10 +154,13 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
             out.append((0..<horizons).map { k in
                 let row = b * H + min(k, H - 1)
-                return quantiles.map { q in
+                let values = quantiles.map { q in
                     let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
-                    return max(0, final[row, j] * scales[b])
+                    let v = max(0, final[row, j] * scales[b])
+                    return rounding?.apply(v, column: j) ?? v
                 }
+                // Per-quantile rounding points could cross neighbouring quantiles.
+                return rounding == nil ? values : values.sorted()
             })
         }
         return out

@@ -10,12 +10,15 @@ public struct MQModel {
     public var period: Period
     public var holidays: Set<Int>
     public var id: String
+    /// Whole-unit quantiles for count data (CountRounding.swift); nil: continuous.
+    public var countRounding: CountRounding?
 
-    public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String) {
+    public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil) {
         self.network = network
         self.period = period
         self.holidays = holidays
         self.id = id
+        self.countRounding = countRounding
     }
 
     public func save(to path: String) throws {
@@ -27,8 +30,10 @@ public struct MQModel {
             header[p.name] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
         }
         let config = String(decoding: try JSONEncoder().encode(network.config), as: UTF8.self)
-        header["__metadata__"] = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
-                                  "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
+        var meta = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
+                    "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
+        if let countRounding { meta["count_rounding"] = countRounding.encoded }
+        header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var out = Data()
@@ -60,7 +65,13 @@ public struct MQModel {
             }
         }
         let holidays = Set((meta["holidays"] ?? "").split(separator: ",").compactMap { Int($0) })
-        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq")
+        var rounding: CountRounding?
+        if let text = meta["count_rounding"] {
+            guard let r = CountRounding(encoded: text), r.thresholds.count == config.quantiles.count
+            else { throw ModelFileError("\(path): count_rounding '\(text)' is not one threshold in (0, 1) or '-' per quantile") }
+            rounding = r
+        }
+        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding)
     }
 }
 
@@ -84,9 +95,11 @@ extension MQModel {
     }
 
     /// A short digest of the weights (FNV-1a), so that retrained models get distinct ids.
+    /// FNV-1a over the weights, then the count rounding if any (it changes what the model serves).
     public var weightsDigest: String {
         var h: UInt32 = 2_166_136_261
         for p in network.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } }
+        for b in (countRounding?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         return String(h, radix: 16)
     }
 }

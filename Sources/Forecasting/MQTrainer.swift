@@ -174,8 +174,9 @@ public final class MQTrainer {
         }
     }
 
-    /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
-    public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
+    /// The (series, FCT index) pairs whose targets end at or before `cutoff`; with `holdOut`, those
+    /// whose targets reach into the last H periods are the validation set.
+    func split(_ series: [ProductSeries], cutoff: Int64, holdOut: Bool) -> (train: [(Int, Int)], validation: [(Int, Int)]) {
         let H = network.config.horizons
         var trainSet: [(Int, Int)] = [], validation: [(Int, Int)] = []
         for (i, s) in series.enumerated() {
@@ -183,9 +184,15 @@ public final class MQTrainer {
             let upper = min(last - H, s.units.count - 1 - H)
             guard upper >= 0 else { continue }  // too short, or starts after the cutoff
             for t in 0...upper {
-                if config.holdOut && t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
+                if holdOut && t + H > last - H { validation.append((i, t)) } else { trainSet.append((i, t)) }
             }
         }
+        return (trainSet, validation)
+    }
+
+    /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
+    public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
+        let (trainSet, validation) = split(series, cutoff: cutoff, holdOut: config.holdOut)
         var rng = Initializer(seed: config.seed)
         var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0
         let average = config.averagingDecay > 0 ? WeightAverage(network.parameters, decay: config.averagingDecay) : nil

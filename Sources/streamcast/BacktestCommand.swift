@@ -39,7 +39,7 @@ struct BacktestCommand: ParsableCommand {
             return f
         }
         all += models.map { MQForecaster(model: $0) }
-        all += ensembles.map { EnsembleForecaster(members: $0.map { MQForecaster(model: $0) }) }
+        all += ensembles.map { EnsembleForecaster(models: $0) }
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)

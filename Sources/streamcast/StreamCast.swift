@@ -95,8 +95,8 @@ extension Settings {
     /// The models as the service serves them: one model, or the ensemble of several, with the
     /// error-memory switch, wrapped in the recalibrator when configured.
     func serving(_ models: [MQModel]) -> any Forecaster {
-        let members = models.map { MQForecaster(model: $0, useMemory: errorMemory) }
-        return recalibrated(members.count == 1 ? members[0] : EnsembleForecaster(members: members))
+        return recalibrated(models.count == 1 ? MQForecaster(model: models[0], useMemory: errorMemory)
+                                              : EnsembleForecaster(models: models, useMemory: errorMemory))
     }
 
     /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.
