@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
-    @Flag(help: "Keep quantiles continuous even when the demand is whole units (by default count data get whole-unit quantiles, rounded at points fitted on the held-out tail).") var noCountRounding = false
+    @Flag(help: "For count data (every period's demand a whole number): serve whole-unit quantiles, rounded at points fitted on the held-out tail (docs/model.md; on carparts it did not help).") var countRounding = false
 
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
             warn(String(format: "epoch %2d  train wQL %.4f  %@  %.1f s", r.epoch, r.trainLoss, heldOut as NSString, r.seconds))
         }
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
-        if !noCountRounding, t.holdOut, let rounding = trainer.fitCountRounding(series, cutoff: cutoff) {
+        if countRounding, t.holdOut, let rounding = trainer.fitCountRounding(series, cutoff: cutoff) {
             model.countRounding = rounding
             say("count data: whole-unit quantiles, rounding points \(rounding.encoded) (fitted on the held-out tail)")
         }
