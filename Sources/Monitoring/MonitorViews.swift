@@ -67,13 +67,28 @@ extension ForecastMonitor {
     }
 
     /// Products whose scaled error has drifted furthest from zero (alarmed ones first).
+    /// One pass over the rows keeping the best n (the dashboard asks while the stream runs, and
+    /// the consume thread waits for this lock: sorting a million views took it for seconds).
     public func topDrifting(_ n: Int) -> [ProductView] {
         lock.lock()
         defer { lock.unlock() }
-        return products.rows.filter { products.scalars[Int($0.value)].observed > 0 }
-            .map { summary(of: $0.key, row: Int($0.value)) }
-            .sorted { ($0.alarmed ? 1 : 0, abs($0.bias), $1.product) > ($1.alarmed ? 1 : 0, abs($1.bias), $0.product) }
-            .prefix(n).map { $0 }
+        guard n > 0 else { return [] }
+        // Ranked by (alarmed, |bias|, then product id ascending): `before(a, b)` = a ranks higher.
+        func before(_ a: (id: String, row: Int), _ b: (id: String, row: Int)) -> Bool {
+            let x = products.scalars[a.row], y = products.scalars[b.row]
+            if x.alarmed != y.alarmed { return x.alarmed }
+            if abs(x.bias) != abs(y.bias) { return abs(x.bias) > abs(y.bias) }
+            return a.id < b.id
+        }
+        var best: [(id: String, row: Int)] = []  // sorted, at most n
+        for (id, r) in products.rows where products.scalars[Int(r)].observed > 0 {
+            let candidate = (id: id, row: Int(r))
+            if best.count == n, let last = best.last, !before(candidate, last) { continue }
+            let at = best.firstIndex { before(candidate, $0) } ?? best.count
+            best.insert(candidate, at: at)
+            if best.count > n { best.removeLast() }
+        }
+        return best.map { summary(of: $0.id, row: $0.row) }
     }
 
     public func product(_ id: String) -> ProductView? {

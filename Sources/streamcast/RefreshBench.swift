@@ -2,6 +2,7 @@ import ArgumentParser
 import Events
 import Forecasting
 import Foundation
+import Monitoring
 import NeuralNet
 import Pipeline
 import Windows
@@ -47,5 +48,11 @@ struct RefreshBench: ParsableCommand {
         say(String(format: "refresh at one close: %d products in %d partitions, %.2f s in all = %.0f products/s; longest single close (consume loop held) %.2f s; %d threads, model L=%d H=%d",
                    refreshed, closes.count, total, Double(refreshed) / max(total, 1e-9), stall, forecaster.replicas.count,
                    mq.network.config.context, mq.network.config.horizons))
+        if let monitor = processor.monitor {
+            // The dashboard's query holds the monitor's lock, which the consume thread also takes.
+            var top: [ForecastMonitor.ProductView] = []
+            let seconds = time { top = monitor.topDrifting(50) }
+            say(String(format: "dashboard top-50 drifting products over %d monitored: %.1f ms (monitor lock held)", products, seconds * 1000) + (top.isEmpty ? " (none scored yet)" : ""))
+        }
     }
 }

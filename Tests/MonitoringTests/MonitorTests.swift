@@ -107,4 +107,24 @@ struct Uniform {
         #expect(b.periods == [103, 104, 105, 106, 107] && b.pastQuantiles?.last == [206, 216, 226])
         #expect(monitor.product("C") == nil)
     }
+
+    /// The dashboard's top list is the n best of the full ranking (alarmed first, then |bias|).
+    @Test func topDriftingIsTheHeadOfTheFullRanking() {
+        let monitor = ForecastMonitor(config: ForecastMonitor.Config())
+        var u = Uniform(state: 3)
+        let ids = (0..<300).map { "P\($0)" }
+        for p in Int64(0)..<20 {
+            for (i, id) in ids.enumerated() {
+                // Products drift by different amounts; some far enough to alarm.
+                let y = 5 + 10 * u.next() + Double(i % 37) * Double(p) / 10
+                _ = monitor.observe(product: id, category: nil, period: p, actual: y, scale: 6, forecast: Array(repeating: [1, 5, 9], count: 4))
+            }
+        }
+        let views = ids.compactMap { monitor.product($0) }
+        let ranked = views.sorted { ($0.alarmed ? 1 : 0, abs($0.bias), $1.product) > ($1.alarmed ? 1 : 0, abs($1.bias), $0.product) }
+        #expect(views.contains { $0.alarmed } && views.contains { !$0.alarmed })
+        for n in [1, 10, 299, 400] {
+            #expect(monitor.topDrifting(n).map(\.product) == ranked.prefix(n).map(\.product), "n = \(n)")
+        }
+    }
 }
