@@ -121,6 +121,9 @@ public struct FeatureBuilder: Sendable {
                 if n > 3 { past[row, 3] = s.promo[i] }
                 if n > 4 { past[row, 4] = isHoliday }
                 if n > 5 { past[row, 5] = min(Float(i + 1), 52) / 52 }
+                // The series' level itself (inputs are otherwise scale-free): how noisy a series
+                // is relative to its level depends on it (a big store-department is smoother).
+                if n > 6 { past[row, 6] = log1p(scale) / 10 }
             }
             let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
             for k in 0..<H {

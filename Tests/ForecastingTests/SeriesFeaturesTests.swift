@@ -1,0 +1,40 @@
+import Foundation
+@testable import Forecasting
+import Testing
+import Windows
+
+/// The network's inputs for one (series, FCT), checked by hand: scaling, the scale-free history,
+/// the series' level, the seasonal anchor; and a model file with fewer features (trained before a
+/// feature was added) still gets exactly its own.
+@Suite struct SeriesFeaturesTests {
+    static let series = ProductSeries(product: "p", category: 0, firstPeriod: 2_800, units: [2, 4, 6, 8, 10, 12, 14, 16],
+                                      views: Array(repeating: 0, count: 8), price: Array(repeating: 5, count: 8),
+                                      promo: Array(repeating: 0, count: 8))
+
+    @Test func pastAndFutureFeaturesOfOneExample() {
+        var c = MQConfig()
+        c.context = 4
+        c.horizons = 2
+        let builder = FeatureBuilder(config: c, period: .week, holidays: [])
+        let t = 5  // context = periods 2…5 (units 6, 8, 10, 12), targets 6 and 7
+        let (batch, scales) = builder.batch([(Self.series, t, nil, nil)])
+        let scale: Float = 1 + (6 + 8 + 10 + 12) / 4
+        #expect(scales == [scale])
+        #expect((0..<4).map { batch.past[$0, 0] } == [6, 8, 10, 12].map { $0 / scale })
+        #expect((0..<4).allSatisfy { abs(batch.past[$0, 6] - log1p(scale) / 10) < 1e-6 }, "the level, on every context step")
+        #expect(batch.past[3, 5] == Float(6) / 52, "age: periods of history so far")
+        // The season of a week is 52 periods, longer than this history: no seasonal anchor.
+        #expect(batch.future[0, 3] == 0 && batch.future[1, 3] == 0)
+        #expect(batch.future[0, 0] == 0, "price at its reference level")
+    }
+
+    @Test func aModelWithFewerFeaturesGetsOnlyItsOwn() {
+        var c = MQConfig()
+        c.context = 4
+        c.horizons = 2
+        c.pastFeatures = 6  // a model trained before the level feature
+        let (batch, _) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(Self.series, 5, nil, nil)])
+        #expect(batch.past.cols == 6)
+        #expect((0..<4).map { batch.past[$0, 0] } == [6, 8, 10, 12].map { $0 / 10 })
+    }
+}
