@@ -26,7 +26,7 @@ public final class ForecastMonitor: @unchecked Sendable {
         /// Periods a metric must be back to normal before a recovery is announced.
         public var recoveryPeriods = 3
         /// Periods of (actual, one-step quantiles) kept per product for the dashboard's product
-        /// view (4 floats each).
+        /// view (4 floats and a period each; at most 255).
         public var productHistory = 12
         public init() {}
     }
