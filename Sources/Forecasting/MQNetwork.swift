@@ -5,7 +5,7 @@ public struct MQConfig: Sendable, Equatable, Codable {
     public var context = 32            // L
     public var horizons = 4            // H
     public var quantiles: [Double] = [0.1, 0.5, 0.9]
-    public var pastFeatures = 7        // per context step: y/s, log1p(v/s), log price ratio, promo, holiday, age, log1p(s)/10
+    public var pastFeatures = 6        // per context step: y/s, log1p(v/s), log price ratio, promo, holiday, age [, log1p(s)/10: train --level-input]
     public var calendarFeatures = 4    // per step, known ahead (e.g. day-of-week / month sin-cos)
     public var futureFeatures = 4      // per target step: log price ratio, promo, holiday, y one season back / s
     public var categories = 64

@@ -30,6 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
+    @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; docs/accuracy.md, session 5: walmart −1 %, stallion +1.7 %).") var levelInput = false
     @Flag(help: "For count data (every period's demand a whole number): serve whole-unit quantiles, rounded at points fitted on the held-out tail (docs/model.md; on carparts it did not help).") var countRounding = false
 
     func run() throws {
@@ -47,6 +48,7 @@ struct TrainCommand: ParsableCommand {
             guard decoder > 0, decoder % c.heads == 0 else { throw ValidationError("--decoder must be a positive multiple of \(c.heads) (the attention heads)") }
             c.decoder = decoder
         }
+        if levelInput { c.pastFeatures = 7 }
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false

@@ -15,6 +15,7 @@ import Windows
         var c = MQConfig()
         c.context = 4
         c.horizons = 2
+        c.pastFeatures = 7  // with the level input (train --level-input)
         let builder = FeatureBuilder(config: c, period: .week, holidays: [])
         let t = 5  // context = periods 2…5 (units 6, 8, 10, 12), targets 6 and 7
         let (batch, scales) = builder.batch([(Self.series, t, nil, nil)])
@@ -32,7 +33,7 @@ import Windows
         var c = MQConfig()
         c.context = 4
         c.horizons = 2
-        c.pastFeatures = 6  // a model trained before the level feature
+        c.pastFeatures = 6  // the default, and every model trained before the level input existed
         let (batch, _) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(Self.series, 5, nil, nil)])
         #expect(batch.past.cols == 6)
         #expect((0..<4).map { batch.past[$0, 0] } == [6, 8, 10, 12].map { $0 / 10 })
