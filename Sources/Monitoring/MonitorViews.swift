@@ -109,7 +109,8 @@ extension ForecastMonitor {
     /// Caller holds the lock.
     private func summary(of id: String, row: Int) -> ProductView {
         let s = products.scalars[row], q = config.quantiles.count
-        return ProductView(product: id, bias: s.bias, coverage: (0..<q).map { Double(products.coverage[row * q + $0]) },
+        // Stored as Float; rounded so the JSON says 0.5145, not 0.5145077705383301.
+        return ProductView(product: id, bias: s.bias, coverage: (0..<q).map { (Double(products.coverage[row * q + $0]) * 1e4).rounded() / 1e4 },
                            alarmed: s.alarmed, observed: Int(s.observed))
     }
 }
