@@ -19,7 +19,12 @@ public struct CountRounding: Sendable, Equatable {
     /// ⌈v − θ_j⌉ for a non-negative forecast `v` of model quantile `j`.
     @inline(__always) public func apply(_ v: Float, column j: Int) -> Float {
         guard j < thresholds.count, let theta = thresholds[j] else { return v }
-        return max(0, (v - theta).rounded(.up))
+        return Self.round(v, at: theta)
+    }
+
+    /// ⌈v − θ⌉, never below 0: the one rounding rule (members, ensembles, the fit).
+    @inline(__always) public static func round(_ v: Float, at theta: Float) -> Float {
+        max(0, (v - theta).rounded(.up))
     }
 
     /// Candidate rounding points: 0.05, 0.10, …, 0.95.
@@ -40,7 +45,7 @@ public struct CountRounding: Sendable, Equatable {
                 return total
             }
             let raw = loss { $0 }
-            let best = candidates.map { theta in (theta, loss { max(0, ($0 - theta).rounded(.up)) }) }.min { $0.1 < $1.1 }!
+            let best = candidates.map { theta in (theta, loss { round($0, at: theta) }) }.min { $0.1 < $1.1 }!
             thresholds.append(best.1 < raw ? best.0 : nil)
         }
         return thresholds.contains { $0 != nil } ? CountRounding(thresholds: thresholds) : nil
@@ -79,12 +84,7 @@ extension MQTrainer {
         var forecasts: [[Float]] = [], actuals: [Float] = []
         for from in stride(from: 0, to: validation.count, by: 512) {
             let chunk = validation[from..<min(from + 512, validation.count)]
-            let inputs = chunk.map { pair -> (series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?) in
-                let s = series[pair.0]
-                let scale = features.scale(s, fct: pair.1)
-                return (s, pair.1, nil, c.useFeedback ? memory(pair.0, s, t: pair.1, scale: scale) : nil)
-            }
-            let (x, scales) = features.batch(inputs)
+            let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
             let (final, _) = network.forward(x)
             for (e, pair) in chunk.enumerated() {
                 for k in 0..<H where pair.1 + 1 + k < series[pair.0].units.count {

@@ -60,7 +60,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
         return sum.map { rows in
             tidy(rows.map { row in row.enumerated().map { j, total in
                 let mean = total / n
-                return points[j].map { max(0, (mean - $0).rounded(.up)) } ?? mean
+                return points[j].map { CountRounding.round(mean, at: $0) } ?? mean
             } })
         }
     }

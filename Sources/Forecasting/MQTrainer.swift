@@ -97,6 +97,13 @@ public final class MQTrainer {
         return out.sorted { ($0.1, $0.0) < ($1.1, $1.0) }
     }
 
+    /// The network input of (series, FCT t) as training sees it (no future-price override; the
+    /// error memory from the recorded base forecasts), and the series' scale at t.
+    func example(_ index: Int, _ s: ProductSeries, t: Int) -> (input: (series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?), scale: Float) {
+        let scale = features.scale(s, fct: t)
+        return ((s, t, nil, network.config.useFeedback ? memory(index, s, t: t, scale: scale) : nil), scale)
+    }
+
     /// Runs one batch; returns the loss (normalised by Σ|y|) and, when training, updates weights.
     /// Data-parallel over the cores: each replica runs forward and backward on a contiguous part
     /// of the batch (the loss normaliser is the whole batch's), the replicas' gradients are added
@@ -111,8 +118,8 @@ public final class MQTrainer {
         var targets = [Float](), weights = [Float]()
         var absY: Float = 0
         for ex in batch {
-            let scale = features.scale(ex.series, fct: ex.t)
-            inputs.append((ex.series, ex.t, nil, c.useFeedback ? memory(ex.index, ex.series, t: ex.t, scale: scale) : nil))
+            let (input, scale) = example(ex.index, ex.series, t: ex.t)
+            inputs.append(input)
             for k in 0..<H {
                 let i = ex.t + 1 + k
                 let y = i < ex.series.units.count ? ex.series.units[i] : 0

@@ -47,8 +47,6 @@ struct ProductTable {
         self.detector = detector
     }
 
-    var count: Int { scalars.count }
-
     func row(of id: String) -> Int? { rows[id].map(Int.init) }
 
     /// The product's row, created (nominal coverage, empty forecast and history) if new.
