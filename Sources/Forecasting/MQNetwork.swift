@@ -7,7 +7,7 @@ public struct MQConfig: Sendable, Equatable, Codable {
     public var quantiles: [Double] = [0.1, 0.5, 0.9]
     public var pastFeatures = 6        // per context step: y/s, log1p(v/s), log price ratio, promo, holiday, age [, log1p(s)/10: train --level-input]
     public var calendarFeatures = 4    // per step, known ahead (e.g. day-of-week / month sin-cos)
-    public var futureFeatures = 4      // per target step: log price ratio, promo, holiday, y one season back / s
+    public var futureFeatures = 4      // per target step: log price ratio, promo, holiday, y one season back / s [, whether that exists: train --season-flag]
     public var categories = 64
     public var embedding = 4
     public var channels = 16           // C

@@ -134,12 +134,15 @@ public struct FeatureBuilder: Sendable {
                 let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
                 // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
                 let back = i - period.season
-                let seasonal: Float = back >= 0 && back < s.units.count && back <= t ? s.units[back] / scale : 0
+                let seasonKnown = back >= 0 && back < s.units.count && back <= t
+                let seasonal: Float = seasonKnown ? s.units[back] / scale : 0
                 let n = c.futureFeatures
                 if n > 0 { future[row, 0] = logRatio(price) }
                 if n > 1 { future[row, 1] = promo }
                 if n > 2 { future[row, 2] = isHoliday }
                 if n > 3 { future[row, 3] = seasonal }
+                // Whether there is a season-ago value at all: 0 above is also a real zero sale.
+                if n > 4 { future[row, 4] = seasonKnown ? 1 : 0 }
             }
             var m: [Bool] = Array(repeating: false, count: H * R)
             if let entries = ex.memory {

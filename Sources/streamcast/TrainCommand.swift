@@ -31,6 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; docs/accuracy.md, session 5: walmart −1 %, stallion +1.7 %).") var levelInput = false
+    @Flag(help: "Tell the network per target whether a season-ago value exists (otherwise a missing one reads as a zero sale; docs/accuracy.md, session 6).") var seasonFlag = false
     @Flag(help: "For count data (every period's demand a whole number): serve whole-unit quantiles, rounded at points fitted on the held-out tail (docs/model.md; on carparts it did not help).") var countRounding = false
 
     func run() throws {
@@ -49,6 +50,7 @@ struct TrainCommand: ParsableCommand {
             c.decoder = decoder
         }
         if levelInput { c.pastFeatures = 7 }
+        if seasonFlag { c.futureFeatures = 5 }
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false

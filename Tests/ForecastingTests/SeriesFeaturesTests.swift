@@ -29,6 +29,27 @@ import Windows
         #expect(batch.future[0, 0] == 0, "price at its reference level")
     }
 
+    @Test func seasonFlag() {
+        var c = MQConfig()
+        c.context = 4
+        c.horizons = 2
+        c.futureFeatures = 5  // with the season flag (train --season-flag)
+        let builder = FeatureBuilder(config: c, period: .week, holidays: [])
+        let (batch, _) = builder.batch([(Self.series, 5, nil, nil)])
+        #expect(batch.future[0, 4] == 0 && batch.future[1, 4] == 0, "no season-ago value in 8 weeks")
+        // 60 weeks of history: at FCT 55 the targets 56, 57 have season-ago values (weeks 4, 5);
+        // at FCT 40 they do not. A real zero sale a season ago keeps the flag at 1.
+        var units = (0..<60).map { Float($0 + 1) }
+        units[4] = 0
+        let long = ProductSeries(product: "q", category: 0, firstPeriod: 2_800, units: units,
+                                 views: Array(repeating: 0, count: 60), price: Array(repeating: 5, count: 60),
+                                 promo: Array(repeating: 0, count: 60))
+        let (b, scales) = builder.batch([(long, 55, nil, nil), (long, 40, nil, nil)])
+        #expect(b.future[0, 4] == 1 && b.future[0, 3] == 0, "a season-ago zero: known, and zero")
+        #expect(b.future[1, 4] == 1 && b.future[1, 3] == 6 / scales[0])
+        #expect(b.future[2, 4] == 0 && b.future[3, 4] == 0 && b.future[2, 3] == 0)
+    }
+
     @Test func aModelWithFewerFeaturesGetsOnlyItsOwn() {
         var c = MQConfig()
         c.context = 4
