@@ -17,10 +17,12 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Also evaluate the quantile average of these model files (A+B+C, e.g. one network trained with several seeds); repeatable.") var ensemble: [String] = []
     @Flag(help: "Print the reports as JSON.") var json = false
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
+    @Option(help: "Also evaluate each model and ensemble wrapped in online recalibration with this step η (repeatable): it learns per product from every period the replay closes before each FCT, as the service with forecast.recalibration = \"product\" does.") var recalibrationStep: [Float] = []
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
     @OptionGroup var options: PipelineOptions
 
     func run() throws {
+        guard recalibrationStep.allSatisfy({ $0 > 0 && $0 <= 1 }) else { throw ValidationError("--recalibration-step must be in (0, 1]") }
         let settings = try options.settings()
         var config = settings.pipeline
         let period = config.windows.period
@@ -40,6 +42,8 @@ struct BacktestCommand: ParsableCommand {
         }
         all += models.map { MQForecaster(model: $0) }
         all += ensembles.map { EnsembleForecaster(models: $0) }
+        let learned = all.dropFirst(all.count - models.count - ensembles.count)
+        all += recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta) } }
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)
