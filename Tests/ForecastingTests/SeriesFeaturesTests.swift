@@ -11,12 +11,18 @@ import Windows
                                       views: Array(repeating: 0, count: 8), price: Array(repeating: 5, count: 8),
                                       promo: Array(repeating: 0, count: 8))
 
-    @Test func pastAndFutureFeaturesOfOneExample() {
+    /// Weekly features with context 4 and 2 horizons.
+    static func builder(pastFeatures: Int = 6, futureFeatures: Int = 4) -> FeatureBuilder {
         var c = MQConfig()
         c.context = 4
         c.horizons = 2
-        c.pastFeatures = 7  // with the level input (train --level-input)
-        let builder = FeatureBuilder(config: c, period: .week, holidays: [])
+        c.pastFeatures = pastFeatures
+        c.futureFeatures = futureFeatures
+        return FeatureBuilder(config: c, period: .week, holidays: [])
+    }
+
+    @Test func pastAndFutureFeaturesOfOneExample() {
+        let builder = Self.builder(pastFeatures: 7)  // with the level input (train --level-input)
         let t = 5  // context = periods 2…5 (units 6, 8, 10, 12), targets 6 and 7
         let (batch, scales) = builder.batch([(Self.series, t, nil, nil)])
         let scale: Float = 1 + (6 + 8 + 10 + 12) / 4
@@ -30,11 +36,7 @@ import Windows
     }
 
     @Test func seasonFlag() {
-        var c = MQConfig()
-        c.context = 4
-        c.horizons = 2
-        c.futureFeatures = 5  // with the season flag (train --season-flag)
-        let builder = FeatureBuilder(config: c, period: .week, holidays: [])
+        let builder = Self.builder(futureFeatures: 5)  // with the season flag (train --season-flag)
         let (batch, _) = builder.batch([(Self.series, 5, nil, nil)])
         #expect(batch.future[0, 4] == 0 && batch.future[1, 4] == 0, "no season-ago value in 8 weeks")
         // 60 weeks of history: at FCT 55 the targets 56, 57 have season-ago values (weeks 4, 5);
@@ -51,11 +53,8 @@ import Windows
     }
 
     @Test func aModelWithFewerFeaturesGetsOnlyItsOwn() {
-        var c = MQConfig()
-        c.context = 4
-        c.horizons = 2
-        c.pastFeatures = 6  // the default, and every model trained before the level input existed
-        let (batch, _) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(Self.series, 5, nil, nil)])
+        // 6 past inputs: the default, and every model trained before the level input existed.
+        let (batch, _) = Self.builder(pastFeatures: 6).batch([(Self.series, 5, nil, nil)])
         #expect(batch.past.cols == 6)
         #expect((0..<4).map { batch.past[$0, 0] } == [6, 8, 10, 12].map { $0 / 10 })
     }
