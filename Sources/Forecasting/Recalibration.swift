@@ -20,11 +20,17 @@ public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
     public let inner: any Forecaster
     /// η: the step per miss, in units of the product's scale.
     public let step: Float
+    /// What one step is relative to: the product's level s (the default), or the width of the
+    /// interval it emitted for the period (P_max − P_min, at least 0.1·s), which makes η mean the
+    /// same for smooth and noisy series (docs/online.md).
+    public enum StepScale: String, Sendable { case level, width }
+    public let stepScale: StepScale
     static let magic: [UInt8] = Array("ACI1".utf8)
 
-    public init(inner: any Forecaster, step: Float) {
+    public init(inner: any Forecaster, step: Float, stepScale: StepScale = .level) {
         self.inner = inner
         self.step = step
+        self.stepScale = stepScale
     }
 
     public var id: String { inner.id + "+aci" }
@@ -71,7 +77,8 @@ public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
             let recent = window.recent(.units, count: 32)
             // The actual of the period that just closed against what was emitted for it.
             if t.fct == window.lastClosed - 1, let y = recent.last {
-                let scale = 1 + recent.reduce(0, +) / Float(max(recent.count, 1))
+                let level = 1 + recent.reduce(0, +) / Float(max(recent.count, 1))
+                let scale = stepScale == .level ? level : max((t.last.last ?? 0) - (t.last.first ?? 0), 0.1 * level)
                 for j in 0..<q {
                     let miss: Float = y > t.last[j] ? 1 : 0
                     t.theta[j] += step * scale * (miss - Float(1 - quantiles[j]))

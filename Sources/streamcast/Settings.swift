@@ -1,4 +1,5 @@
 import Foundation
+import Forecasting
 import Kafka
 import Monitoring
 import Pipeline
@@ -19,6 +20,7 @@ struct Settings {
     var errorMemory = true
     var recalibration = "off"
     var recalibrationStep: Float = 0.05
+    var recalibrationScale = ConformalRecalibrator.StepScale.level
     /// Early-refresh thresholds (applied when `forecast.early_refresh` is on, in any key order).
     var earlyRule = EarlyRefresh()
     var storageRetry = false
@@ -45,6 +47,7 @@ struct Settings {
         "forecast.error_memory": "true or false (the feedback model's error memory)",
         "forecast.recalibration": "off or product (adaptive conformal quantile tracking per product)",
         "forecast.recalibration_step": "a number in (0, 1] (step per miss, in units of the product's scale)",
+        "forecast.recalibration_scale": "level or width (a step is relative to the product's mean, or to the width of the interval it emitted)",
         "forecast.quantiles": "increasing numbers in (0, 1), e.g. [0.1, 0.5, 0.9]",
         "checkpoint.path": "a file path", "checkpoint.every_seconds": "a number > 0",
         "checkpoint.every_events": "an integer >= 1",
@@ -171,6 +174,9 @@ struct Settings {
         case "forecast.recalibration_step":
             guard let v = Float(value), v > 0, v <= 1 else { throw bad() }
             recalibrationStep = v
+        case "forecast.recalibration_scale":
+            guard let v = ConformalRecalibrator.StepScale(rawValue: value) else { throw bad() }
+            recalibrationScale = v
         case "forecast.quantiles":
             let qs = value.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !qs.isEmpty, qs.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }),

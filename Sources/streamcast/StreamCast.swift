@@ -101,6 +101,6 @@ extension Settings {
 
     /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.
     func recalibrated(_ f: any Forecaster) -> any Forecaster {
-        recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep)
+        recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: recalibrationScale)
     }
 }

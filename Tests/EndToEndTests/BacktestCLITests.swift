@@ -60,20 +60,27 @@ import Testing
     }
 
     /// `--recalibration-step` adds each model wrapped in online recalibration, learned from every
-    /// period the replay closes; a step outside (0, 1] is refused.
+    /// period the replay closes (relative to the level, or with `--recalibration-scale width` to the
+    /// emitted interval's width).
     @Test func backtestAlsoScoresTheRecalibratedModel() throws {
         let dir = Harness.temporaryDirectory()
         let log = dir.appendingPathComponent("log.jsonl").path, model = dir.appendingPathComponent("m.safetensors").path
         #expect(try Harness.streamcast(["simulate", "--products", "20", "--periods", "60", "--seed", "5", "--out", log]).0 == 0)
         try KafkaEndToEndTests.train(log, out: model, seed: 1, horizons: 7)
         let (status, out) = try Harness.streamcast(["backtest", "--replay", log, "--horizons", "7", "--forecasters", "",
-                                                     "--model", model, "--recalibration-step", "0.2", "--json"])
+                                                     "--model", model, "--recalibration-step", "0.2",
+                                                     "--recalibration-scale", "width", "--json"])
         #expect(status == 0, "\(out)")
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
         let names = reports.compactMap { $0["model"] as? String }
         #expect(names.count == 2 && names[1] == names[0] + "+aci", "\(names)")
         let coverage = reports.map { $0["coverage"] as? [Double] ?? [] }
         #expect(coverage[0] != coverage[1], "recalibration moved no quantile")
-        #expect(try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--recalibration-step", "0"]).0 != 0)
+        // Refused with a usage error (exit 64), not a crash: a step outside (0, 1], an unknown
+        // step scale, an empty ensemble.
+        #expect(try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--recalibration-step", "0"]).0 == 64)
+        #expect(try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--recalibration-step", "0.1",
+                                        "--recalibration-scale", "spread"]).0 == 64)
+        #expect(try Harness.streamcast(["backtest", "--replay", log, "--ensemble", ""]).0 == 64)
     }
 }

@@ -150,4 +150,20 @@ import Windows
         // A state without the trailer is the inner state as it was.
         #expect(ConformalRecalibrator.Trailer.split([1, 2, 3], quantiles: 3).inner == [1, 2, 3])
     }
+
+    /// With `stepScale: .width` a miss moves the quantile by η × the width of the interval emitted
+    /// for that period (P90 − P10), not by η × the product's level.
+    @Test func recalibrationStepRelativeToTheEmittedWidth() {
+        let inner = EmpiricalQuantileForecaster(lookback: 28)
+        let f = ConformalRecalibrator(inner: inner, step: 0.1, stepScale: .width)
+        let y = (0..<28).map { Float($0 % 2 == 0 ? 1 : 3) } + [20]
+        var state: [UInt8] = [], raw: [UInt8] = []
+        let first = f.forecast(window(Array(y.prefix(28))), horizons: 1, quantiles: [0.1, 0.5, 0.9], state: &state)
+        let w = window(y)
+        let base = inner.forecast(w, horizons: 1, quantiles: [0.1, 0.5, 0.9], state: &raw)
+        let adjusted = f.forecast(w, horizons: 1, quantiles: [0.1, 0.5, 0.9], state: &state)
+        let width = first[0][2] - first[0][0]
+        #expect(width > 1, "the alternating history gives a real interval")
+        #expect(abs((adjusted[0][2] - base[0][2]) - 0.1 * width * 0.9) < 1e-4, "P90 exceeded: up by η·width·0.9")
+    }
 }
