@@ -9,7 +9,8 @@ import Windows
 ///     θ_q ← θ_q + η·s·(1{y_t > ŷ_q} − (1 − q))
 /// so a quantile that is exceeded more often than 1 − q of the time moves up, and one that is
 /// exceeded less often moves down; realised coverage converges to q whatever the drift, at a speed
-/// set by η. s = 1 + mean of the recent units makes η scale-free. Every horizon of the next
+/// set by η. s = 1 + mean of the recent units makes η scale-free (with `stepScale: .width`, s is
+/// the width of the interval emitted for t instead, so η also means the same for smooth and noisy series). Every horizon of the next
 /// forecast is shifted by the same θ_q (a level error is shared by all horizons), then clipped at
 /// zero and sorted so quantiles never cross.
 ///
