@@ -10,9 +10,9 @@ import Windows
 /// so a quantile that is exceeded more often than 1 − q of the time moves up, and one that is
 /// exceeded less often moves down; realised coverage converges to q whatever the drift, at a speed
 /// set by η. s = 1 + mean of the recent units makes η scale-free (with `stepScale: .width`, s is
-/// the width of the interval emitted for t instead, so η also means the same for smooth and noisy series). Every horizon of the next
-/// forecast is shifted by the same θ_q (a level error is shared by all horizons), then clipped at
-/// zero and sorted so quantiles never cross.
+/// the width of the interval emitted for t instead, so η also means the same for smooth and noisy
+/// series). Every horizon of the next forecast is shifted by the same θ_q (a level error is shared
+/// by all horizons), then clipped at zero and sorted so quantiles never cross.
 ///
 /// State: the inner forecaster's bytes, then a fixed trailer
 /// [fct Int64][last one-step values Q×f32][θ Q×f32]["ACI1"], so switching recalibration on for a
