@@ -19,7 +19,7 @@ struct OnlineEvalCommand: ParsableCommand {
     @Option(help: "Drift file from `streamcast simulate` (BASE.drift.jsonl): report recovery of the shifted products.") var drift: String?
     @Option(help: "Variants of the model (comma-separated): memory, no-memory, memory+aci, no-memory+aci.") var variants = "memory,no-memory,memory+aci,no-memory+aci"
     @Option(help: "Baselines to run too (comma-separated, NAME+aci recalibrated, \"\" for none).") var forecasters = "seasonal_naive"
-    @Option(help: "Recalibration step η (units of the product's scale per miss).") var recalibrationStep: Float = 0.05
+    @Option(help: "Recalibration step η (per miss, in units of the product's scale, or of its interval's width with forecast.recalibration_scale = \"width\" in --config).") var recalibrationStep: Float = 0.05
     @Option(help: "Write the per-FCT recovery curves as CSV here.") var curvesOut: String?
     @Flag(help: "Print the reports as JSON.") var json = false
     @OptionGroup var options: PipelineOptions
@@ -35,7 +35,7 @@ struct OnlineEvalCommand: ParsableCommand {
             let recalibrate = name.hasSuffix("+aci")
             let base = recalibrate ? name.dropLast(4) : name
             guard let f = Forecasters.make(String(base), period: period) else { throw ValidationError("unknown forecaster \(base)") }
-            all.append(recalibrate ? ConformalRecalibrator(inner: f, step: recalibrationStep) : f)
+            all.append(recalibrate ? ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: settings.recalibrationScale) : f)
         }
         if let path = settings.modelFile {
             let model = try MQModel.load(from: path)
@@ -44,7 +44,7 @@ struct OnlineEvalCommand: ParsableCommand {
             for v in variants.split(separator: ",").map(String.init) {
                 guard ["memory", "no-memory", "memory+aci", "no-memory+aci"].contains(v) else { throw ValidationError("unknown variant \(v)") }
                 let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"))
-                all.append(v.hasSuffix("+aci") ? ConformalRecalibrator(inner: f, step: recalibrationStep) : f)
+                all.append(v.hasSuffix("+aci") ? ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: settings.recalibrationScale) : f)
             }
         }
         // Drifted products grouped by kind and first drifted period (the experiment logs have one group each).
