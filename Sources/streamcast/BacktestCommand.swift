@@ -18,22 +18,20 @@ struct BacktestCommand: ParsableCommand {
     @Flag(help: "Print the reports as JSON.") var json = false
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
     @Option(help: "Also evaluate each model and ensemble wrapped in online recalibration with this step η (repeatable): it learns per product from every period the replay closes before each FCT, as the service with forecast.recalibration = \"product\" does.") var recalibrationStep: [Float] = []
-    @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted).") var recalibrationScale = "level"
+    @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted); default: forecast.recalibration_scale.") var recalibrationScale: ConformalRecalibrator.StepScale?
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
     @OptionGroup var options: PipelineOptions
 
     func run() throws {
         guard recalibrationStep.allSatisfy({ $0 > 0 && $0 <= 1 }) else { throw ValidationError("--recalibration-step must be in (0, 1]") }
-        guard let scale = ConformalRecalibrator.StepScale(rawValue: recalibrationScale) else {
-            throw ValidationError("--recalibration-scale must be level or width")
-        }
         let settings = try options.settings()
         var config = settings.pipeline
         let period = config.windows.period
         let models = try options.model.map { try MQModel.load(from: $0) }
         let ensembles = try ensemble.map { files in
-            guard !files.split(separator: "+").isEmpty else { throw ValidationError("--ensemble needs model files joined by +, got \"\(files)\"") }
-            return try files.split(separator: "+").map { try MQModel.load(from: String($0)) }
+            let paths = files.split(separator: "+")
+            guard !paths.isEmpty else { throw ValidationError("--ensemble needs model files joined by +, got \"\(files)\"") }
+            return try paths.map { try MQModel.load(from: String($0)) }
         }
         for m in models + ensembles.flatMap({ $0 }) {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
@@ -47,10 +45,9 @@ struct BacktestCommand: ParsableCommand {
             guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
             return f
         }
-        all += models.map { MQForecaster(model: $0) }
-        all += ensembles.map { EnsembleForecaster(models: $0) }
-        let learned = all.dropFirst(all.count - models.count - ensembles.count)
-        all += recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
+        let learned: [any Forecaster] = models.map { MQForecaster(model: $0) } + ensembles.map { EnsembleForecaster(models: $0) }
+        let scale = recalibrationScale ?? settings.recalibrationScale
+        all += learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)

@@ -19,7 +19,8 @@ struct OnlineEvalCommand: ParsableCommand {
     @Option(help: "Drift file from `streamcast simulate` (BASE.drift.jsonl): report recovery of the shifted products.") var drift: String?
     @Option(help: "Variants of the model (comma-separated): memory, no-memory, memory+aci, no-memory+aci.") var variants = "memory,no-memory,memory+aci,no-memory+aci"
     @Option(help: "Baselines to run too (comma-separated, NAME+aci recalibrated, \"\" for none).") var forecasters = "seasonal_naive"
-    @Option(help: "Recalibration step η (per miss, in units of the product's scale, or of its interval's width with forecast.recalibration_scale = \"width\" in --config).") var recalibrationStep: Float = 0.05
+    @Option(help: "Recalibration step η (per miss, in units of the product's scale or of its interval's width: --recalibration-scale).") var recalibrationStep: Float = 0.05
+    @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted); default: forecast.recalibration_scale.") var recalibrationScale: ConformalRecalibrator.StepScale?
     @Option(help: "Write the per-FCT recovery curves as CSV here.") var curvesOut: String?
     @Flag(help: "Print the reports as JSON.") var json = false
     @OptionGroup var options: PipelineOptions
@@ -31,11 +32,13 @@ struct OnlineEvalCommand: ParsableCommand {
         var config = settings.pipeline
         let period = config.windows.period
         var all: [any Forecaster] = []
+        let scale = recalibrationScale ?? settings.recalibrationScale
+        func recalibrated(_ f: any Forecaster) -> any Forecaster { ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: scale) }
         for name in forecasters.split(separator: ",") {
             let recalibrate = name.hasSuffix("+aci")
             let base = recalibrate ? name.dropLast(4) : name
             guard let f = Forecasters.make(String(base), period: period) else { throw ValidationError("unknown forecaster \(base)") }
-            all.append(recalibrate ? ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: settings.recalibrationScale) : f)
+            all.append(recalibrate ? recalibrated(f) : f)
         }
         if let path = settings.modelFile {
             let model = try MQModel.load(from: path)
@@ -44,7 +47,7 @@ struct OnlineEvalCommand: ParsableCommand {
             for v in variants.split(separator: ",").map(String.init) {
                 guard ["memory", "no-memory", "memory+aci", "no-memory+aci"].contains(v) else { throw ValidationError("unknown variant \(v)") }
                 let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"))
-                all.append(v.hasSuffix("+aci") ? ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: settings.recalibrationScale) : f)
+                all.append(v.hasSuffix("+aci") ? recalibrated(f) : f)
             }
         }
         // Drifted products grouped by kind and first drifted period (the experiment logs have one group each).

@@ -104,3 +104,6 @@ extension Settings {
         recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: recalibrationScale)
     }
 }
+
+/// `--recalibration-scale level|width` (ArgumentParser refuses other values with exit 64).
+extension ConformalRecalibrator.StepScale: ExpressibleByArgument {}
