@@ -9,53 +9,94 @@ import NeuralNet
 /// network's continuous output sits against the discrete distribution, so the rounding point
 /// θ is fitted per quantile on held-out data: ŷ → ⌈ŷ − θ⌉ (θ = 0.5 is ordinary rounding). For
 /// intermittent demand (carparts: 75 % zeros) this is where the P90 is decided.
+///
+/// Many products sell in packs (a car part 0 or 5 at a time, another in 2s): then the loss is
+/// linear between multiples of the pack, and a P90 of 2.6 for a part that sells 0 or 5 is worse
+/// than either. With `packs`, each product's grid is the greatest common divisor of its sales
+/// in the context (1 when it sold single units, or nothing): ŷ → g·⌈ŷ/g − θ⌉.
 public struct CountRounding: Sendable, Equatable {
     /// Per model quantile (the network's quantile order): θ in (0, 1), or nil to keep that
     /// quantile continuous (rounding did not help it on the held-out data).
     public var thresholds: [Float?]
+    /// Round onto multiples of each product's pack size instead of whole units.
+    public var packs: Bool
 
-    public init(thresholds: [Float?]) { self.thresholds = thresholds }
-
-    /// ⌈v − θ_j⌉ for a non-negative forecast `v` of model quantile `j`.
-    @inline(__always) public func apply(_ v: Float, column j: Int) -> Float {
-        guard j < thresholds.count, let theta = thresholds[j] else { return v }
-        return Self.round(v, at: theta)
+    public init(thresholds: [Float?], packs: Bool = false) {
+        self.thresholds = thresholds
+        self.packs = packs
     }
 
-    /// ⌈v − θ⌉, never below 0: the one rounding rule (members, ensembles, the fit).
-    @inline(__always) public static func round(_ v: Float, at theta: Float) -> Float {
-        max(0, (v - theta).rounded(.up))
+    /// g·⌈v/g − θ_j⌉ for a non-negative forecast `v` of model quantile `j`; `pack` is the
+    /// product's pack size (`packSize`), used only when this rounding is by packs.
+    @inline(__always) public func apply(_ v: Float, column j: Int, pack: Float = 1) -> Float {
+        guard j < thresholds.count, let theta = thresholds[j] else { return v }
+        return Self.round(v, at: theta, unit: packs ? pack : 1)
+    }
+
+    /// unit·⌈v/unit − θ⌉, never below 0: the one rounding rule (members, ensembles, the fit).
+    @inline(__always) public static func round(_ v: Float, at theta: Float, unit: Float = 1) -> Float {
+        unit * max(0, (v / unit - theta).rounded(.up))
+    }
+
+    /// A product's pack size: the greatest common divisor of its positive sales (whole numbers);
+    /// 1 when it sold nothing or anything fractional.
+    public static func packSize(_ units: some Sequence<Float>) -> Float {
+        var g = 0
+        for u in units where u > 0 {
+            guard u == u.rounded(), u < 1e9 else { return 1 }
+            var a = g, b = Int(u)
+            while b != 0 { (a, b) = (b, a % b) }
+            g = a
+            if g == 1 { return 1 }
+        }
+        return g > 0 ? Float(g) : 1
     }
 
     /// Candidate rounding points: 0.05, 0.10, …, 0.95.
     static let candidates: [Float] = (1...19).map { Float($0) / 20 }
 
     /// Fits θ per quantile to (forecast, actual) cells: the candidate with the least pinball loss,
-    /// kept only where it beats the continuous forecast. nil if no quantile gains.
-    public static func fit(forecasts: [[Float]], actuals: [Float], quantiles: [Double]) -> CountRounding? {
-        var thresholds: [Float?] = []
-        for (j, level) in quantiles.enumerated() {
-            let q = Float(level)
-            func loss(_ f: (Float) -> Float) -> Double {
-                var total = 0.0
-                for (row, y) in zip(forecasts, actuals) {
-                    let d = y - f(row[j])
-                    total += Double(max(q * d, (q - 1) * d))
+    /// kept only where it beats the continuous forecast. With `packs` (each cell's product's pack
+    /// size) both grids are fitted and the one with the lower held-out loss is kept (whole units
+    /// on a tie). nil if no quantile gains.
+    public static func fit(forecasts: [[Float]], actuals: [Float], packs: [Float]? = nil, quantiles: [Double]) -> CountRounding? {
+        func fitGrid(_ units: [Float]?) -> (rounding: CountRounding, loss: Double) {
+            var thresholds: [Float?] = [], total = 0.0
+            for (j, level) in quantiles.enumerated() {
+                let q = Float(level)
+                func loss(_ f: (Float, Float) -> Float) -> Double {
+                    var sum = 0.0
+                    for (i, (row, y)) in zip(forecasts, actuals).enumerated() {
+                        let d = y - f(row[j], units?[i] ?? 1)
+                        sum += Double(max(q * d, (q - 1) * d))
+                    }
+                    return sum
                 }
-                return total
+                let raw = loss { v, _ in v }
+                let best = candidates.map { theta in (theta, loss { round($0, at: theta, unit: $1) }) }.min { $0.1 < $1.1 }!
+                thresholds.append(best.1 < raw ? best.0 : nil)
+                total += min(best.1, raw)
             }
-            let raw = loss { $0 }
-            let best = candidates.map { theta in (theta, loss { round($0, at: theta) }) }.min { $0.1 < $1.1 }!
-            thresholds.append(best.1 < raw ? best.0 : nil)
+            return (CountRounding(thresholds: thresholds, packs: units != nil), total)
         }
-        return thresholds.contains { $0 != nil } ? CountRounding(thresholds: thresholds) : nil
+        var chosen = fitGrid(nil)
+        if let packs, packs.contains(where: { $0 != 1 }) {
+            let byPacks = fitGrid(packs)
+            if byPacks.loss < chosen.loss { chosen = byPacks }
+        }
+        return chosen.rounding.thresholds.contains { $0 != nil } ? chosen.rounding : nil
     }
 
-    /// Metadata form: "0.4,-,0.55" ("-": continuous).
-    public var encoded: String { thresholds.map { $0.map { String($0) } ?? "-" }.joined(separator: ",") }
+    /// Metadata form: "0.4,-,0.55" ("-": continuous), prefixed "packs:" when by packs.
+    public var encoded: String {
+        (packs ? "packs:" : "") + thresholds.map { $0.map { String($0) } ?? "-" }.joined(separator: ",")
+    }
 
     public init?(encoded: String) {
-        let parts = encoded.split(separator: ",")
+        var text = Substring(encoded)
+        let packs = text.hasPrefix("packs:")
+        if packs { text = text.dropFirst("packs:".count) }
+        let parts = text.split(separator: ",")
         guard !parts.isEmpty else { return nil }
         var thresholds: [Float?] = []
         for p in parts {
@@ -63,7 +104,7 @@ public struct CountRounding: Sendable, Equatable {
             guard let v = Float(p), v > 0, v < 1 else { return nil }
             thresholds.append(v)
         }
-        self.thresholds = thresholds
+        self.init(thresholds: thresholds, packs: packs)
     }
 }
 
@@ -81,18 +122,21 @@ extension MQTrainer {
         guard Self.isCountData(series), !validation.isEmpty else { return nil }
         let c = network.config, H = c.horizons
         refreshBaseForecasts(remembered(validation), series: series)
-        var forecasts: [[Float]] = [], actuals: [Float] = []
+        var forecasts: [[Float]] = [], actuals: [Float] = [], packs: [Float] = []
         for from in stride(from: 0, to: validation.count, by: 512) {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
             let (final, _) = network.forward(x)
             for (e, pair) in chunk.enumerated() {
-                for k in 0..<H where pair.1 + 1 + k < series[pair.0].units.count {
+                let units = series[pair.0].units, t = pair.1
+                let pack = CountRounding.packSize(units[max(0, t - c.context + 1)...t])
+                for k in 0..<H where t + 1 + k < units.count {
+                    packs.append(pack)
                     forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
-                    actuals.append(series[pair.0].units[pair.1 + 1 + k])
+                    actuals.append(units[t + 1 + k])
                 }
             }
         }
-        return CountRounding.fit(forecasts: forecasts, actuals: actuals, quantiles: c.quantiles)
+        return CountRounding.fit(forecasts: forecasts, actuals: actuals, packs: packs, quantiles: c.quantiles)
     }
 }

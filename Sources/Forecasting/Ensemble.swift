@@ -12,11 +12,14 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     public let members: [any Forecaster]
     /// Whole-unit rounding of the average, by quantile level (see `init(models:)`).
     let roundingPoints: [Double: Float]
+    /// Whether that rounding is onto each product's pack size (CountRounding.packs).
+    let roundsByPacks: Bool
 
-    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:]) {
+    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:], roundsByPacks: Bool = false) {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
         self.roundingPoints = roundingPoints
+        self.roundsByPacks = roundsByPacks
     }
 
     /// An ensemble of trained models. Where every member rounds a quantile to whole units (count
@@ -26,14 +29,15 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     public convenience init(models: [MQModel], useMemory: Bool = true) {
         var points: [Double: Float] = [:]
         let levels = models[0].network.config.quantiles
-        if models.allSatisfy({ $0.countRounding != nil && $0.network.config.quantiles == levels }) {
+        let packs = models[0].countRounding?.packs ?? false
+        if models.allSatisfy({ $0.countRounding != nil && $0.countRounding?.packs == packs && $0.network.config.quantiles == levels }) {
             for (j, level) in levels.enumerated() {
                 let thetas = models.compactMap { $0.countRounding!.thresholds[j] }
                 if thetas.count == models.count { points[level] = thetas.reduce(0, +) / Float(thetas.count) }
             }
         }
         self.init(members: models.map { MQForecaster(model: $0, useMemory: useMemory, countRounding: points.isEmpty) },
-                  roundingPoints: points)
+                  roundingPoints: points, roundsByPacks: packs)
     }
 
     public var id: String { "ensemble-" + members.map(\.id).joined(separator: "+") }
@@ -57,10 +61,11 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
         let n = Float(members.count)
         states = memberStates.map(Self.join)
         let points = quantiles.map { q in roundingPoints.first { abs($0.key - q) < 1e-9 }?.value }
-        return sum.map { rows in
-            tidy(rows.map { row in row.enumerated().map { j, total in
+        return zip(windows, sum).map { window, rows in
+            let pack = roundsByPacks ? CountRounding.packSize(window.recent(.units, count: contextLength)) : 1
+            return tidy(rows.map { row in row.enumerated().map { j, total in
                 let mean = total / n
-                return points[j].map { CountRounding.round(mean, at: $0) } ?? mean
+                return points[j].map { CountRounding.round(mean, at: $0, unit: pack) } ?? mean
             } })
         }
     }

@@ -15,7 +15,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
     /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
     public let useMemory: Bool
-    /// The model's whole-unit rounding, unless turned off (an ensemble rounds its average instead).
+    /// The model's whole-unit (or whole-pack) rounding, unless turned off (an ensemble rounds its average instead).
     let rounding: CountRounding?
 
     /// `threads`: how many cores a large batch is split over (the default: all of them, up to 4).
@@ -149,6 +149,8 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         let median = network.head.median
         var out: [[[Float]]] = []
         for b in windows.indices {
+            // The product's pack size over the context the network saw (for rounding by packs).
+            let pack = rounding?.packs == true ? CountRounding.packSize(examples[b].series.units.suffix(c.context)) : 1
             let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
             states[b] = Self.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
@@ -157,7 +159,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
                 let values = quantiles.map { q in
                     let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
                     let v = max(0, final[row, j] * scales[b])
-                    return rounding?.apply(v, column: j) ?? v
+                    return rounding?.apply(v, column: j, pack: pack) ?? v
                 }
                 // Per-quantile rounding points could cross neighbouring quantiles.
                 return rounding == nil ? values : values.sorted()

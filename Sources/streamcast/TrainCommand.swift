@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; docs/accuracy.md, session 5: walmart −1 %, stallion +1.7 %).") var levelInput = false
     @Flag(help: "Tell the network per target whether a season-ago value exists (otherwise a missing one reads as a zero sale; docs/accuracy.md, session 6).") var seasonFlag = false
-    @Flag(help: "For count data (every period's demand a whole number): serve whole-unit quantiles, rounded at points fitted on the held-out tail (docs/model.md; on carparts it did not help).") var countRounding = false
+    @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
         if countRounding, t.holdOut, let rounding = trainer.fitCountRounding(series, cutoff: cutoff) {
             model.countRounding = rounding
-            say("count data: whole-unit quantiles, rounding points \(rounding.encoded) (fitted on the held-out tail)")
+            say("count data: quantiles in whole \(rounding.packs ? "packs" : "units"), rounding points \(rounding.encoded) (fitted on the held-out tail)")
         }
         model.id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)-\(model.weightsDigest)"
         let id = model.id

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 import Windows
 
-/// Whole-unit quantiles for count data: the fit, the model file, and serving alone and in an ensemble.
+/// Whole-unit (or whole-pack) quantiles for count data: the fit, the model file, and serving alone
+/// and in an ensemble.
 @Suite struct CountRoundingTests {
     func pinball(_ f: [Float], _ y: [Float], _ q: Float) -> Float {
         zip(f, y).reduce(0) { s, p in let d = p.1 - p.0; return s + max(q * d, (q - 1) * d) }
@@ -23,6 +24,32 @@ import Windows
         let theta = try #require(p.thresholds[0])
         #expect(pinball(y.map { _ in p.apply(1.6, column: 0) }, y, 0.9) < pinball(y.map { _ in 1.6 }, y, 0.9))
         #expect(p.apply(1.6, column: 0) == 2, "θ = \(theta)")
+    }
+
+    @Test func packSizeIsTheGreatestCommonDivisorOfTheSales() {
+        #expect(CountRounding.packSize([0, 5, 10, 0, 20]) == 5)
+        #expect(CountRounding.packSize([2, 4, 0, 6]) == 2)
+        #expect(CountRounding.packSize([5, 3]) == 1, "singles: whole units")
+        #expect(CountRounding.packSize([0, 0]) == 1, "no sale: whole units")
+        #expect(CountRounding.packSize([5, 2.5]) == 1, "not counts")
+        #expect(CountRounding.round(2.6, at: 0.4, unit: 5) == 5 && CountRounding.round(1.9, at: 0.4, unit: 5) == 0)
+        #expect(CountRounding.round(10.1, at: 0.4, unit: 5) == 10 && CountRounding.round(2.6, at: 0.4) == 3)
+    }
+
+    @Test func theFitRoundsByPacksWhereProductsSellInPacks() throws {
+        // A part sold 0 or 5 at a time, 5 in a quarter of the periods: its P90 is 5. The network
+        // says 2.6 — whole units can only make that 2 or 3, packs make it 5.
+        let y: [Float] = (0..<400).map { $0 % 4 == 0 ? 5 : 0 }
+        let forecasts = y.map { _ in [Float(2.6)] }
+        let byUnits = try #require(CountRounding.fit(forecasts: forecasts, actuals: y, quantiles: [0.9]))
+        #expect(!byUnits.packs && byUnits.apply(2.6, column: 0) == 3)
+        let byPacks = try #require(CountRounding.fit(forecasts: forecasts, actuals: y, packs: y.map { _ in 5 }, quantiles: [0.9]))
+        #expect(byPacks.packs && byPacks.apply(2.6, column: 0, pack: 5) == 5)
+        #expect(pinball(y.map { _ in 5 }, y, 0.9) < pinball(y.map { _ in 3 }, y, 0.9))
+        // Every product a single-unit seller: packs are whole units, and whole units are kept.
+        let singles = try #require(CountRounding.fit(forecasts: forecasts, actuals: y, packs: y.map { _ in 1 }, quantiles: [0.9]))
+        #expect(!singles.packs)
+        #expect(CountRounding(encoded: byPacks.encoded) == byPacks && byPacks.encoded.hasPrefix("packs:"))
     }
 
     @Test func nothingIsRoundedWhereRoundingDoesNotHelp() {
@@ -62,6 +89,13 @@ import Windows
         for (r, f) in zip(raw, rounded) {
             #expect(f == zip(r, [Float(0.3), 0.5, 0.7]).map { max(0, ($0 - $1).rounded(.up)) }.sorted())
         }
+        // By packs: this product sells in 3s, so every quantile is a multiple of 3.
+        let packs = MQModel(network: a.network, period: .day, holidays: [], id: "a", countRounding: CountRounding(thresholds: [0.3, 0.5, 0.7], packs: true))
+        var s5: [UInt8] = []
+        let inPacks = MQForecaster(model: packs).forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &s5)
+        for (r, f) in zip(raw, inPacks) {
+            #expect(f == zip(r, [Float(0.3), 0.5, 0.7]).map { 3 * max(0, ($0 / 3 - $1).rounded(.up)) }.sorted())
+        }
         // Ensemble: the members' continuous mean, rounded at the mean points (0.4, 0.5, 0.6).
         let rawB = MQForecaster(model: b, countRounding: false).forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &s3)
         let ensemble = EnsembleForecaster(models: [a, b]).forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &s4)
@@ -69,5 +103,18 @@ import Windows
             let expected = (0..<3).map { j in max(0, ((raw[k][j] + rawB[k][j]) / 2 - [Float(0.4), 0.5, 0.6][j]).rounded(.up)) }.sorted()
             #expect(ensemble[k] == expected, "horizon \(k)")
         }
+        // Members that round by packs: the mean in packs (and a mixed pair rounds member by member).
+        let packsB = MQModel(network: b.network, period: .day, holidays: [], id: "b", countRounding: CountRounding(thresholds: [0.5, 0.5, 0.5], packs: true))
+        var s6: [UInt8] = []
+        let inPacksMean = EnsembleForecaster(models: [packs, packsB]).forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &s6)
+        for k in 0..<4 {
+            let points: [Float] = [0.4, 0.5, 0.6]
+            let expected = (0..<3).map { j -> Float in
+                let mean: Float = (raw[k][j] + rawB[k][j]) / 2
+                return 3 * max(0, (mean / 3 - points[j]).rounded(.up))
+            }.sorted()
+            #expect(inPacksMean[k] == expected, "horizon \(k)")
+        }
+        #expect(EnsembleForecaster(models: [packs, b]).roundingPoints.isEmpty)
     }
 }
