@@ -34,7 +34,9 @@ public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
         self.stepScale = stepScale
     }
 
-    public var id: String { inner.id + "+aci" }
+    /// "+aci" for level steps (as since the start), "+aci-width" for width steps: one backtest
+    /// may score both, and a forecast's `model` field should say which one made it.
+    public var id: String { inner.id + (stepScale == .level ? "+aci" : "+aci-width") }
     public var contextLength: Int { inner.contextLength }
 
     struct Trailer {

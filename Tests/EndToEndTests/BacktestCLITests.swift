@@ -73,7 +73,7 @@ import Testing
         #expect(status == 0, "\(out)")
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
         let names = reports.compactMap { $0["model"] as? String }
-        #expect(names.count == 2 && names[1] == names[0] + "+aci", "\(names)")
+        #expect(names.count == 2 && names[1] == names[0] + "+aci-width", "the width step, named: \(names)")
         let coverage = reports.map { $0["coverage"] as? [Double] ?? [] }
         #expect(coverage[0] != coverage[1], "recalibration moved no quantile")
         // Refused with a usage error (exit 64), not a crash: a step outside (0, 1], an unknown

@@ -165,5 +165,8 @@ import Windows
         let width = first[0][2] - first[0][0]
         #expect(width > 1, "the alternating history gives a real interval")
         #expect(abs((adjusted[0][2] - base[0][2]) - 0.1 * width * 0.9) < 1e-4, "P90 exceeded: up by η·width·0.9")
+        // The forecast's model id says which step it was (a backtest may score both).
+        #expect(f.id == "empirical_quantiles-28+aci-width")
+        #expect(ConformalRecalibrator(inner: inner, step: 0.1).id == "empirical_quantiles-28+aci")
     }
 }
