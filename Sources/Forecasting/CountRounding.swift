@@ -114,29 +114,22 @@ extension MQTrainer {
         series.allSatisfy { s in s.units.allSatisfy { $0 == $0.rounded() } }
     }
 
-    /// Fits whole-unit rounding on the held-out FCTs (the trained weights, memory as in
-    /// validation); nil when the data are not counts, nothing is held out, or rounding does not
-    /// help any quantile.
-    public func fitCountRounding(_ series: [ProductSeries], cutoff: Int64) -> CountRounding? {
-        let validation = split(series, cutoff: cutoff, holdOut: true).validation
-        guard Self.isCountData(series), !validation.isEmpty else { return nil }
-        let c = network.config, H = c.horizons
-        refreshBaseForecasts(remembered(validation), series: series)
-        var forecasts: [[Float]] = [], actuals: [Float] = [], packs: [Float] = []
-        for from in stride(from: 0, to: validation.count, by: 512) {
-            let chunk = validation[from..<min(from + 512, validation.count)]
-            let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
-            let (final, _) = network.forward(x)
-            for (e, pair) in chunk.enumerated() {
-                let units = series[pair.0].units, t = pair.1
-                let pack = CountRounding.packSize(units[max(0, t - c.context + 1)...t])
-                for k in 0..<H where t + 1 + k < units.count {
-                    packs.append(pack)
-                    forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
-                    actuals.append(units[t + 1 + k])
-                }
+    /// Fits whole-unit (or whole-pack) rounding on the held-out FCTs, to the forecasts as served
+    /// (after `blend`, if the model has one); nil when the data are not counts, nothing is held
+    /// out, or rounding does not help any quantile.
+    public func fitCountRounding(_ series: [ProductSeries], cutoff: Int64, blend: EmpiricalBlend? = nil) -> CountRounding? {
+        guard Self.isCountData(series) else { return nil }
+        let cells = heldOutCells(series, cutoff: cutoff)
+        guard !cells.actuals.isEmpty else { return nil }
+        let c = network.config
+        var forecasts = cells.forecasts
+        if let blend {
+            for (i, history) in cells.history.enumerated() {
+                let empirical = blend.empirical(history, levels: c.quantiles)
+                for j in forecasts[i].indices { forecasts[i][j] = blend.apply(forecasts[i][j], empirical[j], column: j) }
             }
         }
-        return CountRounding.fit(forecasts: forecasts, actuals: actuals, packs: packs, quantiles: c.quantiles)
+        let packs = cells.history.map { CountRounding.packSize($0.suffix(c.context)) }
+        return CountRounding.fit(forecasts: forecasts, actuals: cells.actuals, packs: packs, quantiles: c.quantiles)
     }
 }

@@ -12,14 +12,17 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     public let members: [any Forecaster]
     /// Whole-unit rounding of the average, by quantile level (see `init(models:)`).
     let roundingPoints: [Double: Float]
-    /// Whether that rounding is onto each product's pack size (CountRounding.packs).
+    /// Whether that rounding is onto each product's pack size (CountRounding.packs), found over
+    /// this many periods (the members' context).
     let roundsByPacks: Bool
+    let packWindow: Int
 
-    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:], roundsByPacks: Bool = false) {
+    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:], roundsByPacks: Bool = false, packWindow: Int = 0) {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
         self.roundingPoints = roundingPoints
         self.roundsByPacks = roundsByPacks
+        self.packWindow = packWindow
     }
 
     /// An ensemble of trained models. Where every member rounds a quantile to whole units (count
@@ -37,7 +40,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
             }
         }
         self.init(members: models.map { MQForecaster(model: $0, useMemory: useMemory, countRounding: points.isEmpty) },
-                  roundingPoints: points, roundsByPacks: packs)
+                  roundingPoints: points, roundsByPacks: packs, packWindow: models[0].network.config.context)
     }
 
     public var id: String { "ensemble-" + members.map(\.id).joined(separator: "+") }
@@ -62,7 +65,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
         states = memberStates.map(Self.join)
         let points = quantiles.map { q in roundingPoints.first { abs($0.key - q) < 1e-9 }?.value }
         return zip(windows, sum).map { window, rows in
-            let pack = roundsByPacks ? CountRounding.packSize(window.recent(.units, count: contextLength)) : 1
+            let pack = roundsByPacks ? CountRounding.packSize(window.recent(.units, count: packWindow)) : 1
             return tidy(rows.map { row in row.enumerated().map { j, total in
                 let mean = total / n
                 return points[j].map { CountRounding.round(mean, at: $0, unit: pack) } ?? mean

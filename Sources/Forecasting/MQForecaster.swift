@@ -38,7 +38,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// Products below which a batch is not split across threads.
     static let rowsPerThread = 128
 
-    public var contextLength: Int { model.network.config.context }
+    public var contextLength: Int { model.historyNeeded }
 
     public var id: String { useMemory ? model.id : model.id + "+no-memory" }
 
@@ -151,6 +151,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         for b in windows.indices {
             // The product's pack size over the context the network saw (for rounding by packs).
             let pack = rounding?.packs == true ? CountRounding.packSize(examples[b].series.units.suffix(c.context)) : 1
+            let empirical = model.empiricalBlend?.empirical(examples[b].series.units, levels: c.quantiles)
             let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
             states[b] = Self.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
@@ -158,7 +159,8 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
                 let row = b * H + min(k, H - 1)
                 let values = quantiles.map { q in
                     let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
-                    let v = max(0, final[row, j] * scales[b])
+                    var v = max(0, final[row, j] * scales[b])
+                    if let blend = model.empiricalBlend, let empirical { v = blend.apply(v, empirical[j], column: j) }
                     return rounding?.apply(v, column: j, pack: pack) ?? v
                 }
                 // Per-quantile rounding points could cross neighbouring quantiles.

@@ -12,14 +12,22 @@ public struct MQModel {
     public var id: String
     /// Whole-unit quantiles for count data (CountRounding.swift); nil: continuous.
     public var countRounding: CountRounding?
+    /// Mix with the product's empirical quantiles (EmpiricalBlend.swift); nil: the network alone.
+    public var empiricalBlend: EmpiricalBlend?
 
-    public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil) {
+    public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil,
+                empiricalBlend: EmpiricalBlend? = nil) {
         self.network = network
         self.period = period
         self.holidays = holidays
         self.id = id
         self.countRounding = countRounding
+        self.empiricalBlend = empiricalBlend
     }
+
+    /// Closed periods a product's window must keep for this model: its context, or the blend's
+    /// lookback if longer.
+    public var historyNeeded: Int { max(network.config.context, empiricalBlend?.lookback ?? 0) }
 
     public func save(to path: String) throws {
         var header: [String: Any] = [:]
@@ -33,6 +41,7 @@ public struct MQModel {
         var meta = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
                     "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
         if let countRounding { meta["count_rounding"] = countRounding.encoded }
+        if let empiricalBlend { meta["empirical_blend"] = empiricalBlend.encoded }
         header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
@@ -71,7 +80,14 @@ public struct MQModel {
             else { throw ModelFileError("\(path): count_rounding '\(text)' is not one threshold in (0, 1) or '-' per quantile") }
             rounding = r
         }
-        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding)
+        var blend: EmpiricalBlend?
+        if let text = meta["empirical_blend"] {
+            guard let b = EmpiricalBlend(encoded: text), b.weights.count == config.quantiles.count
+            else { throw ModelFileError("\(path): empirical_blend '\(text)' is not 'W:λ,…' with W > 0 and one λ in [0, 1] per quantile") }
+            blend = b
+        }
+        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding,
+                       empiricalBlend: blend)
     }
 }
 
@@ -89,17 +105,18 @@ extension MQModel {
         if period != current.period { return "it is for \(period.rawValue)s, the service runs \(current.period.rawValue)s" }
         if b.horizons != a.horizons { return "it has \(b.horizons) horizons, the serving model \(a.horizons) (the error memory would change meaning)" }
         if b.memory != a.memory { return "its error memory holds \(b.memory) entries, the serving model's \(a.memory)" }
-        if b.context > windowLength { return "it needs a context of \(b.context) periods, the windows keep \(windowLength)" }
+        if historyNeeded > windowLength { return "it needs \(historyNeeded) periods of history, the windows keep \(windowLength)" }
         if let q = quantiles.first(where: { q in !b.quantiles.contains { abs($0 - q) < 1e-9 } }) { return "it has no \(q) quantile" }
         return nil
     }
 
     /// A short digest of the weights (FNV-1a), so that retrained models get distinct ids.
-    /// FNV-1a over the weights, then the count rounding if any (it changes what the model serves).
+    /// FNV-1a over the weights, then the count rounding and blend if any (they change what the model serves).
     public var weightsDigest: String {
         var h: UInt32 = 2_166_136_261
         for p in network.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } }
         for b in (countRounding?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        for b in (empiricalBlend?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         return String(h, radix: 16)
     }
 }

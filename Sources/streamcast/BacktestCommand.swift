@@ -35,7 +35,7 @@ struct BacktestCommand: ParsableCommand {
         }
         for m in models + ensembles.flatMap({ $0 }) {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
-            config.windows.length = max(config.windows.length, m.network.config.context)
+            config.windows.length = max(config.windows.length, m.historyNeeded)
         }
         let actuals = try Backtest.actuals(path: replay, period: period)
         let origins = Backtest.fcts(actuals: actuals, horizons: config.horizons, count: fcts)

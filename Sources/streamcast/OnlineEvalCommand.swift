@@ -43,7 +43,7 @@ struct OnlineEvalCommand: ParsableCommand {
         if let path = settings.modelFile {
             let model = try MQModel.load(from: path)
             guard model.period == period else { throw ValidationError("model \(model.id) is for \(model.period.rawValue)s, not \(period.rawValue)s") }
-            config.windows.length = max(config.windows.length, model.network.config.context)
+            config.windows.length = max(config.windows.length, model.historyNeeded)
             for v in variants.split(separator: ",").map(String.init) {
                 guard ["memory", "no-memory", "memory+aci", "no-memory+aci"].contains(v) else { throw ValidationError("unknown variant \(v)") }
                 let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"))

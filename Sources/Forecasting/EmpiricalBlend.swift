@@ -1,0 +1,119 @@
+import Foundation
+
+/// Each served quantile as a mix of the network's and the product's own empirical quantile of its
+/// last W periods: q_j = (1 − λ_j)·network_j + λ_j·empirical_j, with W and λ_j fitted on the
+/// held-out tail (λ = 0 where the mix does not help).
+///
+/// Why: on intermittent demand a global network pulls every product's upper quantile toward
+/// what similar-looking histories did, while the product's own recent order statistics already
+/// sit on the values it sells (carparts: the empirical P90 of the last 18 months beat the
+/// network's P90 on the validation window and on the test window; docs/accuracy.md, session 7).
+/// Both inputs are ordered and non-negative, so their mix is too.
+public struct EmpiricalBlend: Sendable, Equatable {
+    /// W: periods of the product's history the empirical quantiles cover.
+    public var lookback: Int
+    /// λ per model quantile (the network's quantile order), each in [0, 1].
+    public var weights: [Float]
+
+    public init(lookback: Int, weights: [Float]) {
+        self.lookback = lookback
+        self.weights = weights
+    }
+
+    /// The product's empirical quantiles at `levels` over its last `lookback` values of `units`.
+    public func empirical(_ units: some Collection<Float>, levels: [Double]) -> [Float] {
+        let recent = Array(units.suffix(lookback)).sorted()
+        return levels.map { sampleQuantile(recent, $0) }
+    }
+
+    /// (1 − λ_j)·network + λ_j·empirical for model quantile `j`.
+    @inline(__always) public func apply(_ network: Float, _ empirical: Float, column j: Int) -> Float {
+        let w = weights[j]
+        return (1 - w) * network + w * empirical
+    }
+
+    /// Candidate lookbacks and weights: a handful, so a short held-out tail can choose among them.
+    public static let lookbacks = [12, 18, 24, 36]
+    static let candidates: [Float] = (0...10).map { Float($0) / 10 }
+
+    /// Fits W and λ per quantile to held-out cells: `forecasts[i]` the network's quantiles,
+    /// `history[i]` the product's units up to the cell's FCT, `actuals[i]` the outcome. Each W gets
+    /// its best λ per quantile; the W with the least total pinball loss is kept. nil when no λ > 0
+    /// beats the network alone.
+    public static func fit(forecasts: [[Float]], history: [ArraySlice<Float>], actuals: [Float], quantiles: [Double]) -> EmpiricalBlend? {
+        var best: (blend: EmpiricalBlend, loss: Double)?
+        var networkLoss = 0.0
+        for lookback in lookbacks {
+            let probe = EmpiricalBlend(lookback: lookback, weights: [])
+            let empirical = history.map { probe.empirical($0, levels: quantiles) }
+            var weights: [Float] = [], total = 0.0
+            networkLoss = 0
+            for (j, level) in quantiles.enumerated() {
+                let q = Float(level)
+                func loss(_ w: Float) -> Double {
+                    var sum = 0.0
+                    for i in actuals.indices {
+                        let d = actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])
+                        sum += Double(max(q * d, (q - 1) * d))
+                    }
+                    return sum
+                }
+                let (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
+                weights.append(w)
+                total += l
+                networkLoss += loss(0)
+            }
+            if best == nil || total < best!.loss { best = (EmpiricalBlend(lookback: lookback, weights: weights), total) }
+        }
+        guard let best, best.loss < networkLoss, best.blend.weights.contains(where: { $0 > 0 }) else { return nil }
+        return best.blend
+    }
+
+    /// Metadata form: "18:0,0,0.8" (W, then λ per quantile).
+    public var encoded: String { "\(lookback):" + weights.map { String($0) }.joined(separator: ",") }
+
+    public init?(encoded: String) {
+        let parts = encoded.split(separator: ":")
+        guard parts.count == 2, let lookback = Int(parts[0]), lookback > 0 else { return nil }
+        var weights: [Float] = []
+        for p in parts[1].split(separator: ",") {
+            guard let w = Float(p), w >= 0, w <= 1 else { return nil }
+            weights.append(w)
+        }
+        guard !weights.isEmpty else { return nil }
+        self.init(lookback: lookback, weights: weights)
+    }
+}
+
+extension MQTrainer {
+    /// The network's held-out forecasts (the trained weights, memory as in validation), one row
+    /// per (held-out FCT, horizon) whose actual is known, with the product's history up to the FCT.
+    func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> (forecasts: [[Float]], actuals: [Float], history: [ArraySlice<Float>]) {
+        let validation = split(series, cutoff: cutoff, holdOut: true).validation
+        let c = network.config, H = c.horizons
+        refreshBaseForecasts(remembered(validation), series: series)
+        var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = []
+        for from in stride(from: 0, to: validation.count, by: 512) {
+            let chunk = validation[from..<min(from + 512, validation.count)]
+            let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
+            let (final, _) = network.forward(x)
+            for (e, pair) in chunk.enumerated() {
+                let units = series[pair.0].units, t = pair.1
+                for k in 0..<H where t + 1 + k < units.count {
+                    forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
+                    actuals.append(units[t + 1 + k])
+                    history.append(units[0...t])
+                }
+            }
+        }
+        return (forecasts, actuals, history)
+    }
+
+    /// Fits the empirical blend on the held-out tail; nil without a held-out tail or a gain on it.
+    public func fitEmpiricalBlend(_ series: [ProductSeries], cutoff: Int64) -> EmpiricalBlend? {
+        let cells = heldOutCells(series, cutoff: cutoff)
+        guard !cells.actuals.isEmpty else { return nil }
+        return EmpiricalBlend.fit(forecasts: cells.forecasts, history: cells.history, actuals: cells.actuals,
+                                  quantiles: network.config.quantiles)
+    }
+}
