@@ -8,7 +8,8 @@ import Foundation
 /// what similar-looking histories did, while the product's own recent order statistics already
 /// sit on the values it sells (carparts: the empirical P90 of the last 18 months beat the
 /// network's P90 on the validation window and on the test window; docs/accuracy.md, session 7).
-/// Both inputs are ordered and non-negative, so their mix is too.
+/// Both inputs are non-negative, so the mix is; with different λ per quantile it can cross,
+/// so the served row is sorted (as with count rounding).
 public struct EmpiricalBlend: Sendable, Equatable {
     /// W: periods of the product's history the empirical quantiles cover.
     public var lookback: Int

@@ -147,24 +147,26 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         let (batch, scales) = features.batch(examples)
         let (final, base) = network.forward(batch)
         let median = network.head.median
+        // The model column of each requested quantile (a level the model lacks: its median).
+        let columns = quantiles.map { q in c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median }
+        let blend = model.empiricalBlend
         var out: [[[Float]]] = []
         for b in windows.indices {
             // The product's pack size over the context the network saw (for rounding by packs).
             let pack = rounding?.packs == true ? CountRounding.packSize(examples[b].series.units.suffix(c.context)) : 1
-            let empirical = model.empiricalBlend?.empirical(examples[b].series.units, levels: c.quantiles)
+            let empirical = blend?.empirical(examples[b].series.units, levels: c.quantiles)
             let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
             states[b] = Self.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
             out.append((0..<horizons).map { k in
                 let row = b * H + min(k, H - 1)
-                let values = quantiles.map { q in
-                    let j = c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median
+                let values = columns.map { j in
                     var v = max(0, final[row, j] * scales[b])
-                    if let blend = model.empiricalBlend, let empirical { v = blend.apply(v, empirical[j], column: j) }
+                    if let blend, let empirical { v = blend.apply(v, empirical[j], column: j) }
                     return rounding?.apply(v, column: j, pack: pack) ?? v
                 }
-                // Per-quantile rounding points could cross neighbouring quantiles.
-                return rounding == nil ? values : values.sorted()
+                // Per-quantile rounding points or blend weights could cross neighbouring quantiles.
+                return rounding == nil && blend == nil ? values : values.sorted()
             })
         }
         return out

@@ -53,7 +53,8 @@ import Windows
         let recent = Array(units.suffix(24)).sorted()
         let empirical = [0.1, 0.5, 0.9].map { sampleQuantile(recent, $0) }
         for k in 0..<4 {
-            let expected = (0..<3).map { j in (1 - [Float(0.3), 0.5, 0.9][j]) * raw[k][j] + [Float(0.3), 0.5, 0.9][j] * empirical[j] }
+            // Sorted: with a different λ per quantile the mix could cross.
+            let expected = (0..<3).map { j in (1 - [Float(0.3), 0.5, 0.9][j]) * raw[k][j] + [Float(0.3), 0.5, 0.9][j] * empirical[j] }.sorted()
             #expect(zip(mixed[k], expected).allSatisfy { abs($0 - $1) < 1e-4 }, "horizon \(k): \(mixed[k]) vs \(expected)")
         }
         // The service keeps 24 periods for it, and a reload into 16-period windows is refused.
