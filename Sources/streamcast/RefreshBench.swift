@@ -19,11 +19,16 @@ struct RefreshBench: ParsableCommand {
     @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
     @Flag(help: "Run without the drift monitor (to see its share of time and memory).") var noMonitoring = false
     @Option(help: "Threads the batch is split over.") var threads = min(4, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Serve with an empirical blend of this lookback W (λ = 0.5 for every quantile), to see its cost.") var empiricalBlend: Int?
 
     func run() throws {
-        let mq = try benchModel(model)
+        var mq = try benchModel(model)
+        if let empiricalBlend {
+            guard empiricalBlend > 0 else { throw ValidationError("--empirical-blend must be > 0 (periods)") }
+            mq.empiricalBlend = EmpiricalBlend(lookback: empiricalBlend, weights: mq.network.config.quantiles.map { _ in 0.5 })
+        }
         var config = PipelineConfig()
-        config.windows = WindowConfig(period: mq.period, length: mq.network.config.context, lateness: 0)
+        config.windows = WindowConfig(period: mq.period, length: mq.historyNeeded, lateness: 0)
         config.horizons = mq.network.config.horizons
         config.partitions = partitions
         if noMonitoring { config.monitoring = nil }
