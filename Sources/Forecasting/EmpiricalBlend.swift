@@ -38,36 +38,49 @@ public struct EmpiricalBlend: Sendable, Equatable {
     static let candidates: [Float] = (0...10).map { Float($0) / 10 }
 
     /// Fits W and λ per quantile to held-out cells: `forecasts[i]` the network's quantiles,
-    /// `history[i]` the product's units up to the cell's FCT, `actuals[i]` the outcome. Each W gets
-    /// its best λ per quantile; the W with the least total pinball loss is kept. nil when no λ > 0
-    /// beats the network alone.
-    public static func fit(forecasts: [[Float]], history: [ArraySlice<Float>], actuals: [Float], quantiles: [Double]) -> EmpiricalBlend? {
+    /// `history[i]` the product's units up to the cell's FCT, `actuals[i]` the outcome, `products[i]`
+    /// which product it is (nil: every cell its own). Each W gets its best λ per quantile, kept
+    /// only if its gain is clear of noise: the mean per-product gain at least twice its standard
+    /// error (a short held-out tail otherwise picks up mixes that do not last; docs/accuracy.md,
+    /// session 7). The W with the least total pinball loss is kept; nil when no λ stays > 0.
+    public static func fit(forecasts: [[Float]], history: [ArraySlice<Float>], actuals: [Float], products: [Int]? = nil,
+                           quantiles: [Double]) -> EmpiricalBlend? {
+        let group = products ?? Array(actuals.indices)
+        let groups = (group.max() ?? -1) + 1
         var best: (blend: EmpiricalBlend, loss: Double)?
-        var networkLoss = 0.0
         for lookback in lookbacks {
             let probe = EmpiricalBlend(lookback: lookback, weights: [])
             let empirical = history.map { probe.empirical($0, levels: quantiles) }
             var weights: [Float] = [], total = 0.0
-            networkLoss = 0
             for (j, level) in quantiles.enumerated() {
                 let q = Float(level)
-                func loss(_ w: Float) -> Double {
-                    var sum = 0.0
-                    for i in actuals.indices {
-                        let d = actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])
-                        sum += Double(max(q * d, (q - 1) * d))
-                    }
-                    return sum
+                func cellLoss(_ i: Int, _ w: Float) -> Double {
+                    let d = actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])
+                    return Double(max(q * d, (q - 1) * d))
                 }
-                let (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
+                func loss(_ w: Float) -> Double { actuals.indices.reduce(0) { $0 + cellLoss($1, w) } }
+                var (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
+                if w > 0 {
+                    var gain = [Double](repeating: 0, count: groups)
+                    for i in actuals.indices { gain[group[i]] += cellLoss(i, 0) - cellLoss(i, w) }
+                    if !clearGain(gain) { (w, l) = (0, loss(0)) }
+                }
                 weights.append(w)
                 total += l
-                networkLoss += loss(0)
             }
             if best == nil || total < best!.loss { best = (EmpiricalBlend(lookback: lookback, weights: weights), total) }
         }
-        guard let best, best.loss < networkLoss, best.blend.weights.contains(where: { $0 > 0 }) else { return nil }
+        guard let best, best.blend.weights.contains(where: { $0 > 0 }) else { return nil }
         return best.blend
+    }
+
+    /// Whether per-product gains are positive beyond noise: mean ≥ 2 standard errors.
+    static func clearGain(_ gains: [Double]) -> Bool {
+        let n = Double(gains.count)
+        guard n > 1 else { return (gains.first ?? 0) > 0 }
+        let mean = gains.reduce(0, +) / n
+        let variance = gains.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return mean > 0 && mean >= 2 * (variance / n).squareRoot()
     }
 
     /// Metadata form: "18:0,0,0.8" (W, then λ per quantile).
@@ -89,11 +102,11 @@ public struct EmpiricalBlend: Sendable, Equatable {
 extension MQTrainer {
     /// The network's held-out forecasts (the trained weights, memory as in validation), one row
     /// per (held-out FCT, horizon) whose actual is known, with the product's history up to the FCT.
-    func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> (forecasts: [[Float]], actuals: [Float], history: [ArraySlice<Float>]) {
+    func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> (forecasts: [[Float]], actuals: [Float], history: [ArraySlice<Float>], products: [Int]) {
         let validation = split(series, cutoff: cutoff, holdOut: true).validation
         let c = network.config, H = c.horizons
         refreshBaseForecasts(remembered(validation), series: series)
-        var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = []
+        var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = [], products: [Int] = []
         for from in stride(from: 0, to: validation.count, by: 512) {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
@@ -104,10 +117,11 @@ extension MQTrainer {
                     forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
                     actuals.append(units[t + 1 + k])
                     history.append(units[0...t])
+                    products.append(pair.0)
                 }
             }
         }
-        return (forecasts, actuals, history)
+        return (forecasts, actuals, history, products)
     }
 
     /// Fits the empirical blend on the held-out tail; nil without a held-out tail or a gain on it.
@@ -115,6 +129,6 @@ extension MQTrainer {
         let cells = heldOutCells(series, cutoff: cutoff)
         guard !cells.actuals.isEmpty else { return nil }
         return EmpiricalBlend.fit(forecasts: cells.forecasts, history: cells.history, actuals: cells.actuals,
-                                  quantiles: network.config.quantiles)
+                                  products: cells.products, quantiles: network.config.quantiles)
     }
 }

@@ -25,6 +25,19 @@ import Windows
                                    actuals: actuals, quantiles: [0.1, 0.5, 0.9]) == nil)
     }
 
+    @Test func aGainWithinTheNoiseIsNotKept() {
+        // Half the products gain 1 from the empirical median, half lose 0.9: the best λ is 1 with a
+        // total gain, but the mean per-product gain (0.05) is well inside two standard errors.
+        let kinds = (0..<100).map { $0 % 2 == 0 }
+        let actuals: [Float] = kinds.map { $0 ? 5 : 1 }
+        let forecasts: [[Float]] = kinds.map { [$0 ? 3 : 1] }
+        let history: [ArraySlice<Float>] = kinds.map { Array(repeating: $0 ? Float(5) : 2.8, count: 40)[...] }
+        #expect(EmpiricalBlend.fit(forecasts: forecasts, history: history, actuals: actuals, products: Array(0..<100), quantiles: [0.5]) == nil)
+        // The same gain on every product is clear.
+        #expect(EmpiricalBlend.clearGain(Array(repeating: 0.05, count: 100)))
+        #expect(!EmpiricalBlend.clearGain((0..<100).map { $0 % 2 == 0 ? 1 : -0.9 }))
+    }
+
     @Test func theModelFileKeepsTheBlendAndRefusesABadOne() throws {
         var model = MQForecasterTests.model()
         model.empiricalBlend = EmpiricalBlend(lookback: 18, weights: [0, 0.2, 0.8])
