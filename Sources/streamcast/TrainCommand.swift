@@ -85,7 +85,7 @@ struct TrainCommand: ParsableCommand {
         if empiricalBlend, t.holdOut {
             model.empiricalBlend = trainer.fitEmpiricalBlend(series, cutoff: cutoff)
             say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }
-                ?? "empirical blend: no gain on the held-out tail; the network alone")
+                ?? "empirical blend: no clear gain on the held-out tail; the network alone")
         }
         if countRounding, t.holdOut, let rounding = trainer.fitCountRounding(series, cutoff: cutoff, blend: model.empiricalBlend) {
             model.countRounding = rounding
