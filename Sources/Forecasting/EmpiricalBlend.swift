@@ -61,9 +61,13 @@ public struct EmpiricalBlend: Sendable, Equatable {
                 func loss(_ w: Float) -> Double { actuals.indices.reduce(0) { $0 + cellLoss($1, w) } }
                 var (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
                 if w > 0 {
-                    var gain = [Double](repeating: 0, count: groups)
-                    for i in actuals.indices { gain[group[i]] += cellLoss(i, 0) - cellLoss(i, w) }
-                    if !clearGain(gain) { (w, l) = (0, loss(0)) }
+                    // Per product (only those with held-out cells: the others say nothing).
+                    var gain = [Double](repeating: 0, count: groups), seen = [Bool](repeating: false, count: groups)
+                    for i in actuals.indices {
+                        gain[group[i]] += cellLoss(i, 0) - cellLoss(i, w)
+                        seen[group[i]] = true
+                    }
+                    if !clearGain(zip(gain, seen).filter(\.1).map(\.0)) { (w, l) = (0, loss(0)) }
                 }
                 weights.append(w)
                 total += l

@@ -33,6 +33,15 @@ import Windows
         let forecasts: [[Float]] = kinds.map { [$0 ? 3 : 1] }
         let history: [ArraySlice<Float>] = kinds.map { Array(repeating: $0 ? Float(5) : 2.8, count: 40)[...] }
         #expect(EmpiricalBlend.fit(forecasts: forecasts, history: history, actuals: actuals, products: Array(0..<100), quantiles: [0.5]) == nil)
+        // Product ids with no held-out cells do not count as zero gains. Six products, two cells
+        // each: three gain 2 from the empirical median (the network says 3, they sell 5), three
+        // nothing (the network already says 5): mean gain 1, standard error 0.45 — clear. Counted
+        // among 5,000 ids as zeros it would not be.
+        let cells = (0..<12).map { $0 / 2 }  // product of each cell
+        let net: [[Float]] = cells.map { [$0 % 2 == 0 ? 3 : 5] }
+        let fives = cells.map { _ in Float(5) }, histories = cells.map { _ in Array(repeating: Float(5), count: 40)[...] }
+        #expect(EmpiricalBlend.fit(forecasts: net, history: histories, actuals: fives, products: cells.map { $0 * 1000 }, quantiles: [0.5]) != nil)
+        #expect(!EmpiricalBlend.clearGain([2, 0, 2, 0, 2, 0] + Array(repeating: 0, count: 4_994)))
         // The same gain on every product is clear.
         #expect(EmpiricalBlend.clearGain(Array(repeating: 0.05, count: 100)))
         #expect(!EmpiricalBlend.clearGain((0..<100).map { $0 % 2 == 0 ? 1 : -0.9 }))
