@@ -67,8 +67,7 @@ public struct CountRounding: Sendable, Equatable {
                 func loss(_ f: (Float, Float) -> Float) -> Double {
                     var sum = 0.0
                     for (i, (row, y)) in zip(forecasts, actuals).enumerated() {
-                        let d = y - f(row[j], units?[i] ?? 1)
-                        sum += Double(max(q * d, (q - 1) * d))
+                        sum += Double(PinballLoss.rho(q, y - f(row[j], units?[i] ?? 1)))
                     }
                     return sum
                 }
@@ -114,12 +113,11 @@ extension MQTrainer {
         series.allSatisfy { s in s.units.allSatisfy { $0 == $0.rounded() } }
     }
 
-    /// Fits whole-unit (or whole-pack) rounding on the held-out FCTs, to the forecasts as served
-    /// (after `blend`, if the model has one); nil when the data are not counts, nothing is held
-    /// out, or rounding does not help any quantile.
-    public func fitCountRounding(_ series: [ProductSeries], cutoff: Int64, blend: EmpiricalBlend? = nil) -> CountRounding? {
+    /// Fits whole-unit (or whole-pack) rounding to the held-out cells, as served (after `blend`,
+    /// if the model has one); nil when the data are not counts, nothing is held out, or rounding
+    /// does not help any quantile.
+    public func fitCountRounding(_ series: [ProductSeries], cells: HeldOutCells, blend: EmpiricalBlend? = nil) -> CountRounding? {
         guard Self.isCountData(series) else { return nil }
-        let cells = heldOutCells(series, cutoff: cutoff)
         guard !cells.actuals.isEmpty else { return nil }
         let c = network.config
         var forecasts = cells.forecasts

@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// Each served quantile as a mix of the network's and the product's own empirical quantile of its
 /// last W periods: q_j = (1 − λ_j)·network_j + λ_j·empirical_j, with W and λ_j fitted on the
@@ -55,8 +56,7 @@ public struct EmpiricalBlend: Sendable, Equatable {
             for (j, level) in quantiles.enumerated() {
                 let q = Float(level)
                 func cellLoss(_ i: Int, _ w: Float) -> Double {
-                    let d = actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])
-                    return Double(max(q * d, (q - 1) * d))
+                    Double(PinballLoss.rho(q, actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])))
                 }
                 func loss(_ w: Float) -> Double { actuals.indices.reduce(0) { $0 + cellLoss($1, w) } }
                 var (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
@@ -103,14 +103,19 @@ public struct EmpiricalBlend: Sendable, Equatable {
     }
 }
 
+/// The network's held-out forecasts (the trained weights, memory as in validation), one row per
+/// (held-out FCT, horizon) whose actual is known, with the product (its index) and its history up
+/// to the FCT: what the post-training fits (blend, count rounding) are fitted to, computed once.
+public struct HeldOutCells {
+    public var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = [], products: [Int] = []
+}
+
 extension MQTrainer {
-    /// The network's held-out forecasts (the trained weights, memory as in validation), one row
-    /// per (held-out FCT, horizon) whose actual is known, with the product's history up to the FCT.
-    func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> (forecasts: [[Float]], actuals: [Float], history: [ArraySlice<Float>], products: [Int]) {
+    public func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> HeldOutCells {
         let validation = split(series, cutoff: cutoff, holdOut: true).validation
         let c = network.config, H = c.horizons
         refreshBaseForecasts(remembered(validation), series: series)
-        var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = [], products: [Int] = []
+        var cells = HeldOutCells()
         for from in stride(from: 0, to: validation.count, by: 512) {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
@@ -118,19 +123,18 @@ extension MQTrainer {
             for (e, pair) in chunk.enumerated() {
                 let units = series[pair.0].units, t = pair.1
                 for k in 0..<H where t + 1 + k < units.count {
-                    forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
-                    actuals.append(units[t + 1 + k])
-                    history.append(units[0...t])
-                    products.append(pair.0)
+                    cells.forecasts.append((0..<c.quantiles.count).map { max(0, final[e * H + k, $0] * scales[e]) })
+                    cells.actuals.append(units[t + 1 + k])
+                    cells.history.append(units[0...t])
+                    cells.products.append(pair.0)
                 }
             }
         }
-        return (forecasts, actuals, history, products)
+        return cells
     }
 
-    /// Fits the empirical blend on the held-out tail; nil without a held-out tail or a gain on it.
-    public func fitEmpiricalBlend(_ series: [ProductSeries], cutoff: Int64) -> EmpiricalBlend? {
-        let cells = heldOutCells(series, cutoff: cutoff)
+    /// Fits the empirical blend to the held-out cells; nil when there are none or no clear gain.
+    public func fitEmpiricalBlend(_ cells: HeldOutCells) -> EmpiricalBlend? {
         guard !cells.actuals.isEmpty else { return nil }
         return EmpiricalBlend.fit(forecasts: cells.forecasts, history: cells.history, actuals: cells.actuals,
                                   products: cells.products, quantiles: network.config.quantiles)

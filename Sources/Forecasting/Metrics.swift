@@ -1,4 +1,5 @@
 import Foundation
+import NeuralNet
 
 /// Accuracy of quantile forecasts, with the names GluonTS / AWS Forecast use (model.md, Metrics).
 public struct AccuracyReport: Sendable, Codable {
@@ -64,7 +65,7 @@ public struct AccuracyEvaluator {
                     let q = rows.map { $0[k - 1].map(Double.init) } ?? Array(repeating: 0, count: nq)
                     for j in 0..<nq {
                         let u = y - q[j]
-                        let l = max(quantiles[j] * u, (quantiles[j] - 1) * u)
+                        let l = PinballLoss.rho(quantiles[j], u)
                         loss[j] += l
                         lossByH[k - 1] += l / Double(nq)
                         if y <= q[j] { hits[j] += 1 }

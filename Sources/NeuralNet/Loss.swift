@@ -3,6 +3,9 @@ import Foundation
 /// Pinball (quantile) loss: ρ_q(u) = max(q·u, (q − 1)·u), u = y − ŷ, summed over rows and
 /// quantiles with a per-row weight (0 masks padding), divided by `normalizer` (e.g. Σ|y|).
 public enum PinballLoss {
+    /// ρ_q(u) for one residual u = y − ŷ (the one definition: training, metrics and fits use it).
+    @inline(__always) public static func rho<T: FloatingPoint>(_ q: T, _ u: T) -> T { max(q * u, (q - 1) * u) }
+
     /// predictions: [n, Q]; targets, weights: n values. Returns the loss and dLoss/dpredictions.
     public static func evaluate(_ predictions: Matrix, targets: [Float], quantiles: [Float], weights: [Float]? = nil,
                                 normalizer: Float = 1) -> (loss: Float, gradient: Matrix) {
@@ -14,7 +17,7 @@ public enum PinballLoss {
             guard w != 0 else { continue }
             for (j, q) in quantiles.enumerated() {
                 let u = targets[r] - predictions[r, j]
-                loss += w * max(q * u, (q - 1) * u)
+                loss += w * rho(q, u)
                 grad[r, j] = w * (u > 0 ? -q : 1 - q)
             }
         }

@@ -82,12 +82,14 @@ struct TrainCommand: ParsableCommand {
             warn(String(format: "epoch %2d  train wQL %.4f  %@  %.1f s", r.epoch, r.trainLoss, heldOut as NSString, r.seconds))
         }
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
-        if empiricalBlend, t.holdOut {
-            model.empiricalBlend = trainer.fitEmpiricalBlend(series, cutoff: cutoff)
+        // Both post-training fits read the network's forecasts of the held-out tail: one pass.
+        let cells = t.holdOut && (empiricalBlend || countRounding) ? trainer.heldOutCells(series, cutoff: cutoff) : nil
+        if empiricalBlend, let cells {
+            model.empiricalBlend = trainer.fitEmpiricalBlend(cells)
             say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }
                 ?? "empirical blend: no clear gain on the held-out tail; the network alone")
         }
-        if countRounding, t.holdOut, let rounding = trainer.fitCountRounding(series, cutoff: cutoff, blend: model.empiricalBlend) {
+        if countRounding, let cells, let rounding = trainer.fitCountRounding(series, cells: cells, blend: model.empiricalBlend) {
             model.countRounding = rounding
             say("count data: quantiles in whole \(rounding.packs ? "packs" : "units"), rounding points \(rounding.encoded) (fitted on the held-out tail)")
         }
