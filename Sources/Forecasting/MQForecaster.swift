@@ -3,11 +3,13 @@ import NeuralNet
 import Windows
 
 /// The trained network as a `Forecaster` for the stream. Per-product state is the error memory:
-/// the base medians of the last R forecasts with their FCTs; when a refresh comes, the periods
+/// the base medians (or quantiles) of the last R forecasts with their FCTs; when a refresh comes, the periods
 /// that have closed since fill in those forecasts' errors (no retraining) before the network runs.
 public final class MQForecaster: Forecaster, @unchecked Sendable {
     public let model: MQModel
     let features: FeatureBuilder
+    /// The per-product state: what the last R forecasts were, and how closed periods turn them into errors.
+    public let memory: ErrorMemory
     /// One network per worker thread (a network keeps forward state); worker 0 is the model's.
     public let replicas: [MQNetwork]
     private let lock = NSLock()  // one batch at a time; the batch itself runs on every replica
@@ -25,6 +27,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         self.useMemory = useMemory
         rounding = countRounding ? model.countRounding : nil
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
+        memory = ErrorMemory(config: model.network.config)
         replicas = [model.network] + (1..<max(1, threads)).map { _ in
             let copy = MQNetwork(model.network.config, seed: 0)
             for (to, from) in zip(copy.parameters, model.network.parameters) { to.value = from.value }
@@ -41,28 +44,6 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     public var contextLength: Int { model.historyNeeded }
 
     public var id: String { useMemory ? model.id : model.id + "+no-memory" }
-
-    /// State layout: R entries of (fct period Int64, H base medians f32), newest first.
-    static func decode(_ state: [UInt8], horizons: Int) -> [(fct: Int64, base: [Float])] {
-        let entry = 8 + 4 * horizons
-        guard state.count % entry == 0 else { return [] }
-        return stride(from: 0, to: state.count, by: entry).map { at in
-            let fct = state[at..<(at + 8)].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
-            let base = (0..<horizons).map { k in
-                Float(bitPattern: state[(at + 8 + 4 * k)..<(at + 12 + 4 * k)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
-            }
-            return (fct, base)
-        }
-    }
-
-    static func encode(_ entries: [(fct: Int64, base: [Float])]) -> [UInt8] {
-        var out: [UInt8] = []
-        for e in entries {
-            withUnsafeBytes(of: e.fct.littleEndian) { out.append(contentsOf: $0) }
-            for v in e.base { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-        }
-        return out
-    }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
         forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
@@ -121,20 +102,15 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             let series = ProductSeries(window: window, categories: c.categories)
             let t = series.units.count - 1
             let scale = features.scale(series, fct: t)
-            // The error memory: previous base medians against the actuals that have closed since.
-            let entries = Self.decode(states[b], horizons: H)
+            // The error memory: previous base forecasts against the actuals that have closed since.
+            let entries = memory.decode(states[b])
             memories.append(entries)
-            var memory: [[Float]] = []
-            for e in entries.prefix(c.memory) {
-                var m = [Float](repeating: 0, count: 2 * H)
-                for k in 0..<H {
+            let inputs = entries.prefix(c.memory).map { e in
+                memory.input(base: e.base, scale: scale) { k in
                     let target = e.fct + 1 + Int64(k)
                     let i = Int(target - series.firstPeriod)
-                    guard target <= window.lastClosed, i >= 0, i < series.units.count else { continue }
-                    m[k] = (series.units[i] - e.base[k]) / scale
-                    m[H + k] = 1
+                    return target <= window.lastClosed && i >= 0 && i < series.units.count ? series.units[i] : nil
                 }
-                memory.append(m)
             }
             // Known-future prices from the product's schedule (announced changes included).
             let future: [(Float, Float)] = (0..<H).map { k in
@@ -142,7 +118,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
                 let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: min(model.period.end(of: window.lastClosed), window.knownAsOf ?? .max))
                 return (price, promo ? 1 : 0)
             }
-            examples.append((series, t, future, c.useFeedback && useMemory ? memory : nil))
+            examples.append((series, t, future, c.useFeedback && useMemory ? inputs : nil))
         }
         let (batch, scales) = features.batch(examples)
         let (final, base) = network.forward(batch)
@@ -155,8 +131,8 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             // The product's pack size over the context the network saw (for rounding by packs).
             let pack = rounding?.packs == true ? CountRounding.packSize(examples[b].series.units.suffix(c.context)) : 1
             let empirical = blend?.empirical(examples[b].series.units, levels: c.quantiles)
-            let newEntry = (fct: windows[b].lastClosed, base: (0..<H).map { base[b * H + $0, median] * scales[b] })
-            states[b] = Self.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
+            let newEntry = (fct: windows[b].lastClosed, base: memory.keep(base, example: b, scale: scales[b]))
+            states[b] = memory.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
             out.append((0..<horizons).map { k in
                 let row = b * H + min(k, H - 1)

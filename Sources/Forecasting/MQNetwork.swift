@@ -16,10 +16,50 @@ public struct MQConfig: Sendable, Equatable, Codable {
     public var decoder = 16            // d
     public var heads = 2
     public var memory = 4              // R: past FCTs in the error memory
+    /// What a memory entry tells about its forecast: false, the scaled error of its base median
+    /// per horizon (model.md); true, also per quantile whether the actual exceeded the base
+    /// quantile, as 1{y > ŷ⁰_q} − (1 − q) (zero on average when calibrated: the signal an
+    /// adaptive conformal step integrates; docs/online.md, session 8).
+    public var memoryQuantiles = false
     /// Switches for the ablations.
     public var useEncoderAttention = true
     public var useFeedback = true
     public init() {}
+
+    /// Base-forecast values a memory entry keeps per FCT: H medians, or H × Q quantiles (k-major).
+    public var memoryBaseWidth: Int { memoryQuantiles ? horizons * quantiles.count : horizons }
+    /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals].
+    public var memoryWidth: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) }
+}
+
+extension MQConfig {
+    enum CodingKeys: String, CodingKey {
+        case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, useEncoderAttention, useFeedback
+    }
+
+    /// Keys added after the first model files (memoryQuantiles) default when absent, so older files load.
+    public init(from decoder: any Decoder) throws {
+        let d = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        context = try d.decode(Int.self, forKey: .context)
+        horizons = try d.decode(Int.self, forKey: .horizons)
+        quantiles = try d.decode([Double].self, forKey: .quantiles)
+        pastFeatures = try d.decode(Int.self, forKey: .pastFeatures)
+        calendarFeatures = try d.decode(Int.self, forKey: .calendarFeatures)
+        futureFeatures = try d.decode(Int.self, forKey: .futureFeatures)
+        categories = try d.decode(Int.self, forKey: .categories)
+        embedding = try d.decode(Int.self, forKey: .embedding)
+        channels = try d.decode(Int.self, forKey: .channels)
+        dilations = try d.decode([Int].self, forKey: .dilations)
+        positional = try d.decode(Int.self, forKey: .positional)
+        self.decoder = try d.decode(Int.self, forKey: .decoder)
+        heads = try d.decode(Int.self, forKey: .heads)
+        memory = try d.decode(Int.self, forKey: .memory)
+        memoryQuantiles = try d.decodeIfPresent(Bool.self, forKey: .memoryQuantiles) ?? false
+        useEncoderAttention = try d.decode(Bool.self, forKey: .useEncoderAttention)
+        useFeedback = try d.decode(Bool.self, forKey: .useFeedback)
+    }
 }
 
 /// One batch of forecast creation times (FCTs). Rows are stacked: context rows b·L + τ, target
@@ -32,7 +72,8 @@ public struct MQBatch {
     public var future: Matrix        // [B·H, futureFeatures]
     public var categories: [Int]     // B
     /// Scaled realised errors of the R previous FCTs' base medians for horizons 1..H, with a
-    /// known/unknown flag each: [B·R, 2H]. Data only: no gradient flows into it.
+    /// known/unknown flag each [, and per quantile an exceedance signal]: [B·R, memoryWidth].
+    /// Data only: no gradient flows into it.
     public var memory: Matrix
     /// memoryMask[b][k·R + j]: whether memory entry j may be attended to by horizon k of example b.
     public var memoryMask: [[Bool]]
@@ -89,7 +130,7 @@ public final class MQNetwork {
         let globalIn = c.channels + c.horizons * c.decoder + c.horizons * c.futureFeatures + c.embedding
         global1 = Dense(globalIn, 4 * c.decoder, init: &rng, name: "global1")
         global2 = Dense(4 * c.decoder, (c.horizons + 1) * c.decoder, init: &rng, name: "global2")
-        feedback = MultiHeadAttention(queryInputs: c.decoder, keyInputs: 2 * c.horizons, valueInputs: 2 * c.horizons,
+        feedback = MultiHeadAttention(queryInputs: c.decoder, keyInputs: c.memoryWidth, valueInputs: c.memoryWidth,
                                       outputs: c.decoder, heads: c.heads, headDim: c.decoder / c.heads, init: &rng, name: "feedback")
         local1 = Dense(2 * c.decoder + c.futureFeatures, 2 * c.decoder, init: &rng, name: "local1")
         local2 = Dense(2 * c.decoder, c.quantiles.count, init: &rng, name: "local2")

@@ -35,8 +35,9 @@ public final class MQTrainer {
     public let features: FeatureBuilder
     let adam: Adam
     let baseLearningRate: Float
-    /// Base median forecasts (unscaled) by series index and FCT index.
+    /// Base forecasts (in units; what ErrorMemory keeps) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
+    let errorMemory: ErrorMemory
 
     /// Replicas of the network for the other cores (data-parallel steps).
     let helpers: [MQNetwork]
@@ -45,6 +46,7 @@ public final class MQTrainer {
     public init(network: MQNetwork, features: FeatureBuilder, learningRate: Float, threads: Int = 1) {
         self.network = network
         self.features = features
+        errorMemory = ErrorMemory(config: network.config)
         adam = Adam(learningRate: learningRate, clipNorm: 1)
         baseLearningRate = learningRate
         helpers = (1..<max(1, threads)).map { _ in MQNetwork(network.config, seed: 0) }
@@ -56,31 +58,25 @@ public final class MQTrainer {
 
     /// The memory entries of (series, t): the R previous FCTs' errors, newest first.
     func memory(_ index: Int, _ s: ProductSeries, t: Int, scale: Float) -> [[Float]] {
-        let H = network.config.horizons
-        var out: [[Float]] = []
-        for j in 1...network.config.memory {
-            guard let base = baseForecasts[index]?[t - j] else { out.append(Array(repeating: 0, count: 2 * H)); continue }
-            var entry = [Float](repeating: 0, count: 2 * H)
-            for k in 0..<H where t - j + 1 + k <= t && t - j + 1 + k < s.units.count {
-                entry[k] = (s.units[t - j + 1 + k] - base[k]) / scale
-                entry[H + k] = 1
+        (1...network.config.memory).map { j in
+            guard let base = baseForecasts[index]?[t - j] else { return errorMemory.empty }
+            return errorMemory.input(base: base, scale: scale) { k in
+                let target = t - j + 1 + k
+                return target <= t && target < s.units.count ? s.units[target] : nil
             }
-            out.append(entry)
         }
-        return out
     }
 
-    /// Records the current base medians of these (series, FCT) pairs: forward only, no memory.
+    /// Records the current base forecasts (medians, or quantiles with memoryQuantiles) of these (series, FCT) pairs: forward only, no memory.
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback else { return }
-        let H = network.config.horizons, median = network.head.median
-        let networks = [network] + helpers, features = features
+        let networks = [network] + helpers, features = features, errorMemory = errorMemory
         for from in stride(from: 0, to: pairs.count, by: 512) {
             let chunk = Array(pairs[from..<min(from + 512, pairs.count)])
             let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
                 let (x, scales) = features.batch(chunk[range].map { (series[$0.0], $0.1, nil, nil) })
                 let (_, base) = networks[part].forward(x)
-                return (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
+                return (0..<range.count).map { e in errorMemory.keep(base, example: e, scale: scales[e]) }
             }
             for (range, medians) in parts {
                 for (e, (i, t)) in chunk[range].enumerated() { baseForecasts[i, default: [:]][t] = medians[e] }

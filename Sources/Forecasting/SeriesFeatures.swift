@@ -90,7 +90,7 @@ public struct FeatureBuilder: Sendable {
         var ctxCal = Matrix(rows: b * L, cols: c.calendarFeatures)
         var tgtCal = Matrix(rows: b * H, cols: c.calendarFeatures)
         var future = Matrix(rows: b * H, cols: c.futureFeatures)
-        var memory = Matrix(rows: b * R, cols: 2 * H)
+        var memory = Matrix(rows: b * R, cols: c.memoryWidth)
         var mask: [[Bool]] = []
         var scales: [Float] = []
         // Calendar and holiday features depend only on the period: computed once per period the
@@ -147,7 +147,7 @@ public struct FeatureBuilder: Sendable {
             var m: [Bool] = Array(repeating: false, count: H * R)
             if let entries = ex.memory {
                 for (j, entry) in entries.prefix(R).enumerated() {
-                    for f in 0..<(2 * H) { memory[e * R + j, f] = entry[f] }
+                    for f in 0..<c.memoryWidth { memory[e * R + j, f] = entry[f] }
                     let known = (0..<H).contains { entry[H + $0] > 0 }
                     for k in 0..<H { m[k * R + j] = known }
                 }

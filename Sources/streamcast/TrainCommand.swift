@@ -24,6 +24,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
     @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
     @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
+    @Flag(help: "Error memory entries also say, per quantile, whether the actual exceeded the past base quantile (not just the median's error; docs/online.md, session 8).") var memoryQuantiles = false
     @Option(help: "Category embedding rows (default 64; categories hash into them, so fewer rows than categories share rows).") var categories: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
@@ -51,6 +52,7 @@ struct TrainCommand: ParsableCommand {
             c.decoder = decoder
         }
         if levelInput { c.pastFeatures = 7 }
+        c.memoryQuantiles = memoryQuantiles
         if seasonFlag { c.futureFeatures = 5 }
         switch variant {
         case "full": break

@@ -5,9 +5,10 @@ import Windows
 /// The neural forecaster as the stream uses it: batch-invariant numerics, the error memory filled
 /// in period by period, and the online recalibrator's quantile tracking.
 @Suite struct MQForecasterTests {
-    static func model(horizons: Int = 4) -> MQModel {
+    static func model(horizons: Int = 4, memoryQuantiles: Bool = false) -> MQModel {
         var c = MQConfig()
         c.horizons = horizons
+        c.memoryQuantiles = memoryQuantiles
         c.context = 16
         return MQModel(network: MQNetwork(c, seed: 7), period: .day, holidays: [], id: "test")
     }
@@ -97,19 +98,20 @@ import Windows
         #expect(counting.batches == [10, 10, 10])
     }
 
-    @Test func errorMemoryFillsInAsPeriodsClose() {
-        let model = Self.model()
+    @Test(arguments: [false, true]) func errorMemoryFillsInAsPeriodsClose(memoryQuantiles: Bool) {
+        let model = Self.model(memoryQuantiles: memoryQuantiles)
         let f = MQForecaster(model: model), blind = MQForecaster(model: model, useMemory: false)
         let y = Self.series(3, days: 40)
         var state: [UInt8] = [], blindState: [UInt8] = []
         var differs = false
         for n in 30...36 {
             let w = window(Array(y.prefix(n)))
-            let before = MQForecaster.decode(state, horizons: 4)
+            let before = f.memory.decode(state)
             let a = f.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &state)
             let b = blind.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &blindState)
-            let after = MQForecaster.decode(state, horizons: 4)
-            // A new entry for this FCT in front, at most R kept, the older ones unchanged.
+            let after = f.memory.decode(state)
+            // A new entry for this FCT in front (H medians, or H × 3 quantiles), at most R kept, the older ones unchanged.
+            #expect(state.count == after.count * (8 + 4 * (memoryQuantiles ? 12 : 4)))
             #expect(after.first?.fct == w.lastClosed)
             #expect(after.count == min(before.count + 1, model.network.config.memory))
             #expect(Array(after.dropFirst().map(\.fct)) == Array(before.prefix(after.count - 1).map(\.fct)))
@@ -118,7 +120,7 @@ import Windows
         }
         #expect(differs, "once errors are known, the memory changes the forecast")
         // Without memory the state is kept all the same (it can be switched back on).
-        #expect(MQForecaster.decode(blindState, horizons: 4).count == model.network.config.memory)
+        #expect(f.memory.decode(blindState).count == model.network.config.memory)
     }
 
     @Test func recalibrationRaisesAQuantileThatKeepsBeingExceeded() {

@@ -22,18 +22,19 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
                    contextCalendar: randomMatrix(b * c.context, c.calendarFeatures, &rng),
                    targetCalendar: randomMatrix(b * H, c.calendarFeatures, &rng),
                    future: randomMatrix(b * H, c.futureFeatures, &rng), categories: (0..<b).map { $0 % (c.categories + 2) },
-                   memory: randomMatrix(b * R, 2 * H, &rng),
+                   memory: randomMatrix(b * R, c.memoryWidth, &rng),
                    memoryMask: (0..<b).map { e in (0..<(H * R)).map { ($0 + e) % 3 != 0 } })
 }
 
 @Suite struct MQNetworkTests {
     /// The whole model's backward against central differences, for every parameter tensor
-    /// (sampled entries), with and without each attention block.
-    @Test(arguments: [(true, true), (true, false), (false, false)])
-    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool) {
+    /// (sampled entries), with and without each attention block, and with the quantile memory.
+    @Test(arguments: [(true, true, false), (true, true, true), (true, false, false), (false, false, false)])
+    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool, _ memoryQuantiles: Bool) {
         var c = tinyConfig()
         c.useEncoderAttention = encoderAttention
         c.useFeedback = feedback
+        c.memoryQuantiles = memoryQuantiles
         let net = MQNetwork(c, seed: 42)
         let batch = randomBatch(c, size: 3, seed: 7)
         var rng = Initializer(seed: 9)
@@ -45,8 +46,9 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
         for p in net.parameters { p.zeroGrad() }
         _ = net.forward(batch)
         net.backward(final: rf, base: rb)
-        var checked = 0, bad = 0
-        let eps: Float = 1e-3  // small: a bias shared by many rows must not push a ReLU across its kink
+        var checked = 0, bad = 0, kinks = 0
+        let eps: Float = 1e-3
+        let atO = loss()
         for p in net.parameters {
             let analytic = p.grad
             for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 6)) {
@@ -54,18 +56,22 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
                 p.value.data[i] = o + eps; let plus = loss()
                 p.value.data[i] = o - eps; let minus = loss()
                 p.value.data[i] = o
+                // A bias shared by many rows can push some ReLU across its kink within ±eps; there the
+                // one-sided slopes disagree and no derivative exists to compare with: skip (few, counted).
+                let right = (plus - atO) / Double(eps), left = (atO - minus) / Double(eps)
+                if abs(right - left) > 0.05 * max(1, abs(right), abs(left)) { kinks += 1; continue }
                 let numeric = (plus - minus) / Double(2 * eps)
                 let err = abs(Double(analytic.data[i]) - numeric) / max(1, abs(numeric), Double(abs(analytic.data[i])))
                 checked += 1
                 if err > 3e-2 { bad += 1; Issue.record("\(p.name)[\(i)]: analytic \(analytic.data[i]) numeric \(numeric)") }
             }
         }
-        #expect(checked > 80 && bad == 0)
+        #expect(checked > 80 && bad == 0 && kinks * 10 < checked, "checked \(checked), kinks skipped \(kinks)")
     }
 
     @Test func quantilesAreOrderedAndNonNegative() {
         let c = tinyConfig()
-        let net = MQNetwork(c, seed: 1)
+        let net = MQNetwork(c, seed: 42)
         let (f, b) = net.forward(randomBatch(c, size: 5, seed: 2))
         for m in [f, b] {
             for r in 0..<m.rows {
@@ -78,7 +84,7 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
     @Test func feedbackOffMeansFinalEqualsBase() {
         var c = tinyConfig()
         c.useFeedback = false
-        let net = MQNetwork(c, seed: 3)
+        let net = MQNetwork(c, seed: 42)
         let (f, b) = net.forward(randomBatch(c, size: 2, seed: 4))
         #expect(f == b)
     }

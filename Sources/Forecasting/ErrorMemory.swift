@@ -1,0 +1,68 @@
+import NeuralNet
+
+/// The error memory (model.md, step 5), built by the same code in training and serving: what an
+/// entry keeps of a past forecast, how the actuals that have closed since turn it into the
+/// feedback attention's input, and the per-product state bytes.
+public struct ErrorMemory: Sendable {
+    public let config: MQConfig
+    /// The median's column among the quantiles (QuantileHead.median).
+    let median: Int
+
+    public init(config: MQConfig) {
+        self.config = config
+        median = config.quantiles.indices.min { abs(config.quantiles[$0] - 0.5) < abs(config.quantiles[$1] - 0.5) } ?? 0
+    }
+
+    /// What an entry keeps of example e's base forecast (rows e·H + k of `base`, in units of
+    /// `scale`): H medians, or H × Q quantiles (k-major) with `memoryQuantiles`; in units.
+    func keep(_ base: Matrix, example e: Int, scale: Float) -> [Float] {
+        let H = config.horizons, Q = config.quantiles.count
+        if !config.memoryQuantiles { return (0..<H).map { base[e * H + $0, median] * scale } }
+        return (0..<(H * Q)).map { i in base[e * H + i / Q, i % Q] * scale }
+    }
+
+    /// The feedback attention's input for one entry: its kept `base` against `actual(k)`, the
+    /// realised value of its horizon k (nil while that period is open), errors in units of `scale`.
+    /// Layout: H median errors, H known flags [, H × Q signals 1{y > ŷ⁰_q} − (1 − q)].
+    func input(base: [Float], scale: Float, actual: (Int) -> Float?) -> [Float] {
+        let H = config.horizons, Q = config.quantiles.count
+        var out = [Float](repeating: 0, count: config.memoryWidth)
+        for k in 0..<H {
+            guard let y = actual(k) else { continue }
+            let medianValue = config.memoryQuantiles ? base[k * Q + median] : base[k]
+            out[k] = (y - medianValue) / scale
+            out[H + k] = 1
+            guard config.memoryQuantiles else { continue }
+            for j in 0..<Q {
+                out[2 * H + k * Q + j] = (y > base[k * Q + j] ? 1 : 0) - Float(1 - config.quantiles[j])
+            }
+        }
+        return out
+    }
+
+    /// An empty entry (no forecast that far back): every horizon unknown.
+    var empty: [Float] { [Float](repeating: 0, count: config.memoryWidth) }
+
+    /// State layout: up to R entries of (FCT period Int64, memoryBaseWidth f32), newest first.
+    /// A state of another width (written by a model with another memory) reads as empty.
+    func decode(_ state: [UInt8]) -> [(fct: Int64, base: [Float])] {
+        let width = config.memoryBaseWidth, entry = 8 + 4 * width
+        guard state.count % entry == 0 else { return [] }
+        return stride(from: 0, to: state.count, by: entry).map { at in
+            let fct = state[at..<(at + 8)].enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * $1.offset) }
+            let base = (0..<width).map { k in
+                Float(bitPattern: state[(at + 8 + 4 * k)..<(at + 12 + 4 * k)].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+            }
+            return (fct, base)
+        }
+    }
+
+    func encode(_ entries: [(fct: Int64, base: [Float])]) -> [UInt8] {
+        var out: [UInt8] = []
+        for e in entries {
+            withUnsafeBytes(of: e.fct.littleEndian) { out.append(contentsOf: $0) }
+            for v in e.base { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+        }
+        return out
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import NeuralNet
+import Testing
+@testable import Forecasting
+
+/// The error memory's entries (docs/online.md): median errors, and with `memoryQuantiles` the
+/// per-quantile exceedance signals; model files with and without it.
+struct ErrorMemoryTests {
+    static func config(quantiles: Bool) -> MQConfig {
+        var c = MQConfig()
+        c.horizons = 2
+        c.memoryQuantiles = quantiles
+        return c
+    }
+
+    @Test func anEntrySaysHowFarAndOnWhichSideEachActualFell() {
+        // Base forecast for horizons 1 and 2: quantiles (2, 4, 9) and (3, 5, 6); horizon 2 still open.
+        let quantileMemory = ErrorMemory(config: Self.config(quantiles: true))
+        let x = quantileMemory.input(base: [2, 4, 9, 3, 5, 6], scale: 2) { $0 == 0 ? 7 : nil }
+        // Median error (7 − 4) / 2, horizon 2 unknown; known flags; then y = 7 against 2, 4, 9:
+        // above P10 and P50 (signal q), below P90 (signal −(1 − q)); horizon 2's signals stay 0.
+        let expected: [Float] = [1.5, 0, 1, 0, 0.1, 0.5, -0.1, 0, 0, 0]
+        #expect(x.count == 10)
+        for (a, b) in zip(x, expected) { #expect(abs(a - b) < 1e-6, "\(x)") }
+        // Median-only memory: the same median error and flags, nothing else.
+        let medianMemory = ErrorMemory(config: Self.config(quantiles: false))
+        #expect(medianMemory.input(base: [4, 5], scale: 2) { $0 == 0 ? 7 : nil } == [1.5, 0, 1, 0])
+        // Calibrated on average: y drawn across the quantiles' levels gives signals that sum to ~0.
+        let ys: [Float] = (0..<1000).map { Float($0) / 100 }  // uniform on [0, 10): quantiles 1, 5, 9
+        var sums = [Float](repeating: 0, count: 3)
+        for y in ys {
+            let e = quantileMemory.input(base: [1, 5, 9, 1, 5, 9], scale: 1) { _ in y }
+            for j in 0..<3 { sums[j] += e[4 + j] }
+        }
+        for s in sums { #expect(abs(s / 1000) < 0.01, "\(sums)") }
+    }
+
+    @Test func stateRoundTripsAndAnotherWidthReadsAsEmpty() {
+        let memory = ErrorMemory(config: Self.config(quantiles: true))
+        let entries: [(fct: Int64, base: [Float])] = [(41, [1, 2, 3, 4, 5, 6]), (40, [0.5, 1, 1.5, 2, 2.5, 3])]
+        let bytes = memory.encode(entries)
+        #expect(bytes.count == 2 * (8 + 4 * 6))
+        let back = memory.decode(bytes)
+        #expect(back.map(\.fct) == [41, 40] && back.map(\.base) == entries.map(\.base))
+        // A median-only model's state (8 + 4·2 bytes an entry) is not misread as quantiles.
+        #expect(memory.decode(ErrorMemory(config: Self.config(quantiles: false)).encode([(41, [1, 2])])).isEmpty)
+    }
+
+    @Test func modelFilesKeepTheSwitchAndOlderFilesLoadWithoutIt() throws {
+        var c = MQConfig()
+        c.memoryQuantiles = true
+        let model = MQModel(network: MQNetwork(c, seed: 3), period: .day, holidays: [], id: "q")
+        let path = NSTemporaryDirectory() + "memq-\(UUID().uuidString).safetensors"
+        try model.save(to: path)
+        let loaded = try MQModel.load(from: path)
+        #expect(loaded.network.config.memoryQuantiles && loaded.network.config.memoryWidth == 2 * 4 + 4 * 3)
+        // A config written before the key existed decodes as median-only.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(MQConfig())) as! [String: Any]
+        json.removeValue(forKey: "memoryQuantiles")
+        let old = try JSONDecoder().decode(MQConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(!old.memoryQuantiles && old == MQConfig())
+        // A running median-memory model is not replaced by a quantile-memory one (the state would change meaning).
+        let plain = MQModel(network: MQNetwork(MQConfig(), seed: 3), period: .day, holidays: [], id: "p")
+        #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("quantile errors") == true)
+        #expect(plain.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
+    }
+}

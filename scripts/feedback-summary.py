@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Summarises scripts/feedback-seeds.sh runs: per seed and on average, the error memory on vs off.
+
+Usage: feedback-summary.py OUT NAME TEST SEED...
+Reads OUT/NAME-sSEED.TEST.json (streamcast online-eval --json, variants memory,no-memory).
+Columns: post-shift wQL, recovery (FCTs until the shifted products' mid coverage is within 5
+points of nominal for 3 FCTs in a row), coverage error (mean |mid coverage - nominal| over
+FCTs 0..8 after the shift and the quantiles: a finer view of recovery), volatility, overall wQL.
+"""
+import json, math, sys
+
+out, name, test, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+def metrics(r):
+    q = r["overall"]["quantiles"]
+    pts = [p for p in r["curve"] if 0 <= p["fct"] - r["shiftPeriod"] <= 8]
+    err = sum(abs(m - n) for p in pts for m, n in zip(p["midCoverage"], q)) / (len(pts) * len(q))
+    rec = r["recoveryPeriods"]
+    return {"wql_after": r["wqlAfterShift"], "recovery": rec if rec is not None else 99, "cov_err": err,
+            "volatility": r["overall"]["volatility"], "wql_all": r["overall"]["meanWeightedQuantileLoss"]}
+
+rows = []
+for s in seeds:
+    runs = json.load(open(f"{out}/{name}-s{s}.{test}.json"))
+    on = next(metrics(r) for r in runs if not r["model"].endswith("+no-memory"))
+    off = next(metrics(r) for r in runs if r["model"].endswith("+no-memory"))
+    rows.append((s, on, off))
+
+keys = ["wql_after", "recovery", "cov_err", "volatility", "wql_all"]
+print(f"{name} on {test}: memory on / off")
+print("seed  " + "  ".join(f"{k:>22}" for k in keys))
+for s, on, off in rows:
+    print(f"{s:>4}  " + "  ".join(f"{on[k]:>10.4f} / {off[k]:<9.4f}" for k in keys))
+
+def mean_se(xs):
+    m = sum(xs) / len(xs)
+    se = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1) / len(xs)) if len(xs) > 1 else float("nan")
+    return m, se
+
+print("mean  " + "  ".join(f"{mean_se([on[k] for _, on, _ in rows])[0]:>10.4f} / {mean_se([off[k] for _, _, off in rows])[0]:<9.4f}" for k in keys))
+for k in keys:
+    d = [on[k] - off[k] for _, on, off in rows]
+    m, se = mean_se(d)
+    better = sum(1 for x in d if x < 0)
+    print(f"on - off {k:>10}: {m:+.4f} ± {se:.4f} (SE), on lower in {better}/{len(d)}")
