@@ -78,8 +78,8 @@ public final class MQTrainer {
                 let (_, base) = networks[part].forward(x)
                 return (0..<range.count).map { e in errorMemory.keep(base, example: e, scale: scales[e]) }
             }
-            for (range, medians) in parts {
-                for (e, (i, t)) in chunk[range].enumerated() { baseForecasts[i, default: [:]][t] = medians[e] }
+            for (range, kept) in parts {
+                for (e, (i, t)) in chunk[range].enumerated() { baseForecasts[i, default: [:]][t] = kept[e] }
             }
         }
     }
@@ -109,7 +109,6 @@ public final class MQTrainer {
     func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool, baseWeight: Float) -> (loss: Double, absY: Double) {
         let c = network.config, H = c.horizons
         let q = c.quantiles.map(Float.init)
-        let median = network.head.median
         var inputs: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
         var targets = [Float](), weights = [Float]()
         var absY: Float = 0
@@ -125,7 +124,7 @@ public final class MQTrainer {
             }
         }
         let norm = max(absY, 1)
-        let networks = [network] + helpers, features = features
+        let networks = [network] + helpers, features = features, errorMemory = errorMemory
         let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
             let net = networks[part]
             let (x, scales) = features.batch(Array(inputs[range]))
@@ -135,8 +134,7 @@ public final class MQTrainer {
             let f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
             let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
             if train { net.backward(final: f.gradient, base: b.gradient) }
-            let medians = (0..<range.count).map { e in (0..<H).map { base[e * H + $0, median] * scales[e] } }
-            return (loss: f.loss, base: medians)
+            return (loss: f.loss, base: (0..<range.count).map { e in errorMemory.keep(base, example: e, scale: scales[e]) })
         }
         var loss: Float = 0
         for (range, r) in parts {

@@ -19,7 +19,8 @@ import Testing
                              views: units.map { $0 * 3 }, price: units.map { _ in 1 }, promo: units.map { _ in 0 })
     }
 
-    static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil) -> (MQNetwork, [MQTrainer.EpochReport]) {
+    static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil,
+                      config: MQConfig = config) -> (MQNetwork, [MQTrainer.EpochReport]) {
         let network = MQNetwork(config, seed: 3)
         let trainer = MQTrainer(network: network, features: FeatureBuilder(config: config, period: .week, holidays: []),
                                 learningRate: 5e-3, threads: threads)
@@ -41,6 +42,24 @@ import Testing
         #expect(reports.count == 3)
         #expect(reports.last!.validationLoss < reports.first!.validationLoss)
         #expect(reports.last!.trainLoss < reports.first!.trainLoss)
+    }
+
+    @Test func theQuantileMemoryTrainsAndRemembersEveryQuantile() {
+        var c = Self.config
+        c.memoryQuantiles = true
+        let (network, reports) = Self.train(threads: 2, config: c)
+        #expect(reports.count == 3 && reports.last!.validationLoss < reports.first!.validationLoss)
+        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: .week, holidays: []), learningRate: 1e-3)
+        trainer.refreshBaseForecasts([(0, 30)], series: Self.series)
+        let kept = try! #require(trainer.baseForecasts[0]?[30])
+        #expect(kept.count == 3 * 3)  // H × Q
+        for k in 0..<3 { #expect(kept[3 * k] <= kept[3 * k + 1] && kept[3 * k + 1] <= kept[3 * k + 2]) }
+        // The memory input at the next FCT: 2H + H × Q values; only horizon 1 has closed, its signals
+        // are q (exceeded) or −(1 − q) per quantile, the other horizons' stay 0.
+        let input = trainer.memory(0, Self.series[0], t: 31, scale: 1)[0]
+        #expect(input.count == 2 * 3 + 3 * 3 && input[3] == 1 && input[4] == 0 && input[5] == 0)
+        for (j, q) in [Float(0.1), 0.5, 0.9].enumerated() { #expect(abs(input[6 + j] - q) < 1e-6 || abs(input[6 + j] - (q - 1)) < 1e-6) }
+        #expect(input[9...].allSatisfy { $0 == 0 })
     }
 
     @Test func withoutHoldOutEveryEpochRunsAndTheLastAverageIsKept() {
