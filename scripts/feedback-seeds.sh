@@ -2,14 +2,17 @@
 # The online feedback experiment (docs/online.md) over several training seeds: trains NAME-sS for
 # each seed (skipped when the model exists), serves it with the error memory on and off over the
 # test log, keeps each run's JSON report, then summarises the on/off pairs
-# (scripts/feedback-summary.py).
-# Usage: [SEEDS="1 2 3 4 5 6"] [TRAIN=train3] [DIR=/tmp/fb] [OUT=/tmp/fbs] scripts/feedback-seeds.sh NAME [TRAIN OPTIONS...]
+# (scripts/feedback-summary.py). VARIANTS picks the two serving variants compared (online-eval
+# --variants; the first is "on"), ETA the recalibration step of a +aci variant; TAG names the runs.
+# Usage: [SEEDS="1 2 3 4 5 6"] [TRAIN=train3] [DIR=/tmp/fb] [OUT=/tmp/fbs] [VARIANTS=memory,no-memory] [ETA=0.05] [TAG=test]
+#        scripts/feedback-seeds.sh NAME [TRAIN OPTIONS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SC=.build/release/streamcast
 DIR=${DIR:-/tmp/fb}
 OUT=${OUT:-/tmp/fbs}
 TEST=${TEST:-test}
+TAG=${TAG:-$TEST}
 name=$1; shift
 mkdir -p "$OUT"
 swift build -c release --product streamcast >/dev/null
@@ -17,7 +20,8 @@ for seed in ${SEEDS:-1 2 3 4 5 6}; do
     m="$OUT/$name-s$seed"
     [ -f "$m.safetensors" ] || $SC train --replay "$DIR/${TRAIN:-train3}.jsonl.gz" --period week --horizons 4 --epochs 15 --patience 15 \
         --examples 20000 --seed "$seed" --calendar Config/calendar.toml "$@" --out "$m.safetensors" 2>"$m.train.log"
-    [ -f "$m.$TEST.json" ] || $SC online-eval --replay "$DIR/$TEST.jsonl.gz" --drift "$DIR/$TEST.drift.jsonl" --model "$m.safetensors" \
-        --period week --horizons 4 --window-length 32 --variants memory,no-memory --forecasters "" --json 2>/dev/null >"$m.$TEST.json"
+    [ -s "$m.$TAG.json" ] || $SC online-eval --replay "$DIR/$TEST.jsonl.gz" --drift "$DIR/$TEST.drift.jsonl" --model "$m.safetensors" \
+        --period week --horizons 4 --window-length 32 --variants "${VARIANTS:-memory,no-memory}" --recalibration-step "${ETA:-0.05}" \
+        --forecasters "" --json 2>/dev/null >"$m.$TAG.json"
 done
-python3 scripts/feedback-summary.py "$OUT" "$name" "$TEST" ${SEEDS:-1 2 3 4 5 6}
+python3 scripts/feedback-summary.py "$OUT" "$name" "$TAG" ${SEEDS:-1 2 3 4 5 6}

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Summarises scripts/feedback-seeds.sh runs: per seed and on average, the error memory on vs off.
+"""Summarises scripts/feedback-seeds.sh runs: per seed and on average, the first serving variant
+(default: error memory on) against the second (memory off).
 
 Usage: feedback-summary.py OUT NAME TEST SEED...
-Reads OUT/NAME-sSEED.TEST.json (streamcast online-eval --json, variants memory,no-memory).
+Reads OUT/NAME-sSEED.TEST.json (streamcast online-eval --json with two variants).
 Columns: post-shift wQL, recovery (FCTs until the shifted products' mid coverage is within 5
 points of nominal for 3 FCTs in a row), coverage error (mean |mid coverage - nominal| over
 FCTs 0..8 after the shift and the quantiles: a finer view of recovery), volatility, overall wQL.
@@ -22,12 +23,11 @@ def metrics(r):
 rows = []
 for s in seeds:
     runs = json.load(open(f"{out}/{name}-s{s}.{test}.json"))
-    on = next(metrics(r) for r in runs if not r["model"].endswith("+no-memory"))
-    off = next(metrics(r) for r in runs if r["model"].endswith("+no-memory"))
+    on, off = metrics(runs[0]), metrics(runs[1])
     rows.append((s, on, off))
 
 keys = ["wql_after", "recovery", "cov_err", "volatility", "wql_all"]
-print(f"{name} on {test}: memory on / off")
+print(f"{name} on {test}: {runs[0]['model']} / {runs[1]['model']}")
 print("seed  " + "  ".join(f"{k:>22}" for k in keys))
 for s, on, off in rows:
     print(f"{s:>4}  " + "  ".join(f"{on[k]:>10.4f} / {off[k]:<9.4f}" for k in keys))

@@ -91,6 +91,24 @@ public final class CheckpointStore {
                 try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster"))
     }
 
+    /// Stores the layout of the forecaster's per-product state (`Forecaster.stateLayout`). If the
+    /// file holds states of another layout — a model with another error memory deployed by a
+    /// restart — those states are cleared (windows, offsets and the rest kept: the products keep
+    /// their history and start a fresh memory) and the old layout is returned for the caller to
+    /// log; read as the new layout they would be errors of forecasts that were never made.
+    /// A file from before this key: its states are taken to be of this layout.
+    @discardableResult
+    public func bind(forecasterState layout: String) throws -> String? {
+        var existing: String?
+        try db.prepare("SELECT value FROM meta WHERE key='forecaster_state'").run { existing = $0.text(0) }
+        guard existing != layout else { return nil }
+        try db.transaction {
+            if existing != nil { try db.execute("UPDATE products SET forecaster = x''") }
+            try db.prepare("INSERT INTO meta VALUES('forecaster_state', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value").run([.text(layout)])
+        }
+        return existing
+    }
+
     /// Stores `fingerprint` on first use; refuses a file written under a different one (e.g. another
     /// period or window length), which would silently corrupt forecasts.
     public func bind(fingerprint: String) throws {

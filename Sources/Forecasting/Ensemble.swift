@@ -45,6 +45,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
 
     public var id: String { "ensemble-" + members.map(\.id).joined(separator: "+") }
     public var contextLength: Int { members.map(\.contextLength).max() ?? 0 }
+    public var stateLayout: String { "ensemble[" + members.map(\.stateLayout).joined(separator: "; ") + "]" }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
         forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)

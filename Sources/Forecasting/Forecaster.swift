@@ -10,6 +10,9 @@ public protocol Forecaster: Sendable {
     var id: String { get }
     /// Closed periods of history the forecaster reads (the windows keep at least this many).
     var contextLength: Int { get }
+    /// What its per-product state bytes mean ("" for none). The checkpoint keeps it and clears
+    /// the states when a restart brings a forecaster whose layout differs.
+    var stateLayout: String { get }
     /// Returns H rows of Q values, non-decreasing across quantiles.
     func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]]
     /// Many products at once. A requirement (not only an extension method) so that calls through
@@ -19,6 +22,7 @@ public protocol Forecaster: Sendable {
 
 extension Forecaster {
     public var contextLength: Int { 0 }
+    public var stateLayout: String { "" }
 
     /// Many products at once (a period close refreshes every product of a partition). The default
     /// asks one at a time; the neural forecaster answers with one forward pass per batch.

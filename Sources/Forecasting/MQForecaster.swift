@@ -43,6 +43,12 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
 
     public var contextLength: Int { model.historyNeeded }
 
+    /// The error memory's shape: a state of another shape would be misread.
+    public var stateLayout: String {
+        let c = model.network.config
+        return "error-memory R=\(c.memory) H=\(c.horizons) " + (c.memoryQuantiles ? "quantiles=\(c.quantiles.count)" : "medians")
+    }
+
     public var id: String { useMemory ? model.id : model.id + "+no-memory" }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {

@@ -38,6 +38,8 @@ public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
     /// may score both, and a forecast's `model` field should say which one made it.
     public var id: String { inner.id + (stepScale == .level ? "+aci" : "+aci-width") }
     public var contextLength: Int { inner.contextLength }
+    /// The inner layout: the trailer finds itself (its magic), so switching recalibration on or off keeps the memory.
+    public var stateLayout: String { inner.stateLayout }
 
     struct Trailer {
         var fct: Int64 = .min

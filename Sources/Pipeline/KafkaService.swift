@@ -52,6 +52,11 @@ public final class KafkaService {
         producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
         producer = try KafkaProducer(config: producerConfig)
         processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)
+        let layout = processor.forecaster.stateLayout
+        if let old = try store.bind(forecasterState: layout) {
+            logger.warning("forecaster state reset: the checkpoint's per-product states are of another layout; every product keeps its window and starts a fresh memory",
+                           metadata: ["was": "\(old)", "now": "\(layout)"])
+        }
         var consumerConfig = kafka
         consumerConfig["group.id"] = groupID
         consumer = try KafkaConsumer(config: consumerConfig, logger: logger,

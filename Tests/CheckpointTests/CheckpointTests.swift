@@ -45,6 +45,27 @@ func config() -> PipelineConfig {
         #expect(throws: CheckpointError.self) { try reopened.bind(fingerprint: "b") }
     }
 
+    /// A restart with a forecaster whose per-product state means something else (another error
+    /// memory) clears those states, keeps the windows and offsets, and says what it was.
+    @Test func anotherForecasterStateLayoutClearsTheStatesOnly() throws {
+        let path = temporaryPath("layout.sqlite")
+        let store = try CheckpointStore(path: path)
+        #expect(try store.bind(forecasterState: "error-memory R=4 H=4 medians") == nil)
+        var batch = CheckpointStore.Batch()
+        batch.offsets = [.init(topic: "sales", partition: 0, next: 7)]
+        batch.products = [.init(partition: 0, slot: 0, product: "P", window: [9], forecaster: [1, 2, 3])]
+        try store.commit(batch)
+        // The same layout again: nothing changes.
+        #expect(try CheckpointStore(path: path).bind(forecasterState: "error-memory R=4 H=4 medians") == nil)
+        #expect(try CheckpointStore(path: path).products(partition: 0).map(\.forecaster) == [[1, 2, 3]])
+        let reopened = try CheckpointStore(path: path)
+        #expect(try reopened.bind(forecasterState: "error-memory R=4 H=4 quantiles=3") == "error-memory R=4 H=4 medians")
+        #expect(try reopened.products(partition: 0).map(\.forecaster) == [[]])
+        #expect(try reopened.products(partition: 0).map(\.window) == [[9]])
+        #expect(try reopened.offsets() == [.init(topic: "sales", partition: 0, next: 7)])
+        #expect(try CheckpointStore(path: path).bind(forecasterState: "error-memory R=4 H=4 quantiles=3") == nil)
+    }
+
     /// A failed batch merged with the next: the next one's rows win, rows only the failed one has
     /// survive (they would otherwise be lost: the processor hands out each dirty product once).
     @Test func failedBatchMergedIntoTheNextKeepsEveryChangedProduct() throws {

@@ -64,4 +64,15 @@ struct ErrorMemoryTests {
         #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("quantile errors") == true)
         #expect(plain.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
     }
+
+    @Test func forecastersNameTheirStateLayout() {
+        var c = MQConfig()
+        let medians = MQForecaster(model: MQModel(network: MQNetwork(c, seed: 1), period: .day, holidays: [], id: "m"), threads: 1)
+        c.memoryQuantiles = true
+        let quantiles = MQForecaster(model: MQModel(network: MQNetwork(c, seed: 1), period: .day, holidays: [], id: "q"), threads: 1)
+        #expect(medians.stateLayout == "error-memory R=4 H=4 medians" && quantiles.stateLayout == "error-memory R=4 H=4 quantiles=3")
+        // Recalibration finds its own trailer, so it keeps the inner layout (switching it keeps the memory).
+        #expect(ConformalRecalibrator(inner: medians, step: 0.05).stateLayout == medians.stateLayout)
+        #expect(SeasonalNaiveForecaster(season: 7).stateLayout == "")
+    }
 }
