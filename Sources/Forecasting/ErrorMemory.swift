@@ -21,12 +21,14 @@ public struct ErrorMemory: Sendable {
         return (0..<(H * Q)).map { i in base[e * H + i / Q, i % Q] * scale }
     }
 
-    /// The feedback attention's input for one entry: its kept `base` against `actual(k)`, the
-    /// realised value of its horizon k (nil while that period is open), errors in units of `scale`.
-    /// Layout: H median errors, H known flags [, H × Q signals 1{y > ŷ⁰_q} − (1 − q)].
-    func input(base: [Float], scale: Float, actual: (Int) -> Float?) -> [Float] {
+    /// The feedback attention's input for one entry made `age` periods ago: its kept `base` against
+    /// `actual(k)`, the realised value of its horizon k (nil while that period is open), errors in
+    /// units of `scale`. Layout: H median errors, H known flags [, H × Q signals 1{y > ŷ⁰_q} − (1 − q)]
+    /// [, age / R].
+    func input(base: [Float], age: Int, scale: Float, actual: (Int) -> Float?) -> [Float] {
         let H = config.horizons, Q = config.quantiles.count
         var out = [Float](repeating: 0, count: config.memoryWidth)
+        if config.memoryAge { out[out.count - 1] = Float(age) / Float(config.memory) }
         for k in 0..<H {
             guard let y = actual(k) else { continue }
             let medianValue = config.memoryQuantiles ? base[k * Q + median] : base[k]

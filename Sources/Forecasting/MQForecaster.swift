@@ -112,7 +112,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             let entries = memory.decode(states[b])
             memories.append(entries)
             let inputs = entries.prefix(c.memory).map { e in
-                memory.input(base: e.base, scale: scale) { k in
+                memory.input(base: e.base, age: Int(window.lastClosed - e.fct), scale: scale) { k in
                     let target = e.fct + 1 + Int64(k)
                     let i = Int(target - series.firstPeriod)
                     return target <= window.lastClosed && i >= 0 && i < series.units.count ? series.units[i] : nil

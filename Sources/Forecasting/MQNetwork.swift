@@ -21,6 +21,9 @@ public struct MQConfig: Sendable, Equatable, Codable {
     /// quantile, as 1{y > ŷ⁰_q} − (1 − q) (zero on average when calibrated: the signal an
     /// adaptive conformal step integrates; docs/online.md, session 8).
     public var memoryQuantiles = false
+    /// Whether a memory entry also says how old it is (periods since its FCT, / R): without it the
+    /// attention cannot tell apart entries whose horizons have all closed.
+    public var memoryAge = false
     /// Switches for the ablations.
     public var useEncoderAttention = true
     public var useFeedback = true
@@ -28,17 +31,19 @@ public struct MQConfig: Sendable, Equatable, Codable {
 
     /// Base-forecast values a memory entry keeps per FCT: H medians, or H × Q quantiles (k-major).
     public var memoryBaseWidth: Int { memoryQuantiles ? horizons * quantiles.count : horizons }
-    /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals].
-    public var memoryWidth: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) }
+    /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals] [, age].
+    public var memoryWidth: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) + (memoryAge ? 1 : 0) }
+    /// What the memory's entries say, for logs and refusals.
+    public var memoryKind: String { (memoryQuantiles ? "quantile errors" : "median errors") + (memoryAge ? " with ages" : "") }
 }
 
 extension MQConfig {
     enum CodingKeys: String, CodingKey {
         case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
-             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, useEncoderAttention, useFeedback
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, useEncoderAttention, useFeedback
     }
 
-    /// Keys added after the first model files (memoryQuantiles) default when absent, so older files load.
+    /// Keys added after the first model files (memoryQuantiles, memoryAge) default when absent, so older files load.
     public init(from decoder: any Decoder) throws {
         let d = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -57,6 +62,7 @@ extension MQConfig {
         heads = try d.decode(Int.self, forKey: .heads)
         memory = try d.decode(Int.self, forKey: .memory)
         memoryQuantiles = try d.decodeIfPresent(Bool.self, forKey: .memoryQuantiles) ?? false
+        memoryAge = try d.decodeIfPresent(Bool.self, forKey: .memoryAge) ?? false
         useEncoderAttention = try d.decode(Bool.self, forKey: .useEncoderAttention)
         useFeedback = try d.decode(Bool.self, forKey: .useFeedback)
     }

@@ -60,7 +60,7 @@ public final class MQTrainer {
     func memory(_ index: Int, _ s: ProductSeries, t: Int, scale: Float) -> [[Float]] {
         (1...network.config.memory).map { j in
             guard let base = baseForecasts[index]?[t - j] else { return errorMemory.empty }
-            return errorMemory.input(base: base, scale: scale) { k in
+            return errorMemory.input(base: base, age: j, scale: scale) { k in
                 let target = t - j + 1 + k
                 return target <= t && target < s.units.count ? s.units[target] : nil
             }

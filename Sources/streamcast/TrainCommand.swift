@@ -25,6 +25,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
     @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
     @Flag(help: "Error memory entries also say, per quantile, whether the actual exceeded the past base quantile (not just the median's error; docs/online.md, session 8).") var memoryQuantiles = false
+    @Flag(help: "Error memory entries also say how old they are, so the attention can weigh recent errors more (docs/online.md, session 8).") var memoryAge = false
     @Option(help: "Category embedding rows (default 64; categories hash into them, so fewer rows than categories share rows).") var categories: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
@@ -53,6 +54,7 @@ struct TrainCommand: ParsableCommand {
         }
         if levelInput { c.pastFeatures = 7 }
         c.memoryQuantiles = memoryQuantiles
+        c.memoryAge = memoryAge
         if seasonFlag { c.futureFeatures = 5 }
         switch variant {
         case "full": break

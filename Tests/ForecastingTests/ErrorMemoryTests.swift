@@ -16,7 +16,7 @@ struct ErrorMemoryTests {
     @Test func anEntrySaysHowFarAndOnWhichSideEachActualFell() {
         // Base forecast for horizons 1 and 2: quantiles (2, 4, 9) and (3, 5, 6); horizon 2 still open.
         let quantileMemory = ErrorMemory(config: Self.config(quantiles: true))
-        let x = quantileMemory.input(base: [2, 4, 9, 3, 5, 6], scale: 2) { $0 == 0 ? 7 : nil }
+        let x = quantileMemory.input(base: [2, 4, 9, 3, 5, 6], age: 1, scale: 2) { $0 == 0 ? 7 : nil }
         // Median error (7 − 4) / 2, horizon 2 unknown; known flags; then y = 7 against 2, 4, 9:
         // above P10 and P50 (signal q), below P90 (signal −(1 − q)); horizon 2's signals stay 0.
         let expected: [Float] = [1.5, 0, 1, 0, 0.1, 0.5, -0.1, 0, 0, 0]
@@ -24,12 +24,16 @@ struct ErrorMemoryTests {
         for (a, b) in zip(x, expected) { #expect(abs(a - b) < 1e-6, "\(x)") }
         // Median-only memory: the same median error and flags, nothing else.
         let medianMemory = ErrorMemory(config: Self.config(quantiles: false))
-        #expect(medianMemory.input(base: [4, 5], scale: 2) { $0 == 0 ? 7 : nil } == [1.5, 0, 1, 0])
+        #expect(medianMemory.input(base: [4, 5], age: 1, scale: 2) { $0 == 0 ? 7 : nil } == [1.5, 0, 1, 0])
+        // With ages: one more input, the entry's age over R (R = 4 by default).
+        var aged = Self.config(quantiles: false)
+        aged.memoryAge = true
+        #expect(ErrorMemory(config: aged).input(base: [4, 5], age: 3, scale: 2) { $0 == 0 ? 7 : nil } == [1.5, 0, 1, 0, 0.75])
         // Calibrated on average: y drawn across the quantiles' levels gives signals that sum to ~0.
         let ys: [Float] = (0..<1000).map { Float($0) / 100 }  // uniform on [0, 10): quantiles 1, 5, 9
         var sums = [Float](repeating: 0, count: 3)
         for y in ys {
-            let e = quantileMemory.input(base: [1, 5, 9, 1, 5, 9], scale: 1) { _ in y }
+            let e = quantileMemory.input(base: [1, 5, 9, 1, 5, 9], age: 1, scale: 1) { _ in y }
             for j in 0..<3 { sums[j] += e[4 + j] }
         }
         for s in sums { #expect(abs(s / 1000) < 0.01, "\(sums)") }
@@ -61,7 +65,7 @@ struct ErrorMemoryTests {
         #expect(!old.memoryQuantiles && old == MQConfig())
         // A running median-memory model is not replaced by a quantile-memory one (the state would change meaning).
         let plain = MQModel(network: MQNetwork(MQConfig(), seed: 3), period: .day, holidays: [], id: "p")
-        #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("quantile errors") == true)
+        #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("holds quantile errors, the serving model's median errors") == true)
         #expect(plain.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
     }
 
