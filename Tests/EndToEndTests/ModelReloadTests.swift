@@ -60,6 +60,21 @@ extension KafkaEndToEndTests {
         #expect(!seen.contains { $0.contains("-h7-") }, "the incompatible model never served")
         let keys = Set(try Self.forecastKeys(broker.bootstrap))
         #expect(keys == Set(f.offline.compactMap(Self.forecastKey)), "every (product, fct) the offline run forecasts is forecast")
+
+        // What a reload refuses, a restart can deploy: the 7-horizon model's error memory has another
+        // shape, so the checkpointed memories are cleared (and logged) instead of misread.
+        service.terminate()
+        service.waitUntilExit()
+        try replaceModel(with: wrongShape)
+        let restartLog = f.dir.appendingPathComponent("restart.log")
+        let restarted = try Harness.start(Harness.binary, ["run", "--state", f.dir.appendingPathComponent("state.sqlite").path, "--http", "127.0.0.1:0"],
+                                          log: restartLog, environment: environment)
+        defer { if restarted.isRunning { restarted.terminate(); restarted.waitUntilExit() } }
+        let restartText = { (try? String(contentsOf: restartLog, encoding: .utf8)) ?? "" }
+        #expect(Harness.waitUntil(timeout: 30) { restartText().contains("consuming") }, "\(restartText().suffix(2000))")
+        #expect(restartText().contains("forecaster state reset") && restartText().contains("error-memory R=4 H=14 medians")
+                && restartText().contains("error-memory R=4 H=7 medians"), "\(restartText().suffix(2000))")
+        #expect(restarted.isRunning)
     }
 
     static func modelID(of value: String) -> String? {
