@@ -2,8 +2,9 @@
 # The online feedback experiment (docs/online.md) over several training seeds: trains NAME-sS for
 # each seed (skipped when the model exists), serves it with the error memory on and off over the
 # test log, keeps each run's JSON report, then summarises the on/off pairs
-# (scripts/feedback-summary.py). VARIANTS picks the two serving variants compared (online-eval
-# --variants; the first is "on"), ETA the recalibration step of a +aci variant; TAG names the runs.
+# (scripts/feedback-summary.py; AGAINST=NAME2 compares with another model). VARIANTS picks the
+# two serving variants compared (online-eval --variants; the first is "on"), ETA the
+# recalibration step of a +aci variant; TAG names the runs.
 # Usage: [SEEDS="1 2 3 4 5 6"] [TRAIN=train3] [DIR=/tmp/fb] [OUT=/tmp/fbs] [VARIANTS=memory,no-memory] [ETA=0.05] [TAG=test]
 #        scripts/feedback-seeds.sh NAME [TRAIN OPTIONS...]
 set -euo pipefail

@@ -2,13 +2,15 @@
 """Summarises scripts/feedback-seeds.sh runs: per seed and on average, the first serving variant
 (default: error memory on) against the second (memory off).
 
-Usage: feedback-summary.py OUT NAME TEST SEED...
-Reads OUT/NAME-sSEED.TEST.json (streamcast online-eval --json with two variants).
+Usage: [AGAINST=NAME2] feedback-summary.py OUT NAME TEST SEED...
+Reads OUT/NAME-sSEED.TEST.json (streamcast online-eval --json with two variants). With AGAINST,
+"off" is instead the first variant of NAME2's run with the same seed (another model, e.g. one
+trained without feedback: the seeds are then independent draws, not pairs).
 Columns: post-shift wQL, recovery (FCTs until the shifted products' mid coverage is within 5
 points of nominal for 3 FCTs in a row), coverage error (mean |mid coverage - nominal| over
 FCTs 0..8 after the shift and the quantiles: a finer view of recovery), volatility, overall wQL.
 """
-import json, math, sys
+import json, math, os, sys
 
 out, name, test, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 
@@ -36,6 +38,8 @@ def pooled_recovery(reports):
 rows, reports = [], ([], [])
 for s in seeds:
     runs = json.load(open(f"{out}/{name}-s{s}.{test}.json"))
+    if os.environ.get("AGAINST"):
+        runs = [runs[0], json.load(open(f"{out}/{os.environ['AGAINST']}-s{s}.{test}.json"))[0]]
     on, off = metrics(runs[0]), metrics(runs[1])
     rows.append((s, on, off))
     reports[0].append(runs[0]); reports[1].append(runs[1])
