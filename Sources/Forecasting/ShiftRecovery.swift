@@ -19,6 +19,10 @@ public struct ShiftRecoveryReport: Sendable, Codable {
     /// forecast's P10 "over-covered" (every zero sale is below any P10 in (0, 1)), and whether a
     /// model "recovers" then depends on how many slow sellers the shifted group has.
     public var recoveryPeriods: Int?
+    /// Mean |mid coverage − nominal| of the shifted products over the FCTs shift … shift + 8 and the
+    /// quantiles: how far from calibrated they stay while recovering. Continuous, so it separates
+    /// models the count (a whole number of periods, moved by one noisy FCT) cannot.
+    public var coverageErrorAfterShift: Double
     /// Per FCT from shift−2 on: the shifted products' coverage per quantile and mean wQL.
     public var curve: [Point]
     /// Every product, every FCT of the log.
@@ -33,6 +37,8 @@ public struct ShiftRecoveryReport: Sendable, Codable {
 
     public static let tolerance = 0.05
     public static let stable = 3
+    /// FCTs after the shift (besides the shift's own) that the coverage error averages over.
+    public static let errorWindow = 8
 
     /// `evaluator` holds every forecast and actual of the run; `fcts` is every FCT to score.
     public static func evaluate(model: String, evaluator: AccuracyEvaluator, shifted: Set<String>, shiftPeriod: Int64,
@@ -54,9 +60,13 @@ public struct ShiftRecoveryReport: Sendable, Codable {
         for (i, p) in curve.enumerated() where p.fct >= shiftPeriod && i + stable <= curve.count {
             if within[i..<(i + stable)].allSatisfy({ $0 }) { recovery = Int(p.fct - shiftPeriod); break }
         }
+        let recovering = curve.filter { (shiftPeriod...(shiftPeriod + Int64(errorWindow))).contains($0.fct) }
+        let errors = recovering.flatMap { p in zip(p.midCoverage, evaluator.quantiles).map { abs($0 - $1) } }
         return ShiftRecoveryReport(model: model, products: subset.actuals.count, shiftPeriod: shiftPeriod,
                                    wqlAfterShift: after.meanWeightedQuantileLoss, wqlBeforeShift: before.meanWeightedQuantileLoss,
-                                   recoveryPeriods: recovery, curve: curve,
+                                   recoveryPeriods: recovery,
+                                   coverageErrorAfterShift: errors.isEmpty ? .nan : errors.reduce(0, +) / Double(errors.count),
+                                   curve: curve,
                                    overall: evaluator.report(model: model, fcts: fcts))
     }
 }

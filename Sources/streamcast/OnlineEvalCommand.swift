@@ -98,9 +98,9 @@ struct OnlineEvalCommand: ParsableCommand {
         say("online-eval \(replay): \(actuals.count) products, H=\(config.horizons), every FCT of the log scored")
         for r in reports {
             let cov = zip(config.quantiles, zip(r.overall.coverage, r.overall.midCoverage)).map { String(format: "%g:%.3f/%.3f", $0, $1.0, $1.1) }.joined(separator: " ")
-            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@ | all: mean_wQL %.4f cov/mid %@ volatility %.4f",
+            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@, coverage error %.4f | all: mean_wQL %.4f cov/mid %@ volatility %.4f",
                        r.model as NSString, r.products, r.shiftPeriod, r.wqlAfterShift, r.wqlBeforeShift,
-                       (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString,
+                       (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString, r.coverageErrorAfterShift,
                        r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
         }
         for d in detections {

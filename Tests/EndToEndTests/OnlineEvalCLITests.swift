@@ -35,5 +35,19 @@ import Testing
         let before = try miscalibration(raw), after = try miscalibration(recalibrated)
         #expect(after.shifted < before.shifted * 0.85, "shifted products: recalibrated \(after.shifted) vs raw \(before.shifted)")
         #expect(after.all < before.all * 0.85, "all products: recalibrated \(after.all) vs raw \(before.all)")
+        // The reported coverage error is the mean |mid coverage − q| over FCTs shift … shift + 8 of the
+        // curve, and recalibration lowers it too.
+        func coverageError(_ r: [String: Any]) throws -> Double {
+            let shift = try #require(r["shiftPeriod"] as? Int)
+            let curve = try #require(r["curve"] as? [[String: Any]]).filter { (shift...(shift + 8)).contains($0["fct"] as? Int ?? -1) }
+            let errors = curve.flatMap { p in zip(p["midCoverage"] as? [Double] ?? [], [0.1, 0.5, 0.9]).map { abs($0 - $1) } }
+            #expect(errors.count == 27)
+            return errors.reduce(0, +) / Double(errors.count)
+        }
+        for r in [raw, recalibrated] {
+            let reported = try #require(r["coverageErrorAfterShift"] as? Double)
+            #expect(abs(try coverageError(r) - reported) < 1e-9)
+        }
+        #expect(try #require(recalibrated["coverageErrorAfterShift"] as? Double) < (try #require(raw["coverageErrorAfterShift"] as? Double)))
     }
 }
