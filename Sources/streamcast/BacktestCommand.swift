@@ -19,6 +19,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Write the scored forecasts (contract JSON Lines) here.") var forecastsOut: String?
     @Option(help: "Also evaluate each model and ensemble wrapped in online recalibration with this step η (repeatable): it learns per product from every period the replay closes before each FCT, as the service with forecast.recalibration = \"product\" does.") var recalibrationStep: [Float] = []
     @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted); default: forecast.recalibration_scale.") var recalibrationScale: ConformalRecalibrator.StepScale?
+    @Flag(help: "Also evaluate each model with its error memory off (ids end in +no-memory): what the memory changes, forecast by forecast.") var noMemory = false
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
     @OptionGroup var options: PipelineOptions
 
@@ -46,6 +47,7 @@ struct BacktestCommand: ParsableCommand {
             return f
         }
         let learned: [any Forecaster] = models.map { MQForecaster(model: $0) } + ensembles.map { EnsembleForecaster(models: $0) }
+            + (noMemory ? models.map { MQForecaster(model: $0, useMemory: false) } + ensembles.map { EnsembleForecaster(models: $0, useMemory: false) } : [])
         let scale = recalibrationScale ?? settings.recalibrationScale
         all += learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
         for f in all {

@@ -76,6 +76,14 @@ import Testing
         #expect(names.count == 2 && names[1] == names[0] + "+aci-width", "the width step, named: \(names)")
         let coverage = reports.map { $0["coverage"] as? [Double] ?? [] }
         #expect(coverage[0] != coverage[1], "recalibration moved no quantile")
+        // `--no-memory`: the same model with its error memory off, scored beside it (and different:
+        // by the last FCTs every product has errors in its memory).
+        let (plainStatus, plain) = try Harness.streamcast(["backtest", "--replay", log, "--horizons", "7", "--forecasters", "",
+                                                            "--model", model, "--no-memory", "--json"])
+        #expect(plainStatus == 0, "\(plain)")
+        let pair = try #require(try JSONSerialization.jsonObject(with: Data(plain.utf8)) as? [[String: Any]])
+        #expect(pair.compactMap { $0["model"] as? String } == [names[0], names[0] + "+no-memory"])
+        #expect(pair[0]["weightedQuantileLoss"] as? [Double] != pair[1]["weightedQuantileLoss"] as? [Double])
         // Refused with a usage error (exit 64), not a crash: a step outside (0, 1], an unknown
         // step scale, an empty ensemble.
         #expect(try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--recalibration-step", "0"]).0 == 64)
