@@ -15,8 +15,14 @@ OUT=${OUT:-/tmp/fbs}
 TEST=${TEST:-test}
 TAG=${TAG:-$TEST}
 name=$1; shift
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$DIR"
 swift build -c release --product streamcast >/dev/null
+# The logs of docs/online.md, made once if missing (the simulator is deterministic per seed).
+[ -f "$DIR/train3.jsonl.gz" ] || $SC simulate --products 1000 --periods 100 --period week --seed 24 \
+    --drift level:0.2@20x1.8 --drift level:0.2@30x0.6 --drift level:0.2@40x1.7 --drift level:0.2@50x0.65 \
+    --drift level:0.2@60x1.8 --drift level:0.2@70x0.6 --drift level:0.2@80x1.6 --out "$DIR/train3.jsonl.gz"
+[ -f "$DIR/test.jsonl.gz" ] || $SC simulate --products 1000 --periods 100 --period week --seed 22 \
+    --drift level:0.25@70x1.8 --out "$DIR/test.jsonl.gz"
 for seed in ${SEEDS:-1 2 3 4 5 6}; do
     m="$OUT/$name-s$seed"
     [ -f "$m.safetensors" ] || $SC train --replay "$DIR/${TRAIN:-train3}.jsonl.gz" --period week --horizons 4 --epochs 15 --patience 15 \
