@@ -5,7 +5,10 @@ Usage: memory-effect.py FORECASTS TRUTH
 FORECASTS: `streamcast backtest ... --model M --no-memory --forecasts-out F` (every FCT: --fcts N);
 TRUTH: the simulator's BASE.truth.csv.gz. Regresses the memory's change to the one-step median
 (memory on − off) on the latest one-step error of the memory-on forecast, both in units of the
-product's mean demand. Exponential smoothing predicts a negative slope: pull back against the error."""
+product's mean demand. Exponential smoothing predicts a negative slope (pull back against the
+error) where the memory-off forecast's errors are white, a positive one (correct a persisting
+bias) where they are autocorrelated; the lag-1 autocorrelation is printed too.
+TRUTH: CSV with product, start (the period's start, as the forecasts' targets), units."""
 import csv, gzip, json, sys
 from collections import defaultdict
 truth = {}
@@ -40,3 +43,16 @@ print(f"{n} one-step forecasts: memory's change = {slope:+.4f} (± {(resid / sxx
 for lo, hi in [(-9, -0.5), (-0.5, 0), (0, 0.5), (0.5, 9)]:
     sel = [(x, y) for x, y in zip(xs, ys) if lo <= x < hi]
     if sel: print(f"  error in [{lo}, {hi}): {len(sel)} forecasts, mean change {sum(y for _, y in sel) / len(sel):+.4f}, mean error {sum(x for x, _ in sel) / len(sel):+.4f}")
+
+# Why that sign: are the memory-off forecast's one-step errors persistent (per product, in order)?
+errors = defaultdict(list)
+for (p, start), (fct, m) in off.items():
+    if (p, start) in truth: errors[p].append((start, (truth[(p, start)] - m) / scale[p]))
+pairs = []
+for p, s in errors.items():
+    s.sort()
+    pairs += [(a, b) for (_, a), (_, b) in zip(s, s[1:])]
+ma = sum(a for a, _ in pairs) / len(pairs); mb = sum(b for _, b in pairs) / len(pairs)
+c = sum((a - ma) * (b - mb) for a, b in pairs)
+va = sum((a - ma) ** 2 for a, _ in pairs); vb = sum((b - mb) ** 2 for _, b in pairs)
+print(f"lag-1 autocorrelation of the memory-off one-step errors: {c / (va * vb) ** 0.5:+.3f} ({len(pairs)} pairs)")
