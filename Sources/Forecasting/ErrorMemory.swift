@@ -42,6 +42,16 @@ public struct ErrorMemory: Sendable {
         return out
     }
 
+    /// The same entry with its errors and signals zeroed, known flags and age kept: what the
+    /// network makes of "there were forecasts" without what they missed by (an ablation that
+    /// separates the errors' information from the feedback path itself).
+    func blanked(_ input: [Float]) -> [Float] {
+        let H = config.horizons
+        var out = input
+        for i in out.indices where i < H || (i >= 2 * H && !(config.memoryAge && i == out.count - 1)) { out[i] = 0 }
+        return out
+    }
+
     /// An empty entry (no forecast that far back): every horizon unknown.
     var empty: [Float] { [Float](repeating: 0, count: config.memoryWidth) }
 

@@ -17,14 +17,17 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
     /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
     public let useMemory: Bool
+    /// Ablation (online-eval's `blank-errors`): the memory's entries with their errors zeroed.
+    public let blankErrors: Bool
     /// The model's whole-unit (or whole-pack) rounding, unless turned off (an ensemble rounds its average instead).
     let rounding: CountRounding?
 
     /// `threads`: how many cores a large batch is split over (the default: all of them, up to 4).
     public init(model: MQModel, useMemory: Bool = true, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount),
-                countRounding: Bool = true) {
+                countRounding: Bool = true, blankErrors: Bool = false) {
         self.model = model
         self.useMemory = useMemory
+        self.blankErrors = blankErrors
         rounding = countRounding ? model.countRounding : nil
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
         memory = ErrorMemory(config: model.network.config)
@@ -49,7 +52,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         return "error-memory R=\(c.memory) H=\(c.horizons) " + (c.memoryQuantiles ? "quantiles=\(c.quantiles.count)" : "medians")
     }
 
-    public var id: String { useMemory ? model.id : model.id + "+no-memory" }
+    public var id: String { model.id + (useMemory ? "" : "+no-memory") + (blankErrors ? "+blank-errors" : "") }
 
     public func forecast(_ window: ProductWindow, horizons: Int, quantiles: [Double], state: inout [UInt8]) -> [[Float]] {
         forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
@@ -124,7 +127,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
                 let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: min(model.period.end(of: window.lastClosed), window.knownAsOf ?? .max))
                 return (price, promo ? 1 : 0)
             }
-            examples.append((series, t, future, c.useFeedback && useMemory ? inputs : nil))
+            examples.append((series, t, future, c.useFeedback && useMemory ? (blankErrors ? inputs.map(memory.blanked) : inputs) : nil))
         }
         let (batch, scales) = features.batch(examples)
         let (final, base) = network.forward(batch)

@@ -17,7 +17,7 @@ struct OnlineEvalCommand: ParsableCommand {
 
     @Option(help: "Replay file.") var replay: String
     @Option(help: "Drift file from `streamcast simulate` (BASE.drift.jsonl): report recovery of the shifted products.") var drift: String?
-    @Option(help: "Variants of the model (comma-separated): memory, no-memory, memory+aci, no-memory+aci.") var variants = "memory,no-memory,memory+aci,no-memory+aci"
+    @Option(help: "Variants of the model (comma-separated): memory, no-memory, memory+aci, no-memory+aci, blank-errors (memory entries kept, their errors zeroed: an ablation).") var variants = "memory,no-memory,memory+aci,no-memory+aci"
     @Option(help: "Baselines to run too (comma-separated, NAME+aci recalibrated, \"\" for none).") var forecasters = "seasonal_naive"
     @Option(help: "Recalibration step η (per miss, in units of the product's scale or of its interval's width: --recalibration-scale).") var recalibrationStep: Float = 0.05
     @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted); default: forecast.recalibration_scale.") var recalibrationScale: ConformalRecalibrator.StepScale?
@@ -45,8 +45,8 @@ struct OnlineEvalCommand: ParsableCommand {
             guard model.period == period else { throw ValidationError("model \(model.id) is for \(model.period.rawValue)s, not \(period.rawValue)s") }
             config.windows.length = max(config.windows.length, model.historyNeeded)
             for v in variants.split(separator: ",").map(String.init) {
-                guard ["memory", "no-memory", "memory+aci", "no-memory+aci"].contains(v) else { throw ValidationError("unknown variant \(v)") }
-                let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"))
+                guard ["memory", "no-memory", "memory+aci", "no-memory+aci", "blank-errors"].contains(v) else { throw ValidationError("unknown variant \(v)") }
+                let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"), blankErrors: v == "blank-errors")
                 all.append(v.hasSuffix("+aci") ? recalibrated(f) : f)
             }
         }

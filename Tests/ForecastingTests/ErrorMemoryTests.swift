@@ -29,6 +29,9 @@ struct ErrorMemoryTests {
         var aged = Self.config(quantiles: false)
         aged.memoryAge = true
         #expect(ErrorMemory(config: aged).input(base: [4, 5], age: 3, scale: 2) { $0 == 0 ? 7 : nil } == [1.5, 0, 1, 0, 0.75])
+        // The blank-errors ablation zeroes what the forecasts missed by, keeps the flags and the age.
+        #expect(ErrorMemory(config: aged).blanked([1.5, 0, 1, 0, 0.75]) == [0, 0, 1, 0, 0.75])
+        #expect(quantileMemory.blanked(x) == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
         // Calibrated on average: y drawn across the quantiles' levels gives signals that sum to ~0.
         let ys: [Float] = (0..<1000).map { Float($0) / 100 }  // uniform on [0, 10): quantiles 1, 5, 9
         var sums = [Float](repeating: 0, count: 3)
