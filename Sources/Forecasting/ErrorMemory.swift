@@ -10,7 +10,7 @@ public struct ErrorMemory: Sendable {
 
     public init(config: MQConfig) {
         self.config = config
-        median = config.quantiles.indices.min { abs(config.quantiles[$0] - 0.5) < abs(config.quantiles[$1] - 0.5) } ?? 0
+        median = QuantileHead.medianIndex(config.quantiles)
     }
 
     /// What an entry keeps of example e's base forecast (rows e·H + k of `base`, in units of
@@ -50,6 +50,11 @@ public struct ErrorMemory: Sendable {
         var out = input
         for i in out.indices where i < H || (i >= 2 * H && !(config.memoryAge && i == out.count - 1)) { out[i] = 0 }
         return out
+    }
+
+    /// What the state bytes mean (`Forecaster.stateLayout`): a state of another layout would be misread.
+    public var layout: String {
+        "error-memory R=\(config.memory) H=\(config.horizons) " + (config.memoryQuantiles ? "quantiles=\(config.quantiles.count)" : "medians")
     }
 
     /// An empty entry (no forecast that far back): every horizon unknown.

@@ -46,11 +46,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
 
     public var contextLength: Int { model.historyNeeded }
 
-    /// The error memory's shape: a state of another shape would be misread.
-    public var stateLayout: String {
-        let c = model.network.config
-        return "error-memory R=\(c.memory) H=\(c.horizons) " + (c.memoryQuantiles ? "quantiles=\(c.quantiles.count)" : "medians")
-    }
+    public var stateLayout: String { memory.layout }
 
     public var id: String { model.id + (useMemory ? "" : "+no-memory") + (blankErrors ? "+blank-errors" : "") }
 

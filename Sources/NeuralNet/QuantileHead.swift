@@ -10,7 +10,12 @@ public final class QuantileHead {
 
     /// `levels` ascending; the median slot is the level closest to 0.5.
     public init(levels: [Double]) {
-        median = levels.indices.min { abs(levels[$0] - 0.5) < abs(levels[$1] - 0.5) } ?? 0
+        median = Self.medianIndex(levels)
+    }
+
+    /// The median slot of these levels: the one closest to 0.5.
+    public static func medianIndex(_ levels: [Double]) -> Int {
+        levels.indices.min { abs(levels[$0] - 0.5) < abs(levels[$1] - 0.5) } ?? 0
     }
 
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
