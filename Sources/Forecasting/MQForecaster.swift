@@ -136,7 +136,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             // The product's pack size over the context the network saw (for rounding by packs).
             let pack = rounding?.packs == true ? CountRounding.packSize(examples[b].series.units.suffix(c.context)) : 1
             let empirical = blend?.empirical(examples[b].series.units, levels: c.quantiles)
-            let newEntry = (fct: windows[b].lastClosed, base: memory.keep(base, example: b, scale: scales[b]))
+            let newEntry = (fct: windows[b].lastClosed, base: memory.keep(base: base, final: final, example: b, scale: scales[b]))
             states[b] = memory.encode(Array(([newEntry] + memories[b]).prefix(c.memory)))
             // Rows for the requested horizons (beyond the model's H: repeat the last), quantiles by level.
             out.append((0..<horizons).map { k in

@@ -24,26 +24,38 @@ public struct MQConfig: Sendable, Equatable, Codable {
     /// Whether a memory entry also says how old it is (periods since its FCT, / R): without it the
     /// attention cannot tell apart entries whose horizons have all closed.
     public var memoryAge = false
+    /// Whether a memory entry also holds the forecast it made (its final median) for each of the
+    /// current FCT's target periods, so that the network can see how far a new forecast moves from
+    /// the last ones: what it needs to keep them steady (train --stability; docs/online.md, session 9).
+    public var memoryForecasts = false
     /// Switches for the ablations.
     public var useEncoderAttention = true
     public var useFeedback = true
     public init() {}
 
-    /// Base-forecast values a memory entry keeps per FCT: H medians, or H × Q quantiles (k-major).
-    public var memoryBaseWidth: Int { memoryQuantiles ? horizons * quantiles.count : horizons }
-    /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals] [, age].
-    public var memoryWidth: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) + (memoryAge ? 1 : 0) }
+    /// Values a memory entry keeps per FCT: its base forecast's H medians, or H × Q quantiles
+    /// (k-major) [, then its final forecast's H medians].
+    public var memoryBaseWidth: Int { (memoryQuantiles ? horizons * quantiles.count : horizons) + (memoryForecasts ? horizons : 0) }
+    /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals]
+    /// [, H past forecasts of the current targets, H present flags] [, age].
+    public var memoryWidth: Int {
+        2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) + (memoryForecasts ? 2 * horizons : 0) + (memoryAge ? 1 : 0)
+    }
+    /// Where an input entry's past forecasts start (memoryForecasts): after the errors, flags and signals.
+    public var memoryForecastsOffset: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) }
     /// What the memory's entries say, for logs and refusals.
-    public var memoryKind: String { (memoryQuantiles ? "quantile errors" : "median errors") + (memoryAge ? " with ages" : "") }
+    public var memoryKind: String {
+        (memoryQuantiles ? "quantile errors" : "median errors") + (memoryForecasts ? " with past forecasts" : "") + (memoryAge ? " with ages" : "")
+    }
 }
 
 extension MQConfig {
     enum CodingKeys: String, CodingKey {
         case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
-             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, useEncoderAttention, useFeedback
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback
     }
 
-    /// Keys added after the first model files (memoryQuantiles, memoryAge) default when absent, so older files load.
+    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts) default when absent, so older files load.
     public init(from decoder: any Decoder) throws {
         let d = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -63,6 +75,7 @@ extension MQConfig {
         memory = try d.decode(Int.self, forKey: .memory)
         memoryQuantiles = try d.decodeIfPresent(Bool.self, forKey: .memoryQuantiles) ?? false
         memoryAge = try d.decodeIfPresent(Bool.self, forKey: .memoryAge) ?? false
+        memoryForecasts = try d.decodeIfPresent(Bool.self, forKey: .memoryForecasts) ?? false
         useEncoderAttention = try d.decode(Bool.self, forKey: .useEncoderAttention)
         useFeedback = try d.decode(Bool.self, forKey: .useFeedback)
     }

@@ -16,6 +16,9 @@ public struct TrainingConfig: Sendable {
     /// `epochs` and keep the last averaged weights (false): the most recent periods are then
     /// learned from instead of only validated on.
     public var holdOut = true
+    /// λ of the forecast-stability penalty on the final median (`StabilityPenalty`): how much a
+    /// forecast may move from the previous FCT's forecast of the same target. 0: none.
+    public var stabilityWeight: Float = 0
     public var seed: UInt64 = 1
     public init() {}
 }
@@ -35,8 +38,13 @@ public final class MQTrainer {
     public let features: FeatureBuilder
     let adam: Adam
     let baseLearningRate: Float
-    /// Base forecasts (in units; what ErrorMemory keeps) by series index and FCT index.
+    /// What ErrorMemory keeps of each forecast (base, and with memoryForecasts final medians; in
+    /// units) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
+    /// Final medians (units) by series index and FCT index: the anchors of the stability penalty.
+    var finalMedians: [Int: [Int: [Float]]] = [:]
+    /// λ of the stability penalty in the current `train` (0: none, and no final medians kept).
+    var stabilityWeight: Float = 0
     let errorMemory: ErrorMemory
 
     /// Replicas of the network for the other cores (data-parallel steps).
@@ -67,21 +75,42 @@ public final class MQTrainer {
         }
     }
 
-    /// Records the current base forecasts (medians, or quantiles with memoryQuantiles) of these (series, FCT) pairs: forward only, no memory.
+    /// Records what the memory keeps of these (series, FCT) pairs' forecasts with the current
+    /// weights (and their final medians, for the stability penalty): forward only. Pairs in FCT
+    /// order; a chunk holds one FCT, so a pair's memory holds the forecasts just made for the
+    /// FCTs before it (past forecasts are inputs with memoryForecasts; the base forecast does not
+    /// depend on the memory).
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
-        guard network.config.useFeedback else { return }
+        guard network.config.useFeedback || stabilityWeight > 0 else { return }
         let networks = [network] + helpers, features = features, errorMemory = errorMemory
-        for from in stride(from: 0, to: pairs.count, by: 512) {
-            let chunk = Array(pairs[from..<min(from + 512, pairs.count)])
-            let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
-                let (x, scales) = features.batch(chunk[range].map { (series[$0.0], $0.1, nil, nil) })
-                let (_, base) = networks[part].forward(x)
-                return (0..<range.count).map { e in errorMemory.keep(base, example: e, scale: scales[e]) }
-            }
-            for (range, kept) in parts {
-                for (e, (i, t)) in chunk[range].enumerated() { baseForecasts[i, default: [:]][t] = kept[e] }
+        var chunks: [[(Int, Int)]] = []
+        for pair in pairs {
+            if let last = chunks.last?.last, last.1 == pair.1, chunks[chunks.count - 1].count < 512 {
+                chunks[chunks.count - 1].append(pair)
+            } else {
+                chunks.append([pair])
             }
         }
+        for chunk in chunks {
+            let inputs = chunk.map { example($0.0, series[$0.0], t: $0.1).input }
+            let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
+                let (x, scales) = features.batch(Array(inputs[range]))
+                let (final, base) = networks[part].forward(x)
+                return (0..<range.count).map { e in
+                    (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
+                     medians: errorMemory.finalMedians(final, example: e, scale: scales[e]))
+                }
+            }
+            for (range, results) in parts {
+                for (e, (i, t)) in chunk[range].enumerated() { record(i, t, results[e]) }
+            }
+        }
+    }
+
+    /// Stores what one forecast leaves for later FCTs.
+    func record(_ i: Int, _ t: Int, _ r: (kept: [Float], medians: [Float])) {
+        if network.config.useFeedback { baseForecasts[i, default: [:]][t] = r.kept }
+        if stabilityWeight > 0 { finalMedians[i, default: [:]][t] = r.medians }
     }
 
     /// The FCTs whose base forecasts the memories of these examples hold.
@@ -110,11 +139,14 @@ public final class MQTrainer {
         let c = network.config, H = c.horizons
         let q = c.quantiles.map(Float.init)
         var inputs: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
-        var targets = [Float](), weights = [Float]()
+        var targets = [Float](), weights = [Float](), anchors = [Float]()
         var absY: Float = 0
         for ex in batch {
             let (input, scale) = example(ex.index, ex.series, t: ex.t)
             inputs.append(input)
+            // The previous FCT's final median of each target (its horizon k + 1), in units of s.
+            let previous = stabilityWeight > 0 ? finalMedians[ex.index]?[ex.t - 1] : nil
+            anchors += (0..<H).map { k in previous.map { k + 1 < H ? $0[k + 1] / scale : .nan } ?? .nan }
             for k in 0..<H {
                 let i = ex.t + 1 + k
                 let y = i < ex.series.units.count ? ex.series.units[i] : 0
@@ -124,22 +156,30 @@ public final class MQTrainer {
             }
         }
         let norm = max(absY, 1)
-        let networks = [network] + helpers, features = features, errorMemory = errorMemory
+        let networks = [network] + helpers, features = features, errorMemory = errorMemory, lambda = stabilityWeight
+        let median = network.head.median
         let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
             let net = networks[part]
             let (x, scales) = features.batch(Array(inputs[range]))
             let (final, base) = net.forward(x)
             let rows = (range.lowerBound * H)..<(range.upperBound * H)
             let t = Array(targets[rows]), w = Array(weights[rows])
-            let f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
+            var f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
+            if lambda > 0 {
+                _ = StabilityPenalty.evaluate(final, column: median, anchors: Array(anchors[rows]), weight: lambda, weights: w,
+                                              normalizer: norm, into: &f.gradient)
+            }
             let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
             if train { net.backward(final: f.gradient, base: b.gradient) }
-            return (loss: f.loss, base: (0..<range.count).map { e in errorMemory.keep(base, example: e, scale: scales[e]) })
+            return (loss: f.loss, kept: (0..<range.count).map { e in
+                (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
+                 medians: errorMemory.finalMedians(final, example: e, scale: scales[e]))
+            })
         }
         var loss: Float = 0
         for (range, r) in parts {
             loss += r.loss
-            for (e, ex) in batch[range].enumerated() { baseForecasts[ex.index, default: [:]][ex.t] = r.base[e] }
+            for (e, ex) in batch[range].enumerated() { record(ex.index, ex.t, r.kept[e]) }
         }
         if train {
             for helper in helpers.prefix(parts.count - 1) {
@@ -194,6 +234,7 @@ public final class MQTrainer {
     /// Trains on FCTs whose targets end at or before `cutoff` (a period index; the first test FCT).
     public func train(_ series: [ProductSeries], cutoff: Int64, config: TrainingConfig, progress: (EpochReport) -> Void) {
         let (trainSet, validation) = split(series, cutoff: cutoff, holdOut: config.holdOut)
+        stabilityWeight = config.stabilityWeight
         var rng = Initializer(seed: config.seed)
         var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0
         let average = config.averagingDecay > 0 ? WeightAverage(network.parameters, decay: config.averagingDecay) : nil

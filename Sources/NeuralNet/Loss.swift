@@ -25,6 +25,26 @@ public enum PinballLoss {
     }
 }
 
+/// Forecast-stability penalty (Godahewa et al. 2023, "On forecast stability": the vertical
+/// stability term): λ·|ŷ − a|, weighted per row, where a is what the previous forecast said for the
+/// same target (NaN: no previous forecast, no penalty). On one column (the median). Added to the
+/// pinball loss it gives a dead band: the loss-optimal median stays at a while a lies between the
+/// (0.5 − λ) and (0.5 + λ) quantiles of the outcome, and otherwise moves only to the band's edge.
+public enum StabilityPenalty {
+    /// predictions: [n, Q]; anchors, weights: n values. Returns the penalty and its gradient, added into `gradient`.
+    public static func evaluate(_ predictions: Matrix, column: Int, anchors: [Float], weight lambda: Float, weights: [Float],
+                                normalizer: Float = 1, into gradient: inout Matrix) -> Float {
+        precondition(anchors.count == predictions.rows && weights.count == predictions.rows)
+        var loss: Float = 0
+        for r in 0..<predictions.rows where !anchors[r].isNaN && weights[r] != 0 {
+            let w = lambda * weights[r] / normalizer, d = predictions[r, column] - anchors[r]
+            loss += w * abs(d)
+            gradient[r, column] += d > 0 ? w : d < 0 ? -w : 0
+        }
+        return loss
+    }
+}
+
 /// Adam with global-norm gradient clipping (deterministic).
 public final class Adam {
     public var learningRate: Float

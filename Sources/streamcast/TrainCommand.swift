@@ -26,6 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
     @Flag(help: "Error memory entries also say, per quantile, whether the actual exceeded the past base quantile (not just the median's error; docs/online.md, session 8).") var memoryQuantiles = false
     @Flag(help: "Error memory entries also say how old they are, so the attention can weigh recent errors more (docs/online.md, session 8).") var memoryAge = false
+    @Flag(help: "Error memory entries also hold the forecasts they made of the current targets, so the network can keep a new forecast near its last ones (use with --stability; docs/online.md, session 9).") var memoryForecasts = false
+    @Option(help: "Forecast-stability penalty λ on the final median: λ·|ŷ − the previous FCT's forecast of the same target| joins the loss (a dead band: the median moves only when the previous one falls outside its (0.5 ± λ) quantiles). 0 = none; must be < 0.5.") var stability: Float = 0
     @Option(help: "Category embedding rows (default 64; categories hash into them, so fewer rows than categories share rows).") var categories: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
     @Option(help: "Decoder width d (default 16; a multiple of the 2 attention heads).") var decoder: Int?
@@ -42,6 +44,7 @@ struct TrainCommand: ParsableCommand {
         guard finalLr > 0, finalLr <= 1 else { throw ValidationError("--final-lr must be in (0, 1]") }
         guard baseLossWeight >= 0 else { throw ValidationError("--base-loss-weight must be ≥ 0") }
         guard averaging >= 0, averaging < 1 else { throw ValidationError("--averaging must be in [0, 1)") }
+        guard stability >= 0, stability < 0.5 else { throw ValidationError("--stability must be in [0, 0.5): at 0.5 or more the median would never move") }
         var c = MQConfig()
         c.horizons = horizons
         c.context = context
@@ -55,6 +58,7 @@ struct TrainCommand: ParsableCommand {
         if levelInput { c.pastFeatures = 7 }
         c.memoryQuantiles = memoryQuantiles
         c.memoryAge = memoryAge
+        c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
         switch variant {
         case "full": break
@@ -81,6 +85,7 @@ struct TrainCommand: ParsableCommand {
         t.averagingDecay = averaging
         t.baseLossWeight = baseLossWeight
         t.holdOut = !noHoldout
+        t.stabilityWeight = stability
         trainer.train(series, cutoff: cutoff, config: t) { r in
             let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
             warn(String(format: "epoch %2d  train wQL %.4f  %@  %.1f s", r.epoch, r.trainLoss, heldOut as NSString, r.seconds))

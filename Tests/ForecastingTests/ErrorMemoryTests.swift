@@ -42,6 +42,26 @@ struct ErrorMemoryTests {
         for s in sums { #expect(abs(s / 1000) < 0.01, "\(sums)") }
     }
 
+    @Test func pastForecastsAreAlignedToTheCurrentTargets() {
+        var c = Self.config(quantiles: false)
+        c.horizons = 3
+        c.memoryForecasts = true
+        let memory = ErrorMemory(config: c)
+        #expect(c.memoryBaseWidth == 6 && c.memoryWidth == 12)
+        // Kept: base medians (10, 11, 12), then final medians (20, 22, 24), in units; scale 2.
+        // Age 1: its horizon 1 has closed (actual 13); the current horizons 1 and 2 are its 2 and 3.
+        let x = memory.input(base: [10, 11, 12, 20, 22, 24], age: 1, scale: 2) { $0 == 0 ? 13 : nil }
+        #expect(x == [1.5, 0, 0, 1, 0, 0, 11, 12, 0, 1, 1, 0])
+        // Age 2: only the current horizon 1 (its 3) is still ahead.
+        #expect(memory.input(base: [10, 11, 12, 20, 22, 24], age: 2, scale: 2) { _ in nil }[6...] == [12, 0, 0, 1, 0, 0])
+        // blank-errors keeps the past forecasts (they are not what the forecasts missed by).
+        #expect(memory.blanked(x) == [0, 0, 0, 1, 0, 0, 11, 12, 0, 1, 1, 0])
+        #expect(memory.layout == "error-memory R=4 H=3 medians+forecasts")
+        // An entry keeps the final forecast's medians after the base's.
+        let base = Matrix(rows: 3, cols: 3, data: [1, 2, 3, 4, 5, 6, 7, 8, 9]), final = Matrix(rows: 3, cols: 3, data: (1...9).map { Float($0) * 10 })
+        #expect(memory.keep(base: base, final: final, example: 0, scale: 0.5) == [1, 2.5, 4, 10, 25, 40])
+    }
+
     @Test func stateRoundTripsAndAnotherWidthReadsAsEmpty() {
         let memory = ErrorMemory(config: Self.config(quantiles: true))
         let entries: [(fct: Int64, base: [Float])] = [(41, [1, 2, 3, 4, 5, 6]), (40, [0.5, 1, 1.5, 2, 2.5, 3])]
@@ -63,13 +83,17 @@ struct ErrorMemoryTests {
         #expect(loaded.network.config.memoryQuantiles && loaded.network.config.memoryWidth == 2 * 4 + 4 * 3)
         // A config written before the key existed decodes as median-only.
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(MQConfig())) as! [String: Any]
-        json.removeValue(forKey: "memoryQuantiles")
+        for key in ["memoryQuantiles", "memoryAge", "memoryForecasts"] { json.removeValue(forKey: key) }
         let old = try JSONDecoder().decode(MQConfig.self, from: JSONSerialization.data(withJSONObject: json))
         #expect(!old.memoryQuantiles && old == MQConfig())
         // A running median-memory model is not replaced by a quantile-memory one (the state would change meaning).
         let plain = MQModel(network: MQNetwork(MQConfig(), seed: 3), period: .day, holidays: [], id: "p")
         #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("holds quantile errors, the serving model's median errors") == true)
         #expect(plain.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
+        var f = MQConfig()
+        f.memoryForecasts = true
+        let withForecasts = MQModel(network: MQNetwork(f, seed: 3), period: .day, holidays: [], id: "f")
+        #expect(withForecasts.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("holds median errors with past forecasts, the serving model's median errors") == true)
     }
 
     @Test func forecastersNameTheirStateLayout() {

@@ -28,13 +28,15 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
 
 @Suite struct MQNetworkTests {
     /// The whole model's backward against central differences, for every parameter tensor
-    /// (sampled entries), with and without each attention block, and with the quantile memory.
+    /// (sampled entries), with and without each attention block, and with the richest memory.
+    /// (The last argument: the richest memory, quantile signals and past forecasts.)
     @Test(arguments: [(true, true, false), (true, true, true), (true, false, false), (false, false, false)])
-    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool, _ memoryQuantiles: Bool) {
+    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool, _ richMemory: Bool) {
         var c = tinyConfig()
         c.useEncoderAttention = encoderAttention
         c.useFeedback = feedback
-        c.memoryQuantiles = memoryQuantiles
+        c.memoryQuantiles = richMemory
+        c.memoryForecasts = richMemory
         let net = MQNetwork(c, seed: 42)
         let batch = randomBatch(c, size: 3, seed: 7)
         var rng = Initializer(seed: 9)

@@ -20,7 +20,7 @@ import Testing
     }
 
     static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil,
-                      config: MQConfig = config) -> (MQNetwork, [MQTrainer.EpochReport]) {
+                      config: MQConfig = config, stability: Float = 0) -> (MQNetwork, [MQTrainer.EpochReport]) {
         let network = MQNetwork(config, seed: 3)
         let trainer = MQTrainer(network: network, features: FeatureBuilder(config: config, period: .week, holidays: []),
                                 learningRate: 5e-3, threads: threads)
@@ -30,6 +30,7 @@ import Testing
         t.holdOut = holdOut
         t.examplesPerEpoch = 1_500
         t.seed = 9
+        t.stabilityWeight = stability
         var reports: [MQTrainer.EpochReport] = []
         trainer.train(series, cutoff: 2_800 + 60, config: t) { reports.append($0) }
         return (network, reports)
@@ -60,6 +61,32 @@ import Testing
         #expect(input.count == 2 * 3 + 3 * 3 && input[3] == 1 && input[4] == 0 && input[5] == 0)
         for (j, q) in [Float(0.1), 0.5, 0.9].enumerated() { #expect(abs(input[6 + j] - q) < 1e-6 || abs(input[6 + j] - (q - 1)) < 1e-6) }
         #expect(input[9...].allSatisfy { $0 == 0 })
+    }
+
+    /// The stability penalty with the past forecasts in the memory: successive forecasts of the
+    /// same target move less than those of the same model trained without it.
+    @Test func theStabilityPenaltyMakesRevisionsSmaller() {
+        var c = Self.config
+        c.memoryForecasts = true
+        func revisions(stability: Float) -> Double {
+            let (network, _) = Self.train(threads: 2, epochs: 6, config: c, stability: stability)
+            let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: .week, holidays: []), learningRate: 1e-3)
+            trainer.stabilityWeight = 1  // (only to record the final medians)
+            let pairs = (12..<66).flatMap { t in Self.series.indices.map { ($0, t) } }
+            trainer.refreshBaseForecasts(pairs, series: Self.series)
+            var moves = 0.0, n = 0
+            for i in Self.series.indices {
+                for t in 40..<66 {
+                    let now = trainer.finalMedians[i]![t]!, before = trainer.finalMedians[i]![t - 1]!
+                    for k in 0..<2 { moves += Double(abs(now[k] - before[k + 1])); n += 1 }
+                }
+            }
+            // The memory holds the final medians of the previous forecasts, after the base's.
+            #expect(trainer.baseForecasts[0]![30]!.count == 6 && Array(trainer.baseForecasts[0]![30]![3...]) == trainer.finalMedians[0]![30]!)
+            return moves / Double(n)
+        }
+        let free = revisions(stability: 0), steady = revisions(stability: 0.4)
+        #expect(steady < 0.9 * free, "mean revision \(steady) with the penalty, \(free) without")
     }
 
     @Test func withoutHoldOutEveryEpochRunsAndTheLastAverageIsKept() {

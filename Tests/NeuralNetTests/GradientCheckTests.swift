@@ -155,6 +155,44 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         #expect(abs(one - 9) < 1e-5)
     }
 
+    @Test func stabilityPenaltyGradientAndDeadBand() {
+        let anchors: [Float] = [0.4, .nan, 2, -1]
+        let weights: [Float] = [1, 1, 0, 2]
+        let predictions = Box(random(4, 3, seed: 23))
+        func penalty() -> (Double, Matrix) {
+            var g = Matrix(rows: 4, cols: 3)
+            let l = StabilityPenalty.evaluate(predictions.m, column: 1, anchors: anchors, weight: 0.3, weights: weights, normalizer: 3, into: &g)
+            return (Double(l), g)
+        }
+        let analytic = penalty().1
+        for i in 0..<12 {
+            let o = predictions.m.data[i]
+            predictions.m.data[i] = o + 1e-3; let plus = penalty().0
+            predictions.m.data[i] = o - 1e-3; let minus = penalty().0
+            predictions.m.data[i] = o
+            #expect(abs(Double(analytic.data[i]) - (plus - minus) / 2e-3) < 1e-2)
+        }
+        // Only the median column of rows with an anchor and a weight: rows 0 and 3.
+        #expect((0..<4).filter { r in analytic[r, 1] != 0 } == [0, 3] && analytic[0, 0] == 0 && analytic[3, 2] == 0)
+        // The dead band: pinball(0.5) + λ·|ŷ − a| over outcomes 1…10 is lowest at the anchor while
+        // the anchor lies between the (0.5 − λ) and (0.5 + λ) quantiles, else at the band's edge.
+        func best(anchor: Float, lambda: Float) -> Float {
+            let ys = (1...10).map(Float.init), grid = stride(from: Float(0), through: 11, by: 0.25).map { $0 }
+            return grid.min { a, b in
+                func cost(_ f: Float) -> Float {
+                    var g = Matrix(rows: 1, cols: 1)
+                    let pinball = ys.reduce(Float(0)) { $0 + PinballLoss.rho(0.5, $1 - f) } / 10
+                    return pinball + StabilityPenalty.evaluate(Matrix(rows: 1, cols: 1, data: [f]), column: 0, anchors: [anchor], weight: lambda,
+                                                               weights: [1], into: &g)
+                }
+                return cost(a) < cost(b)
+            }!
+        }
+        #expect(best(anchor: 4.25, lambda: 0.25) == 4.25)  // within the 0.25–0.75 quantiles: stays
+        #expect(best(anchor: 9.5, lambda: 0.25) == 8)      // above the band: moves to its edge (F = 0.75 between 7 and 8), not to the median
+        #expect((5...6).contains(best(anchor: 9.5, lambda: 0)))  // no penalty: the median
+    }
+
     @Test func adamFitsALinearQuantileModel() {
         // y = 3x + 1 + noise; a Dense layer trained on pinball loss finds the median line.
         var rng = Initializer(seed: 22)
