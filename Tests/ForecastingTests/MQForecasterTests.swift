@@ -5,10 +5,11 @@ import Windows
 /// The neural forecaster as the stream uses it: batch-invariant numerics, the error memory filled
 /// in period by period, and the online recalibrator's quantile tracking.
 @Suite struct MQForecasterTests {
-    static func model(horizons: Int = 4, memoryQuantiles: Bool = false) -> MQModel {
+    static func model(horizons: Int = 4, memoryQuantiles: Bool = false, memoryForecasts: Bool = false) -> MQModel {
         var c = MQConfig()
         c.horizons = horizons
         c.memoryQuantiles = memoryQuantiles
+        c.memoryForecasts = memoryForecasts
         c.context = 16
         return MQModel(network: MQNetwork(c, seed: 7), period: .day, holidays: [], id: "test")
     }
@@ -98,8 +99,9 @@ import Windows
         #expect(counting.batches == [10, 10, 10])
     }
 
-    @Test(arguments: [false, true]) func errorMemoryFillsInAsPeriodsClose(memoryQuantiles: Bool) {
-        let model = Self.model(memoryQuantiles: memoryQuantiles)
+    @Test(arguments: [(false, false), (true, false), (false, true)])
+    func errorMemoryFillsInAsPeriodsClose(memoryQuantiles: Bool, memoryForecasts: Bool) {
+        let model = Self.model(memoryQuantiles: memoryQuantiles, memoryForecasts: memoryForecasts)
         let f = MQForecaster(model: model), blind = MQForecaster(model: model, useMemory: false)
         let y = Self.series(3, days: 40)
         var state: [UInt8] = [], blindState: [UInt8] = []
@@ -110,8 +112,10 @@ import Windows
             let a = f.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &state)
             let b = blind.forecast(w, horizons: 4, quantiles: [0.1, 0.5, 0.9], state: &blindState)
             let after = f.memory.decode(state)
-            // A new entry for this FCT in front (H medians, or H × 3 quantiles), at most R kept, the older ones unchanged.
-            #expect(state.count == after.count * (8 + 4 * (memoryQuantiles ? 12 : 4)))
+            // A new entry for this FCT in front (H medians, or H × 3 quantiles [, H final medians]), at most R kept, the older ones unchanged.
+            #expect(state.count == after.count * (8 + 4 * ((memoryQuantiles ? 12 : 4) + (memoryForecasts ? 4 : 0))))
+            // With past forecasts: the entry ends with the medians this forecast emitted.
+            if memoryForecasts { #expect(Array(after[0].base.suffix(4)) == a.map { $0[1] }) }
             #expect(after.first?.fct == w.lastClosed)
             #expect(after.count == min(before.count + 1, model.network.config.memory))
             #expect(Array(after.dropFirst().map(\.fct)) == Array(before.prefix(after.count - 1).map(\.fct)))
