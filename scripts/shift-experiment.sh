@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The online feedback experiment on real demand (docs/online.md, sessions 8–9): for each seed,
+# train a model on DATASET (scripts/accuracy.sh: also scores it on the benchmark window), serve it
+# over the same log with a ×1.8 level shift injected into 25 % of the series (made once by
+# scripts/inject-shift.py) with the error memory on and off, and summarise the pairs
+# (scripts/feedback-summary.py; AGAINST=NAME compares with another run's "on" instead).
+# Usage: [SEEDS="1 2 3"] [V=full|no-feedback] [OUT=/tmp/streamcast-accuracy] [SHIFT=/tmp/streamcast-shift]
+#        scripts/shift-experiment.sh walmart|stallion TAG [TRAIN OPTIONS...]
+# e.g.   SEEDS="1 2 3" scripts/shift-experiment.sh walmart -st25 --memory-forecasts --stability 0.25
+# Runs are named DATASET-V-TAG-sSEED in $SHIFT (the models in $OUT, as accuracy.sh names them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dataset=$1 tag=$2; shift 2
+OUT=${OUT:-/tmp/streamcast-accuracy}
+SHIFT=${SHIFT:-/tmp/streamcast-shift}
+V=${V:-full}
+case $dataset in
+  walmart)  args=(--period week --horizons 4 --window-length 120); start=2012-05-04T00:00:00Z; patience=3 ;;
+  stallion) args=(--period month --horizons 3 --window-length 60); start=2016-07-01T00:00:00Z; patience=25 ;;
+  *) echo "shift-experiment.sh: DATASET must be walmart or stallion" >&2; exit 2 ;;
+esac
+mkdir -p "$SHIFT"
+for seed in ${SEEDS:-1 2 3}; do
+  OUT=$OUT PATIENCE=${PATIENCE:-$patience} TAG=$tag TRAIN_ARGS="$*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "$dataset"
+  log=$SHIFT/$dataset-shift.jsonl.gz
+  [ -f "$log" ] || python3 scripts/inject-shift.py "$OUT/$dataset.jsonl.gz" "$log" "$SHIFT/$dataset-shift.drift.jsonl" 0.25 1.8 $start
+  run=$SHIFT/$dataset-$V$tag-s$seed.shift.json
+  [ -s "$run" ] || .build/release/streamcast online-eval --replay "$log" --drift "$SHIFT/$dataset-shift.drift.jsonl" \
+      --model "$OUT/$dataset-$V$tag-s$seed.safetensors" "${args[@]}" --variants memory,no-memory --forecasters "" --json \
+      2>/dev/null >"$run"
+done
+python3 scripts/feedback-summary.py "$SHIFT" "$dataset-$V$tag" shift ${SEEDS:-1 2 3}
