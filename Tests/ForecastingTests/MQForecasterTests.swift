@@ -19,26 +19,32 @@ import Windows
         (0..<n).map { d in Float((i * 7 + d * 3) % 11) + (d > n / 2 ? Float(i % 5) : 0) }
     }
 
-    @Test func aProductsForecastDoesNotDependOnItsBatch() {
-        let f = MQForecaster(model: Self.model())
+    /// Two closes: the second forecasts from the memory the first left (with past forecasts in it
+    /// for `memoryForecasts`, the forecast feeds the next one).
+    @Test(arguments: [false, true]) func aProductsForecastDoesNotDependOnItsBatch(memoryForecasts: Bool) {
+        let model = Self.model(memoryForecasts: memoryForecasts)
+        let f = MQForecaster(model: model)
         // 300 products: the whole batch is split across threads, the smaller ones are not.
-        let f2 = MQForecaster(model: Self.model(), threads: 2)
-        let windows = (0..<300).map { window(Self.series($0, days: 30 + $0 % 9)) }
-        var together = Array(repeating: [UInt8](), count: windows.count)
-        let all = f2.forecastBatch(windows, horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &together)
-        // The same products in batches of other sizes and one at a time: bit-identical.
-        for size in [1, 17, 64, 299] {
-            var states = Array(repeating: [UInt8](), count: windows.count)
-            var values: [[[Float]]] = []
-            for from in stride(from: 0, to: windows.count, by: size) {
-                let to = min(from + size, windows.count)
-                var chunk = Array(states[from..<to])
-                values += f.forecastBatch(Array(windows[from..<to]), horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &chunk)
-                states.replaceSubrange(from..<to, with: chunk)
+        let f2 = MQForecaster(model: model, threads: 2)
+        var together = Array(repeating: [UInt8](), count: 300)
+        var bySize = [1, 17, 64, 299].map { _ in Array(repeating: [UInt8](), count: 300) }
+        for close in 0..<2 {
+            let windows = (0..<300).map { window(Self.series($0, days: 30 + close + $0 % 9)) }
+            let all = f2.forecastBatch(windows, horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &together)
+            // The same products in batches of other sizes and one at a time: bit-identical.
+            for (n, size) in [1, 17, 64, 299].enumerated() {
+                var values: [[[Float]]] = []
+                for from in stride(from: 0, to: windows.count, by: size) {
+                    let to = min(from + size, windows.count)
+                    var chunk = Array(bySize[n][from..<to])
+                    values += f.forecastBatch(Array(windows[from..<to]), horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &chunk)
+                    bySize[n].replaceSubrange(from..<to, with: chunk)
+                }
+                #expect(values == all, "close \(close), batch size \(size)")
+                #expect(bySize[n] == together, "close \(close), batch size \(size)")
             }
-            #expect(values == all, "batch size \(size)")
-            #expect(states == together, "batch size \(size)")
         }
+        #expect(together.allSatisfy { f.memory.decode($0).count == 2 })
     }
 
     /// An ensemble's quantiles are the members' means; each member keeps its own memory in the
