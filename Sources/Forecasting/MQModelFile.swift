@@ -105,9 +105,9 @@ extension MQModel {
         if period != current.period { return "it is for \(period.rawValue)s, the service runs \(current.period.rawValue)s" }
         if b.horizons != a.horizons { return "it has \(b.horizons) horizons, the serving model \(a.horizons) (the error memory would change meaning)" }
         if b.memory != a.memory { return "its error memory holds \(b.memory) entries, the serving model's \(a.memory)" }
-        if b.memoryKind != a.memoryKind || b.memoryBaseWidth != a.memoryBaseWidth {
-            return "its error memory holds \(b.memoryKind), the serving model's \(a.memoryKind)"
-        }
+        // The stored entries must mean the same (what an entry keeps); inputs derived from them, like the age, may differ.
+        let (was, now) = (ErrorMemory(config: a).layout, ErrorMemory(config: b).layout)
+        if now != was { return "its error memory is \(now), the serving model's \(was) (the stored entries would be misread)" }
         if historyNeeded > windowLength { return "it needs \(historyNeeded) periods of history, the windows keep \(windowLength)" }
         if let q = quantiles.first(where: { q in !b.quantiles.contains { abs($0 - q) < 1e-9 } }) { return "it has no \(q) quantile" }
         return nil

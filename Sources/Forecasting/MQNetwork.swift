@@ -43,10 +43,6 @@ public struct MQConfig: Sendable, Equatable, Codable {
     }
     /// Where an input entry's past forecasts start (memoryForecasts): after the errors, flags and signals.
     public var memoryForecastsOffset: Int { 2 * horizons + (memoryQuantiles ? horizons * quantiles.count : 0) }
-    /// What the memory's entries say, for logs and refusals.
-    public var memoryKind: String {
-        (memoryQuantiles ? "quantile errors" : "median errors") + (memoryForecasts ? " with past forecasts" : "") + (memoryAge ? " with ages" : "")
-    }
 }
 
 extension MQConfig {

@@ -88,12 +88,16 @@ struct ErrorMemoryTests {
         #expect(!old.memoryQuantiles && old == MQConfig())
         // A running median-memory model is not replaced by a quantile-memory one (the state would change meaning).
         let plain = MQModel(network: MQNetwork(MQConfig(), seed: 3), period: .day, holidays: [], id: "p")
-        #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("holds quantile errors, the serving model's median errors") == true)
+        #expect(loaded.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("is error-memory R=4 H=4 quantiles=3, the serving model's error-memory R=4 H=4 medians") == true)
         #expect(plain.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
         var f = MQConfig()
         f.memoryForecasts = true
         let withForecasts = MQModel(network: MQNetwork(f, seed: 3), period: .day, holidays: [], id: "f")
-        #expect(withForecasts.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("holds median errors with past forecasts, the serving model's median errors") == true)
+        #expect(withForecasts.incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5])?.contains("is error-memory R=4 H=4 medians+forecasts, the serving model's error-memory R=4 H=4 medians") == true)
+        // Ages are derived from the stored FCTs: a model that reads them takes over the same state.
+        var aged = MQConfig()
+        aged.memoryAge = true
+        #expect(MQModel(network: MQNetwork(aged, seed: 3), period: .day, holidays: [], id: "a").incompatibility(replacing: plain, windowLength: 56, quantiles: [0.5]) == nil)
     }
 
     @Test func forecastersNameTheirStateLayout() {
