@@ -20,7 +20,7 @@ public struct ErrorMemory: Sendable {
         let H = config.horizons, Q = config.quantiles.count
         var kept = config.memoryQuantiles ? (0..<(H * Q)).map { i in base[e * H + i / Q, i % Q] * scale }
                                            : (0..<H).map { base[e * H + $0, median] * scale }
-        if config.memoryForecasts { kept += (0..<H).map { final[e * H + $0, median] * scale } }
+        if config.memoryForecasts { kept += finalMedians(final, example: e, scale: scale) }
         return kept
     }
 

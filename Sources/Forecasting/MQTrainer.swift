@@ -82,7 +82,9 @@ public final class MQTrainer {
     /// depend on the memory).
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback || stabilityWeight > 0 else { return }
-        let networks = [network] + helpers, features = features, errorMemory = errorMemory
+        let networks = [network] + helpers, features = features, errorMemory = errorMemory, anchored = stabilityWeight > 0
+        // Only the final forecast depends on the memory; build memory inputs only when it is kept.
+        let finalKept = network.config.memoryForecasts || anchored
         var chunks: [[(Int, Int)]] = []
         for pair in pairs {
             if let last = chunks.last?.last, last.1 == pair.1, chunks[chunks.count - 1].count < 512 {
@@ -92,13 +94,13 @@ public final class MQTrainer {
             }
         }
         for chunk in chunks {
-            let inputs = chunk.map { example($0.0, series[$0.0], t: $0.1).input }
+            let inputs = chunk.map { finalKept ? example($0.0, series[$0.0], t: $0.1).input : (series[$0.0], $0.1, nil, nil) }
             let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
                 let (x, scales) = features.batch(Array(inputs[range]))
                 let (final, base) = networks[part].forward(x)
                 return (0..<range.count).map { e in
                     (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                     medians: errorMemory.finalMedians(final, example: e, scale: scales[e]))
+                     medians: anchored ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
                 }
             }
             for (range, results) in parts {
@@ -173,7 +175,7 @@ public final class MQTrainer {
             if train { net.backward(final: f.gradient, base: b.gradient) }
             return (loss: f.loss, kept: (0..<range.count).map { e in
                 (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                 medians: errorMemory.finalMedians(final, example: e, scale: scales[e]))
+                 medians: lambda > 0 ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
             })
         }
         var loss: Float = 0
