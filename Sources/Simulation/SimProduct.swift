@@ -4,6 +4,7 @@ import Foundation
 /// One simulated product's hidden parameters and price plan.
 struct SimProduct {
     let id: String
+    let index: Int
     let idBytes: [UInt8]
     let category: Int
     let categoryBytes: [UInt8]
@@ -24,6 +25,7 @@ struct SimProduct {
 
     init(index: Int, categories: Int, periods: Int, periodDays: Double, rng: inout SplitMix64) {
         id = String(format: "P%05d", index)
+        self.index = index
         idBytes = Array(id.utf8)
         category = index % categories
         categoryBytes = Array("C\(category)".utf8)

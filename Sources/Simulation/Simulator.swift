@@ -15,7 +15,35 @@ public struct SimulationConfig: Sendable {
     public var truthQuantiles: [Double] = [0.1, 0.5, 0.9]
     /// Share of events delivered after their period closed (late).
     public var lateShare = 0.001
+    /// Each product's level wanders when set: its log-deviation follows an AR(1),
+    /// d_t = persistence · d_{t−1} + sd · ε_t, so demand's misses persist from period to period
+    /// as on real data. Nil (the default): levels move only by drift, and one-step errors are white.
+    public var levelWander: LevelWander?
     public init() {}
+}
+
+/// A product-level AR(1) wander of log demand (`SimulationConfig.levelWander`).
+public struct LevelWander: Sendable, Equatable, CustomStringConvertible {
+    public var persistence: Double
+    public var sd: Double
+
+    public init(persistence: Double, sd: Double) {
+        self.persistence = persistence
+        self.sd = sd
+    }
+
+    /// `PERSISTENCE:SD`, persistence in [0, 1), sd in (0, 1].
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let phi = Double(parts[0]), let sd = Double(parts[1]),
+              phi >= 0, phi < 1, sd > 0, sd <= 1 else { return nil }
+        self.init(persistence: phi, sd: sd)
+    }
+
+    /// The deviation's stationary standard deviation.
+    public var stationarySD: Double { sd / (1 - persistence * persistence).squareRoot() }
+
+    public var description: String { "\(persistence):\(sd)" }
 }
 
 /// One (product, period) of the ground truth: the demand distribution and the draw.
@@ -48,7 +76,7 @@ public struct DriftRecord: Sendable {
 ///
 /// Demand of product i in period t is negative binomial with mean
 ///   μ = level · growth^t · weekly(day of week) · yearly(t) · (price/reference)^elasticity
-///       · promo lift · holidays(t) · category factor(t) · drift,
+///       · promo lift · holidays(t) · category factor(t) · drift [· exp(wander_i(t))],
 /// and shape r_i (variance μ + μ²/r). Page views lead demand by 1–3 days. Some products launch
 /// mid-log (cold start) or retire; 40 % are low-volume and intermittent. Promotions and price
 /// changes are announced ahead as price events with a future `effective`. Sales are individual
@@ -74,6 +102,12 @@ public enum Simulator {
         let yearlyPhase = (0..<categories).map { _ in 2 * Double.pi * rng.uniform() }
         var categoryFactor = [Double](repeating: 0, count: categories)
         var products = (0..<c.products).map { i in SimProduct(index: i, categories: categories, periods: c.periods, periodDays: periodDays, rng: &rng) }
+        // The wander draws from its own stream, so a log with it differs from the same seed's log
+        // without it only by the wander. Deviations start stationary; exp(d − v/2) has mean 1.
+        var wanderRNG = SplitMix64(seed: c.seed ^ 0x5EED_0F_3A4D_E2)
+        var wander = [Double](repeating: 0, count: c.products)
+        if let w = c.levelWander { for i in wander.indices { wander[i] = w.stationarySD * wanderRNG.normal() } }
+        let wanderShift = c.levelWander.map { $0.stationarySD * $0.stationarySD / 2 } ?? 0
         // Which products each drift hits (a seeded choice).
         var drifted: [[Int]] = []
         for spec in c.drifts {
@@ -101,6 +135,7 @@ public enum Simulator {
             m *= pow(price.value / p.referencePrice, p.elasticity) * (price.promo ? 1.25 : 1)
             m *= holidays.multiplier(days: day0, day1)
             m *= exp(categoryFactor[p.category])
+            if c.levelWander != nil { m *= exp(wander[p.index] - wanderShift) }
             return max(m, 0)
         }
         for t in 0..<c.periods {
@@ -113,6 +148,9 @@ public enum Simulator {
                 }
             }
             for k in 0..<categories { categoryFactor[k] = 0.95 * categoryFactor[k] + 0.03 * rng.normal() }
+            if let w = c.levelWander, t > 0 {
+                for i in wander.indices { wander[i] = w.persistence * wander[i] + w.sd * wanderRNG.normal() }
+            }
             entries.removeAll(keepingCapacity: true)
             out.bytes.removeAll(keepingCapacity: true)
             func emit(_ time: Int64, late: Bool = false) -> Int64 {

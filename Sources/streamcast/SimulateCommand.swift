@@ -23,6 +23,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Random seed (same seed, same bytes).") var seed: UInt64 = 1
     @Option(help: "First period's start (RFC 3339).") var start = "2024-01-01T00:00:00Z"
     @Option(help: "Drift KIND:SHARE@PERIODxFACTOR, kind level|elasticity|seasonality; repeatable (e.g. level:0.2@90x1.8).") var drift: [String] = []
+    @Option(help: "Each product's level wanders: log-deviation AR(1) PERSISTENCE:SD (e.g. 0.9:0.1), so misses persist as on real demand; off by default.")
+    var levelWander: String?
     @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
     @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
     @Option(help: "Output log (.gz compresses).") var out: String
@@ -39,6 +41,12 @@ struct SimulateCommand: ParsableCommand {
         c.drifts = try drift.map { text in
             guard let spec = DriftSpec(text) else { throw ValidationError("--drift \(text): expected KIND:SHARE@PERIODxFACTOR, e.g. level:0.2@90x1.8") }
             return spec
+        }
+        if let text = levelWander {
+            guard let w = LevelWander(text) else {
+                throw ValidationError("--level-wander \(text): expected PERSISTENCE:SD with persistence in [0, 1) and sd in (0, 1], e.g. 0.9:0.1")
+            }
+            c.levelWander = w
         }
         let levels = truthQuantiles.split(separator: ",").compactMap { Double($0) }
         guard !levels.isEmpty, levels == levels.sorted(), levels.allSatisfy({ $0 > 0 && $0 < 1 }) else {

@@ -39,8 +39,10 @@ import Windows
         var events = 0
     }
 
-    func simulate(seed: UInt64, products: Int = 300, periods: Int = 150, drifts: [DriftSpec] = []) -> Output {
+    func simulate(seed: UInt64, products: Int = 300, periods: Int = 150, drifts: [DriftSpec] = [],
+                  wander: LevelWander? = nil) -> Output {
         var c = SimulationConfig()
+        c.levelWander = wander
         c.products = products
         c.periods = periods
         c.seed = seed
@@ -151,5 +153,51 @@ import Windows
         let others = Set(out.truth.map(\.product)).subtracting(hit)
         #expect(ratio(hit) / ratio(others) > 1.7 && ratio(hit) / ratio(others) < 2.3)
         #expect(DriftSpec("level:0.25@80x2.0") == spec && DriftSpec("bogus") == nil)
+    }
+
+    /// `--level-wander`: each product's log level follows its own AR(1) — stationary from the
+    /// first period (same spread, mean of the multiplier 1) and persistent — and nothing else
+    /// about the log changes (the wander draws from its own stream).
+    @Test func levelWanderIsAPersistentStationaryProductLevel() {
+        let wander = LevelWander(persistence: 0.95, sd: 0.3)
+        let a = simulate(seed: 13, wander: wander), b = simulate(seed: 13)
+        let v = wander.stationarySD * wander.stationarySD
+        // First period: the same products, parameters and prices; only the wander differs.
+        let first = a.truth.map(\.periodStart).min()!
+        let meanB = Dictionary(uniqueKeysWithValues: b.truth.filter { $0.periodStart == first }.map { ($0.product, $0.mean) })
+        let logRatios = a.truth.filter { $0.periodStart == first }.map { log($0.mean / meanB[$0.product]!) }
+        let n = Double(logRatios.count), m = logRatios.reduce(0, +) / n
+        let sd = (logRatios.map { ($0 - m) * ($0 - m) }.reduce(0, +) / (n - 1)).squareRoot()
+        #expect(n > 200 && abs(m + v / 2) < 4 * wander.stationarySD / n.squareRoot(), "mean log multiplier \(m)")
+        #expect(abs(sd / wander.stationarySD - 1) < 0.2, "sd \(sd)")
+        // Over time: log μ less its category's mean at t (season, holidays, category factor) and
+        // less the product's own mean is the wander (+ prices): persistent and of its size.
+        func residuals(_ out: Output) -> [[Double]] {
+            let periods = Set(out.truth.map(\.periodStart)).count
+            let byProduct = Dictionary(grouping: out.truth, by: \.product).filter { $0.value.count == periods && $0.value.allSatisfy { $0.mean > 0 } }
+            let keys = byProduct.keys.sorted()
+            let series = keys.map { byProduct[$0]!.sorted { $0.periodStart < $1.periodStart }.map { log($0.mean) } }
+            let category = keys.map { Int($0.dropFirst())! % 8 }
+            var out: [[Double]] = series
+            for t in 0..<periods {
+                for c in 0..<8 {
+                    let members = series.indices.filter { category[$0] == c }
+                    let mean = members.map { series[$0][t] }.reduce(0, +) / Double(members.count)
+                    for i in members { out[i][t] -= mean }
+                }
+            }
+            return out.map { r in let m = r.reduce(0, +) / Double(r.count); return r.map { $0 - m } }
+        }
+        func variance(_ r: [[Double]]) -> Double { r.flatMap { $0 }.map { $0 * $0 }.reduce(0, +) / Double(r.flatMap { $0 }.count) }
+        func lag1(_ r: [[Double]]) -> Double {
+            r.map { s in zip(s, s.dropFirst()).map { $0 * $1 }.reduce(0, +) }.reduce(0, +) / (variance(r) * Double(r.map { $0.count - 1 }.reduce(0, +)))
+        }
+        let withWander = residuals(a), without = residuals(b)
+        #expect(lag1(withWander) > 0.8, "lag-1 \(lag1(withWander))")
+        // 150 periods at φ = 0.95: removing each product's own mean takes ~(1+φ)/(1−φ)/150 ≈ 26 % of the variance.
+        #expect(variance(withWander) > 0.5 * v && variance(withWander) < 1.2 * v, "variance \(variance(withWander)) vs \(v)")
+        #expect(variance(without) < 0.1 * v, "without: \(variance(without))")
+        #expect(LevelWander("0.9:0.1") == LevelWander(persistence: 0.9, sd: 0.1))
+        #expect(LevelWander("1:0.1") == nil && LevelWander("0.9") == nil && LevelWander("0.9:0") == nil)
     }
 }
