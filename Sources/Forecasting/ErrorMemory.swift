@@ -54,8 +54,7 @@ public struct ErrorMemory: Sendable {
 
     /// Where the optional parts start: in an input (signals, forecasts) and in a kept entry (finals).
     var inputOffsets: (signals: Int, forecasts: Int, keptFinals: Int) {
-        let H = config.horizons
-        return (2 * H, config.memoryForecastsOffset, config.memoryQuantiles ? H * config.quantiles.count : H)
+        (2 * config.horizons, config.memoryForecastsOffset, config.memoryBaseForecastWidth)
     }
 
     /// The same entry with its errors and signals zeroed, known flags, past forecasts and age kept:

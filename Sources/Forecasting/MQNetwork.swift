@@ -34,8 +34,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
     public init() {}
 
     /// Values a memory entry keeps per FCT: its base forecast's H medians, or H × Q quantiles
-    /// (k-major) [, then its final forecast's H medians].
-    public var memoryBaseWidth: Int { (memoryQuantiles ? horizons * quantiles.count : horizons) + (memoryForecasts ? horizons : 0) }
+    /// (k-major) [, then, from `memoryBaseForecastWidth` on, its final forecast's H medians].
+    public var memoryBaseWidth: Int { memoryBaseForecastWidth + (memoryForecasts ? horizons : 0) }
+    /// How many of an entry's kept values are its base forecast (H medians or H × Q quantiles).
+    public var memoryBaseForecastWidth: Int { memoryQuantiles ? horizons * quantiles.count : horizons }
     /// Inputs per memory entry: H median errors, H known flags [, H × Q exceedance signals]
     /// [, H past forecasts of the current targets, H present flags] [, age].
     public var memoryWidth: Int {

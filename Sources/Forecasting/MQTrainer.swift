@@ -41,7 +41,8 @@ public final class MQTrainer {
     /// What ErrorMemory keeps of each forecast (base, and with memoryForecasts final medians; in
     /// units) by series index and FCT index.
     var baseForecasts: [Int: [Int: [Float]]] = [:]
-    /// Final medians (units) by series index and FCT index: the anchors of the stability penalty.
+    /// Final medians (units) by series index and FCT index: the anchors of the stability penalty,
+    /// kept here only where the memory entries do not already hold them (`anchorMedians`).
     var finalMedians: [Int: [Int: [Float]]] = [:]
     /// λ of the stability penalty in the current `train` (0: none, and no final medians kept).
     var stabilityWeight: Float = 0
@@ -83,6 +84,7 @@ public final class MQTrainer {
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback || stabilityWeight > 0 else { return }
         let networks = [network] + helpers, features = features, errorMemory = errorMemory, anchored = stabilityWeight > 0
+        let separateAnchors = anchored && !entriesKeepFinals
         // Only the final forecast depends on the memory; build memory inputs only when it is kept.
         let finalKept = network.config.memoryForecasts || anchored
         var chunks: [[(Int, Int)]] = []
@@ -100,7 +102,7 @@ public final class MQTrainer {
                 let (final, base) = networks[part].forward(x)
                 return (0..<range.count).map { e in
                     (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                     medians: anchored ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
+                     medians: separateAnchors ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
                 }
             }
             for (range, results) in parts {
@@ -109,10 +111,19 @@ public final class MQTrainer {
         }
     }
 
+    /// Whether the memory entries keep the final medians (then they are the stability anchors).
+    var entriesKeepFinals: Bool { network.config.useFeedback && network.config.memoryForecasts }
+
     /// Stores what one forecast leaves for later FCTs.
     func record(_ i: Int, _ t: Int, _ r: (kept: [Float], medians: [Float])) {
         if network.config.useFeedback { baseForecasts[i, default: [:]][t] = r.kept }
-        if stabilityWeight > 0 { finalMedians[i, default: [:]][t] = r.medians }
+        if stabilityWeight > 0 && !entriesKeepFinals { finalMedians[i, default: [:]][t] = r.medians }
+    }
+
+    /// Series i's final medians at FCT t (units), if recorded: the stability penalty's anchors.
+    func anchorMedians(_ i: Int, _ t: Int) -> [Float]? {
+        guard entriesKeepFinals else { return finalMedians[i]?[t] }
+        return baseForecasts[i]?[t].map { Array($0[network.config.memoryBaseForecastWidth...]) }
     }
 
     /// The FCTs whose base forecasts the memories of these examples hold.
@@ -147,7 +158,7 @@ public final class MQTrainer {
             let (input, scale) = example(ex.index, ex.series, t: ex.t)
             inputs.append(input)
             // The previous FCT's final median of each target (its horizon k + 1), in units of s.
-            let previous = stabilityWeight > 0 ? finalMedians[ex.index]?[ex.t - 1] : nil
+            let previous = stabilityWeight > 0 ? anchorMedians(ex.index, ex.t - 1) : nil
             anchors += (0..<H).map { k in previous.map { k + 1 < H ? $0[k + 1] / scale : .nan } ?? .nan }
             for k in 0..<H {
                 let i = ex.t + 1 + k
@@ -159,7 +170,7 @@ public final class MQTrainer {
         }
         let norm = max(absY, 1)
         let networks = [network] + helpers, features = features, errorMemory = errorMemory, lambda = stabilityWeight
-        let median = network.head.median
+        let median = network.head.median, separateAnchors = lambda > 0 && !entriesKeepFinals
         let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
             let net = networks[part]
             let (x, scales) = features.batch(Array(inputs[range]))
@@ -175,7 +186,7 @@ public final class MQTrainer {
             if train { net.backward(final: f.gradient, base: b.gradient) }
             return (loss: f.loss, kept: (0..<range.count).map { e in
                 (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                 medians: lambda > 0 ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
+                 medians: separateAnchors ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
             })
         }
         var loss: Float = 0
