@@ -24,8 +24,9 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
 
     /// `threads`: how many cores a large batch is split over (the default: all of them, up to 4).
     public init(model: MQModel, useMemory: Bool = true, threads: Int = min(4, ProcessInfo.processInfo.activeProcessorCount),
-                countRounding: Bool = true, blankErrors: Bool = false) {
+                countRounding: Bool = true, blankErrors: Bool = false, productsPerPass: Int? = nil) {
         self.model = model
+        self.productsPerPass = productsPerPass ?? (BLAS.rowsAreBatchInvariant ? Self.forwardBatch : 1)
         self.useMemory = useMemory
         self.blankErrors = blankErrors
         rounding = countRounding ? model.countRounding : nil
@@ -54,10 +55,12 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         forecastAsBatch(window, horizons: horizons, quantiles: quantiles, state: &state)
     }
 
-    /// One forward pass for the whole batch: every matrix product covers all its products. A
-    /// product's numbers do not depend on the batch it is in (tested: OpenBLAS's kernels keep each
-    /// output's summation order whatever the row count), so a crash-and-restart run, a live run and
-    /// a replay, which batch differently, forecast the same bits.
+    /// Forward passes of up to `forwardBatch` products: every matrix product covers all of them. A
+    /// product's numbers do not depend on the batch it is in, so a crash-and-restart run, a live
+    /// run and a replay, which batch differently, forecast the same bits. That needs a BLAS whose
+    /// rows are batch-invariant (`BLAS.rowsAreBatchInvariant`, checked at first use); where the
+    /// CPU's kernels are not, each product gets a pass of its own (`productsPerPass` = 1: exact,
+    /// ~1.7× slower).
     /// A large batch is cut into one contiguous part per replica, run in parallel (the parts are
     /// the same forecasts whichever way they are cut, as above).
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
@@ -86,12 +89,16 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// the larger matrix products save.
     static let forwardBatch = 64
 
+    /// Products per forward pass: `forwardBatch`, or 1 where the BLAS would make a product's
+    /// numbers depend on its neighbours in the pass.
+    public let productsPerPass: Int
+
     func forecastPart(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], network: MQNetwork) -> [[[Float]]] {
-        guard windows.count > Self.forwardBatch else { return forwardPass(windows, horizons: horizons, quantiles: quantiles, states: &states, network: network) }
+        guard windows.count > productsPerPass else { return forwardPass(windows, horizons: horizons, quantiles: quantiles, states: &states, network: network) }
         var out: [[[Float]]] = []
         out.reserveCapacity(windows.count)
-        for from in stride(from: 0, to: windows.count, by: Self.forwardBatch) {
-            let to = min(from + Self.forwardBatch, windows.count)
+        for from in stride(from: 0, to: windows.count, by: productsPerPass) {
+            let to = min(from + productsPerPass, windows.count)
             var part = Array(states[from..<to])
             out += forwardPass(Array(windows[from..<to]), horizons: horizons, quantiles: quantiles, states: &part, network: network)
             states.replaceSubrange(from..<to, with: part)

@@ -80,13 +80,43 @@ public struct Matrix: Equatable, Sendable {
     }
 }
 
-/// OpenBLAS's threading.
+/// OpenBLAS's threading, and what its kernels on this CPU guarantee.
 public enum BLAS {
     /// One OpenBLAS thread per calling thread, unless the user set OPENBLAS_NUM_THREADS (theirs wins).
     public static func useOneThread() {
         guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
         openblas_set_num_threads(1)
     }
+
+    /// The kernel set OpenBLAS chose for this CPU (e.g. "Haswell", "SkylakeX").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// Whether a row of A·B comes out bit-identical wherever it sits in A and however many rows
+    /// A has. Checked, not assumed: OpenBLAS 0.3.21's SkylakeX and Sandybridge kernels keep it,
+    /// its Haswell/Zen sgemm kernel does not (a row's sum depends on its position modulo 12 —
+    /// measured on an AMD EPYC family 26, 2026-11-27). Batch-invariant forecasts rest on it.
+    public static let rowsAreBatchInvariant: Bool = {
+        var rng = UInt64(0x9E37_79B9_7F4A_7C15)
+        func next() -> Float {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(rng >> 40) / Float(1 << 24) - 0.5
+        }
+        let k = 48, n = 40, rows = 30
+        let a = Matrix(rows: rows, cols: k, data: (0..<(rows * k)).map { _ in next() })
+        let b = Matrix(rows: k, cols: n, data: (0..<(k * n)).map { _ in next() })
+        var all = Matrix(rows: rows, cols: n)
+        gemm(a, b, into: &all)
+        // Every row alone, and every run of 17 rows starting anywhere.
+        for start in 0..<rows {
+            for count in [1, 17] where start + count <= rows {
+                let part = Matrix(rows: count, cols: k, data: Array(a.data[(start * k)..<((start + count) * k)]))
+                var out = Matrix(rows: count, cols: n)
+                gemm(part, b, into: &out)
+                if out.data != Array(all.data[(start * n)..<((start + count) * n)]) { return false }
+            }
+        }
+        return true
+    }()
 }
 
 /// Floating-point operations issued through `gemm` (2·m·n·k each) and attention's loops, for

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Forecasting
+import NeuralNet
 import Pipeline
 
 @main
@@ -95,6 +96,7 @@ extension Settings {
     /// The models as the service serves them: one model, or the ensemble of several, with the
     /// error-memory switch, wrapped in the recalibrator when configured.
     func serving(_ models: [MQModel]) -> any Forecaster {
+        _ = warnedIfBatchesAreNotExact
         return recalibrated(models.count == 1 ? MQForecaster(model: models[0], useMemory: errorMemory)
                                               : EnsembleForecaster(models: models, useMemory: errorMemory))
     }
@@ -104,6 +106,15 @@ extension Settings {
         recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: recalibrationScale)
     }
 }
+
+/// Said once, for operators, when this CPU's BLAS kernels make the model forecast one product
+/// per forward pass (docs/operations.md, "Deterministic forecasts and the CPU").
+let warnedIfBatchesAreNotExact: Void = {
+    guard !BLAS.rowsAreBatchInvariant else { return }
+    warn("streamcast: OpenBLAS's \(BLAS.coreName) kernels make a matrix row's result depend on its neighbours; "
+         + "forecasting one product per forward pass so that forecasts do not depend on the batch (exact, slower; "
+         + "on CPUs with AVX-512, OPENBLAS_CORETYPE=SkylakeX restores batched passes)")
+}()
 
 /// `--recalibration-scale level|width` (ArgumentParser refuses other values with exit 64).
 extension ConformalRecalibrator.StepScale: ExpressibleByArgument {}

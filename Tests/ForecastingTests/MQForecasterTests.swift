@@ -1,4 +1,5 @@
 @testable import Forecasting
+import NeuralNet
 import Testing
 import Windows
 
@@ -20,12 +21,15 @@ import Windows
     }
 
     /// Two closes: the second forecasts from the memory the first left (with past forecasts in it
-    /// for `memoryForecasts`, the forecast feeds the next one).
-    @Test(arguments: [false, true]) func aProductsForecastDoesNotDependOnItsBatch(memoryForecasts: Bool) {
+    /// for `memoryForecasts`, the forecast feeds the next one). `onePerPass`: each product in a
+    /// forward pass of its own (what a BLAS without batch-invariant rows gets); else the default.
+    @Test(arguments: [false, true], [false, true])
+    func aProductsForecastDoesNotDependOnItsBatch(memoryForecasts: Bool, onePerPass: Bool) {
         let model = Self.model(memoryForecasts: memoryForecasts)
-        let f = MQForecaster(model: model)
+        let perPass = onePerPass ? 1 : nil
+        let f = MQForecaster(model: model, productsPerPass: perPass)
         // 300 products: the whole batch is split across threads, the smaller ones are not.
-        let f2 = MQForecaster(model: model, threads: 2)
+        let f2 = MQForecaster(model: model, threads: 2, productsPerPass: perPass)
         var together = Array(repeating: [UInt8](), count: 300)
         var bySize = [1, 17, 64, 299].map { _ in Array(repeating: [UInt8](), count: 300) }
         for close in 0..<2 {
@@ -45,6 +49,21 @@ import Windows
             }
         }
         #expect(together.allSatisfy { f.memory.decode($0).count == 2 })
+    }
+
+    /// The BLAS check is not crying wolf, nor missing a real dependence: passes of 64 products give
+    /// the same bits as one-product passes exactly when `BLAS.rowsAreBatchInvariant` says they will
+    /// (false here on OpenBLAS 0.3.21's Haswell/Zen kernels, true on its SkylakeX ones).
+    @Test func theBLASCheckPredictsWhetherBatchedPassesAreExact() {
+        let model = Self.model()
+        let batched = MQForecaster(model: model, threads: 1, productsPerPass: MQForecaster.forwardBatch)
+        let single = MQForecaster(model: model, threads: 1, productsPerPass: 1)
+        let windows = (0..<128).map { window(Self.series($0, days: 30 + $0 % 9)) }
+        var s1 = Array(repeating: [UInt8](), count: 128), s2 = s1
+        let a = batched.forecastBatch(windows, horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &s1)
+        let b = single.forecastBatch(windows, horizons: 4, quantiles: [0.1, 0.5, 0.9], states: &s2)
+        #expect((a == b && s1 == s2) == BLAS.rowsAreBatchInvariant, "OpenBLAS core \(BLAS.coreName)")
+        #expect(MQForecaster(model: model).productsPerPass == (BLAS.rowsAreBatchInvariant ? MQForecaster.forwardBatch : 1))
     }
 
     /// An ensemble's quantiles are the members' means; each member keeps its own memory in the

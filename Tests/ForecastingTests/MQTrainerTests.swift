@@ -77,12 +77,13 @@ import Testing
             var moves = 0.0, n = 0
             for i in Self.series.indices {
                 for t in 40..<66 {
-                    let now = trainer.finalMedians[i]![t]!, before = trainer.finalMedians[i]![t - 1]!
+                    let now = trainer.anchorMedians(i, t)!, before = trainer.anchorMedians(i, t - 1)!
                     for k in 0..<2 { moves += Double(abs(now[k] - before[k + 1])); n += 1 }
                 }
             }
-            // The memory holds the final medians of the previous forecasts, after the base's.
-            #expect(trainer.baseForecasts[0]![30]!.count == 6 && Array(trainer.baseForecasts[0]![30]![3...]) == trainer.finalMedians[0]![30]!)
+            // The memory entries hold the final medians, after the base's, and are the only copy.
+            #expect(trainer.baseForecasts[0]![30]!.count == 6 && trainer.anchorMedians(0, 30)! == Array(trainer.baseForecasts[0]![30]![3...]))
+            #expect(trainer.finalMedians.isEmpty)
             return moves / Double(n)
         }
         let free = revisions(stability: 0), steady = revisions(stability: 0.4)
