@@ -94,7 +94,8 @@ public enum BLAS {
     /// Whether a row of A·B comes out bit-identical wherever it sits in A and however many rows
     /// A has. Checked, not assumed: OpenBLAS 0.3.21's SkylakeX and Sandybridge kernels keep it,
     /// its Haswell/Zen sgemm kernel does not (a row's sum depends on its position modulo 12 —
-    /// measured on an AMD EPYC family 26, 2026-11-27). Batch-invariant forecasts rest on it.
+    /// measured on an AMD EPYC family 26 with OPENBLAS_CORETYPE=Haswell, 2026-11-27; OpenBLAS's
+    /// own detection picks row-invariant AVX-512 kernels there). Batch-invariant forecasts rest on it.
     public static let rowsAreBatchInvariant: Bool = {
         var rng = UInt64(0x9E37_79B9_7F4A_7C15)
         func next() -> Float {

@@ -113,7 +113,7 @@ let warnedIfBatchesAreNotExact: Void = {
     guard !BLAS.rowsAreBatchInvariant else { return }
     warn("streamcast: OpenBLAS's \(BLAS.coreName) kernels make a matrix row's result depend on its neighbours; "
          + "forecasting one product per forward pass so that forecasts do not depend on the batch (exact, slower; "
-         + "on CPUs with AVX-512, OPENBLAS_CORETYPE=SkylakeX restores batched passes)")
+         + "on CPUs with AVX-512, OPENBLAS_CORETYPE unset or =SkylakeX restores batched passes)")
 }()
 
 /// `--recalibration-scale level|width` (ArgumentParser refuses other values with exit 64).
