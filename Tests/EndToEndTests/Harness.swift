@@ -16,8 +16,19 @@ enum Harness {
 
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// One parent for every test directory of this test process, removed when the process exits
+    /// (STREAMCAST_KEEP_TEST_DIRS=1 keeps it, e.g. to read a failed test's logs).
+    static let runDirectory: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamcast-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        if getenv("STREAMCAST_KEEP_TEST_DIRS") == nil {
+            atexit { try? FileManager.default.removeItem(at: Harness.runDirectory) }
+        }
+        return dir
+    }()
+
     static func temporaryDirectory() -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamcast-e2e-\(UUID().uuidString)")
+        let dir = runDirectory.appendingPathComponent(UUID().uuidString)
         try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
