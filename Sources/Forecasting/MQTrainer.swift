@@ -84,7 +84,7 @@ public final class MQTrainer {
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback || stabilityWeight > 0 else { return }
         let networks = [network] + helpers, features = features, errorMemory = errorMemory, anchored = stabilityWeight > 0
-        let separateAnchors = anchored && !entriesKeepFinals
+        let separateAnchors = keepsSeparateAnchors
         // Only the final forecast depends on the memory; build memory inputs only when it is kept.
         let finalKept = network.config.memoryForecasts || anchored
         var chunks: [[(Int, Int)]] = []
@@ -100,10 +100,7 @@ public final class MQTrainer {
             let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
                 let (x, scales) = features.batch(Array(inputs[range]))
                 let (final, base) = networks[part].forward(x)
-                return (0..<range.count).map { e in
-                    (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                     medians: separateAnchors ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
-                }
+                return Self.leftovers(errorMemory, base: base, final: final, scales: scales, separateAnchors: separateAnchors)
             }
             for (range, results) in parts {
                 for (e, (i, t)) in chunk[range].enumerated() { record(i, t, results[e]) }
@@ -113,11 +110,23 @@ public final class MQTrainer {
 
     /// Whether the memory entries keep the final medians (then they are the stability anchors).
     var entriesKeepFinals: Bool { network.config.useFeedback && network.config.memoryForecasts }
+    /// Whether the stability anchors need `finalMedians` (a penalty, and entries that do not hold them).
+    var keepsSeparateAnchors: Bool { stabilityWeight > 0 && !entriesKeepFinals }
+
+    /// What each example of a forward pass leaves for later FCTs (`record`): its memory entry and,
+    /// with `separateAnchors`, its final medians.
+    static func leftovers(_ memory: ErrorMemory, base: Matrix, final: Matrix, scales: [Float],
+                          separateAnchors: Bool) -> [(kept: [Float], medians: [Float])] {
+        scales.indices.map { e in
+            (kept: memory.keep(base: base, final: final, example: e, scale: scales[e]),
+             medians: separateAnchors ? memory.finalMedians(final, example: e, scale: scales[e]) : [])
+        }
+    }
 
     /// Stores what one forecast leaves for later FCTs.
     func record(_ i: Int, _ t: Int, _ r: (kept: [Float], medians: [Float])) {
         if network.config.useFeedback { baseForecasts[i, default: [:]][t] = r.kept }
-        if stabilityWeight > 0 && !entriesKeepFinals { finalMedians[i, default: [:]][t] = r.medians }
+        if keepsSeparateAnchors { finalMedians[i, default: [:]][t] = r.medians }
     }
 
     /// Series i's final medians at FCT t (units), if recorded: the stability penalty's anchors.
@@ -170,7 +179,7 @@ public final class MQTrainer {
         }
         let norm = max(absY, 1)
         let networks = [network] + helpers, features = features, errorMemory = errorMemory, lambda = stabilityWeight
-        let median = network.head.median, separateAnchors = lambda > 0 && !entriesKeepFinals
+        let median = network.head.median, separateAnchors = keepsSeparateAnchors
         let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
             let net = networks[part]
             let (x, scales) = features.batch(Array(inputs[range]))
@@ -184,10 +193,7 @@ public final class MQTrainer {
             }
             let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
             if train { net.backward(final: f.gradient, base: b.gradient) }
-            return (loss: f.loss, kept: (0..<range.count).map { e in
-                (kept: errorMemory.keep(base: base, final: final, example: e, scale: scales[e]),
-                 medians: separateAnchors ? errorMemory.finalMedians(final, example: e, scale: scales[e]) : [])
-            })
+            return (loss: f.loss, kept: Self.leftovers(errorMemory, base: base, final: final, scales: scales, separateAnchors: separateAnchors))
         }
         var loss: Float = 0
         for (range, r) in parts {

@@ -97,14 +97,10 @@ public enum BLAS {
     /// measured on an AMD EPYC family 26 with OPENBLAS_CORETYPE=Haswell, 2026-11-27; OpenBLAS's
     /// own detection picks row-invariant AVX-512 kernels there). Batch-invariant forecasts rest on it.
     public static let rowsAreBatchInvariant: Bool = {
-        var rng = UInt64(0x9E37_79B9_7F4A_7C15)
-        func next() -> Float {
-            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(rng >> 40) / Float(1 << 24) - 0.5
-        }
+        var random = Initializer(seed: 1)
         let k = 48, n = 40, rows = 30
-        let a = Matrix(rows: rows, cols: k, data: (0..<(rows * k)).map { _ in next() })
-        let b = Matrix(rows: k, cols: n, data: (0..<(k * n)).map { _ in next() })
+        let a = Matrix(rows: rows, cols: k, data: (0..<(rows * k)).map { _ in random.uniform(1) })
+        let b = random.glorot(k, n)
         var all = Matrix(rows: rows, cols: n)
         gemm(a, b, into: &all)
         // Every row alone, and every run of 17 rows starting anywhere.

@@ -4,7 +4,6 @@ import Foundation
 /// One simulated product's hidden parameters and price plan.
 struct SimProduct {
     let id: String
-    let index: Int
     let idBytes: [UInt8]
     let category: Int
     let categoryBytes: [UInt8]
@@ -13,6 +12,8 @@ struct SimProduct {
     let shape: Double
     var elasticity: Double
     var seasonalScale = 1.0
+    /// Log-deviation of the level under `--level-wander` (0 without it).
+    var wander = 0.0
     let referencePrice: Double
     var currentPrice: Double
     let launch: Int
@@ -25,7 +26,6 @@ struct SimProduct {
 
     init(index: Int, categories: Int, periods: Int, periodDays: Double, rng: inout SplitMix64) {
         id = String(format: "P%05d", index)
-        self.index = index
         idBytes = Array(id.utf8)
         category = index % categories
         categoryBytes = Array("C\(category)".utf8)

@@ -105,8 +105,7 @@ public enum Simulator {
         // The wander draws from its own stream, so a log with it differs from the same seed's log
         // without it only by the wander. Deviations start stationary; exp(d − v/2) has mean 1.
         var wanderRNG = SplitMix64(seed: c.seed ^ 0x5EED_0F_3A4D_E2)
-        var wander = [Double](repeating: 0, count: c.products)
-        if let w = c.levelWander { for i in wander.indices { wander[i] = w.stationarySD * wanderRNG.normal() } }
+        if let w = c.levelWander { for i in products.indices { products[i].wander = w.stationarySD * wanderRNG.normal() } }
         let wanderShift = c.levelWander.map { $0.stationarySD * $0.stationarySD / 2 } ?? 0
         // Which products each drift hits (a seeded choice).
         var drifted: [[Int]] = []
@@ -135,7 +134,7 @@ public enum Simulator {
             m *= pow(price.value / p.referencePrice, p.elasticity) * (price.promo ? 1.25 : 1)
             m *= holidays.multiplier(days: day0, day1)
             m *= exp(categoryFactor[p.category])
-            if c.levelWander != nil { m *= exp(wander[p.index] - wanderShift) }
+            if c.levelWander != nil { m *= exp(p.wander - wanderShift) }
             return max(m, 0)
         }
         for t in 0..<c.periods {
@@ -149,7 +148,7 @@ public enum Simulator {
             }
             for k in 0..<categories { categoryFactor[k] = 0.95 * categoryFactor[k] + 0.03 * rng.normal() }
             if let w = c.levelWander, t > 0 {
-                for i in wander.indices { wander[i] = w.persistence * wander[i] + w.sd * wanderRNG.normal() }
+                for i in products.indices { products[i].wander = w.persistence * products[i].wander + w.sd * wanderRNG.normal() }
             }
             entries.removeAll(keepingCapacity: true)
             out.bytes.removeAll(keepingCapacity: true)
