@@ -24,16 +24,16 @@ struct SimProduct {
     var schedule: [(effective: Int64, price: Double, promo: Bool)] = []
     var busyUntil = -1
 
-    init(index: Int, categories: Int, periods: Int, periodDays: Double, rng: inout SplitMix64) {
+    init(index: Int, categories: Int, periods: Int, periodDays: Double, mix: ProductMix, rng: inout SplitMix64) {
         id = String(format: "P%05d", index)
         idBytes = Array(id.utf8)
         category = index % categories
         categoryBytes = Array("C\(category)".utf8)
-        // 40 % low-volume, intermittent; the rest regular sellers. Levels are per day.
-        let perDay = rng.uniform() < 0.4 ? exp(log(0.3) + 0.5 * rng.normal()) : exp(log(4) + 0.8 * rng.normal())
+        // Low-volume, intermittent sellers (40 % by default) and regular ones. Levels are per day.
+        let perDay = rng.uniform() < mix.intermittentShare ? exp(log(0.3) + 0.5 * rng.normal()) : exp(log(4) + 0.8 * rng.normal())
         level = perDay * periodDays
         growth = pow(1 + 0.3 / 365 * rng.normal(), periodDays)
-        shape = 0.5 + 4 * rng.uniform()
+        shape = mix.shapes.lowerBound + (mix.shapes.upperBound - mix.shapes.lowerBound) * rng.uniform()
         elasticity = -(1 + 1.5 * rng.uniform())
         referencePrice = ((5 + 45 * rng.uniform()) * 100).rounded() / 100
         currentPrice = referencePrice

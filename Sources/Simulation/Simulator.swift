@@ -19,7 +19,30 @@ public struct SimulationConfig: Sendable {
     /// d_t = persistence · d_{t−1} + sd · ε_t, so demand's misses persist from period to period
     /// as on real data. Nil (the default): levels move only by drift, and one-step errors are white.
     public var levelWander: LevelWander?
+    /// How many products sell slowly and intermittently, and how noisy demand is around its mean.
+    public var mix = ProductMix()
     public init() {}
+}
+
+/// The simulated assortment's make-up (`SimulationConfig.mix`). The defaults are a retailer's
+/// item level: 40 % slow, intermittent sellers and strongly over-dispersed demand. An aggregate
+/// such as walmart's store × department sales is steadier: no intermittent series and large
+/// shapes (little noise beyond Poisson), so a level shift shows within a period or two.
+public struct ProductMix: Sendable, Equatable {
+    /// Share of products that are low-volume and intermittent (~0.3 a day).
+    public var intermittentShare = 0.4
+    /// Range of the negative binomial shape r (variance μ + μ²/r), drawn uniformly per product:
+    /// the larger, the less noise beyond Poisson.
+    public var shapes: ClosedRange<Double> = 0.5...4.5
+    public init() {}
+
+    /// `MIN:MAX` shape range, both positive.
+    public static func shapes(_ text: String) -> ClosedRange<Double>? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]),
+              lo > 0, hi >= lo, hi.isFinite else { return nil }
+        return lo...hi
+    }
 }
 
 /// A product-level AR(1) wander of log demand (`SimulationConfig.levelWander`).
@@ -78,7 +101,7 @@ public struct DriftRecord: Sendable {
 ///   μ = level · growth^t · weekly(day of week) · yearly(t) · (price/reference)^elasticity
 ///       · promo lift · holidays(t) · category factor(t) · drift [· exp(wander_i(t))],
 /// and shape r_i (variance μ + μ²/r). Page views lead demand by 1–3 days. Some products launch
-/// mid-log (cold start) or retire; 40 % are low-volume and intermittent. Promotions and price
+/// mid-log (cold start) or retire; 40 % are low-volume and intermittent (`ProductMix`). Promotions and price
 /// changes are announced ahead as price events with a future `effective`. Sales are individual
 /// events inside their period, emitted in arrival order with a small random delay (mildly out of
 /// order) and a few very late ones. The truth (each period's distribution, its quantiles and the
@@ -101,7 +124,7 @@ public enum Simulator {
         let yearlyAmplitude = (0..<categories).map { _ in 0.4 * rng.uniform() }
         let yearlyPhase = (0..<categories).map { _ in 2 * Double.pi * rng.uniform() }
         var categoryFactor = [Double](repeating: 0, count: categories)
-        var products = (0..<c.products).map { i in SimProduct(index: i, categories: categories, periods: c.periods, periodDays: periodDays, rng: &rng) }
+        var products = (0..<c.products).map { i in SimProduct(index: i, categories: categories, periods: c.periods, periodDays: periodDays, mix: c.mix, rng: &rng) }
         // The wander draws from its own stream, so a log with it differs from the same seed's log
         // without it only by the wander. Deviations start stationary; exp(d − v/2) has mean 1.
         var wanderRNG = SplitMix64(seed: c.seed ^ 0x5EED_0F_3A4D_E2)

@@ -25,6 +25,10 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Drift KIND:SHARE@PERIODxFACTOR, kind level|elasticity|seasonality; repeatable (e.g. level:0.2@90x1.8).") var drift: [String] = []
     @Option(help: "Each product's level wanders: log-deviation AR(1) PERSISTENCE:SD (e.g. 0.9:0.1), so misses persist as on real demand; off by default.")
     var levelWander: String?
+    @Option(help: "Share of products that sell slowly and intermittently (default 0.4; 0 for an aggregate such as store × department).")
+    var intermittent = 0.4
+    @Option(help: "Range MIN:MAX of the negative binomial shape r (variance μ + μ²/r) drawn per product; larger is steadier demand (default 0.5:4.5).")
+    var shape = "0.5:4.5"
     @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
     @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
     @Option(help: "Output log (.gz compresses).") var out: String
@@ -48,6 +52,12 @@ struct SimulateCommand: ParsableCommand {
             }
             c.levelWander = w
         }
+        guard (0...1).contains(intermittent) else { throw ValidationError("--intermittent \(intermittent): expected a share in [0, 1]") }
+        c.mix.intermittentShare = intermittent
+        guard let shapes = ProductMix.shapes(shape) else {
+            throw ValidationError("--shape \(shape): expected MIN:MAX with 0 < MIN ≤ MAX, e.g. 20:60")
+        }
+        c.mix.shapes = shapes
         let levels = truthQuantiles.split(separator: ",").compactMap { Double($0) }
         guard !levels.isEmpty, levels == levels.sorted(), levels.allSatisfy({ $0 > 0 && $0 < 1 }) else {
             throw ValidationError("--truth-quantiles must be increasing levels in (0, 1)")

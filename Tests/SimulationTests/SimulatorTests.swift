@@ -40,9 +40,10 @@ import Windows
     }
 
     func simulate(seed: UInt64, products: Int = 300, periods: Int = 150, drifts: [DriftSpec] = [],
-                  wander: LevelWander? = nil) -> Output {
+                  wander: LevelWander? = nil, mix: ProductMix = ProductMix()) -> Output {
         var c = SimulationConfig()
         c.levelWander = wander
+        c.mix = mix
         c.products = products
         c.periods = periods
         c.seed = seed
@@ -199,5 +200,29 @@ import Windows
         #expect(variance(without) < 0.1 * v, "without: \(variance(without))")
         #expect(LevelWander("0.9:0.1") == LevelWander(persistence: 0.9, sd: 0.1))
         #expect(LevelWander("1:0.1") == nil && LevelWander("0.9") == nil && LevelWander("0.9:0") == nil)
+    }
+
+    /// `ProductMix`: with no intermittent share and large shapes every product sells regularly and
+    /// its demand is nearly Poisson; the shapes drawn stay in the range; the default mix is the
+    /// default log.
+    @Test func productMixSetsIntermittencyAndNoise() {
+        var steady = ProductMix()
+        steady.intermittentShare = 0
+        steady.shapes = 20...60
+        let a = simulate(seed: 9, products: 200, periods: 60, mix: steady), b = simulate(seed: 9, products: 200, periods: 60)
+        #expect(a.truth.allSatisfy { $0.shape >= 20 && $0.shape <= 60 })
+        #expect(b.truth.allSatisfy { $0.shape >= 0.5 && $0.shape <= 4.5 })
+        // Intermittency: share of product-days with a zero median.
+        func zeroMedians(_ o: Output) -> Double { Double(o.truth.filter { $0.quantiles[1] == 0 }.count) / Double(o.truth.count) }
+        #expect(zeroMedians(b) > 0.3 && zeroMedians(a) < 0.1, "\(zeroMedians(a)) vs \(zeroMedians(b))")
+        // Noise: the draws' squared deviation from the mean over the mean (Poisson: 1; NB: 1 + μ/r).
+        func dispersion(_ o: Output) -> Double {
+            let rows = o.truth.filter { $0.mean > 1 }
+            return rows.map { (Double($0.units) - $0.mean) * (Double($0.units) - $0.mean) / $0.mean }.reduce(0, +) / Double(rows.count)
+        }
+        #expect(dispersion(a) < 1.5 && dispersion(b) > 2, "\(dispersion(a)) vs \(dispersion(b))")
+        #expect(simulate(seed: 9, products: 200, periods: 60, mix: ProductMix()).log == b.log)
+        #expect(ProductMix.shapes("20:60") == 20...60)
+        #expect(ProductMix.shapes("0:3") == nil && ProductMix.shapes("5:2") == nil && ProductMix.shapes("4") == nil)
     }
 }
