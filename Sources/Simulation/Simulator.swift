@@ -101,10 +101,10 @@ public struct DriftRecord: Sendable {
 ///   μ = level · growth^t · weekly(day of week) · yearly(t) · (price/reference)^elasticity
 ///       · promo lift · holidays(t) · category factor(t) · drift [· exp(wander_i(t))],
 /// and shape r_i (variance μ + μ²/r). Page views lead demand by 1–3 days. Some products launch
-/// mid-log (cold start) or retire; 40 % are low-volume and intermittent (`ProductMix`). Promotions and price
-/// changes are announced ahead as price events with a future `effective`. Sales are individual
-/// events inside their period, emitted in arrival order with a small random delay (mildly out of
-/// order) and a few very late ones. The truth (each period's distribution, its quantiles and the
+/// mid-log (cold start) or retire; by default 40 % are low-volume and intermittent (`ProductMix`).
+/// Promotions and price changes are announced ahead as price events with a future `effective`.
+/// Sales are individual events inside their period, emitted in arrival order with a small random
+/// delay (mildly out of order) and a few very late ones. The truth (each period's distribution, its quantiles and the
 /// draw) and the drifts applied are reported through callbacks.
 public enum Simulator {
     /// Generates the log; returns the number of events written.

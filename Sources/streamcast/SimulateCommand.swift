@@ -25,9 +25,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Drift KIND:SHARE@PERIODxFACTOR, kind level|elasticity|seasonality; repeatable (e.g. level:0.2@90x1.8).") var drift: [String] = []
     @Option(help: "Each product's level wanders: log-deviation AR(1) PERSISTENCE:SD (e.g. 0.9:0.1), so misses persist as on real demand; off by default.")
     var levelWander: String?
-    @Option(help: "Share of products that sell slowly and intermittently (default 0.4; 0 for an aggregate such as store × department).")
+    @Option(help: "Share of products that sell slowly and intermittently (0 for an aggregate such as store × department).")
     var intermittent = 0.4
-    @Option(help: "Range MIN:MAX of the negative binomial shape r (variance μ + μ²/r) drawn per product; larger is steadier demand (default 0.5:4.5).")
+    @Option(help: "Range MIN:MAX of the negative binomial shape r (variance μ + μ²/r) drawn per product; larger is steadier demand.")
     var shape = "0.5:4.5"
     @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
     @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
