@@ -36,13 +36,18 @@ public struct ProductMix: Sendable, Equatable {
     public var shapes: ClosedRange<Double> = 0.5...4.5
     public init() {}
 
-    /// `MIN:MAX` shape range, both positive.
-    public static func shapes(_ text: String) -> ClosedRange<Double>? {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]),
-              lo > 0, hi >= lo, hi.isFinite else { return nil }
+    /// Parses a `MIN:MAX` shape range, both positive.
+    public static func shapeRange(_ text: String) -> ClosedRange<Double>? {
+        guard let (lo, hi) = numberPair(text), lo > 0, hi >= lo, hi.isFinite else { return nil }
         return lo...hi
     }
+}
+
+/// `A:B`, two numbers: how the simulator's two-part options are written.
+func numberPair(_ text: String) -> (Double, Double)? {
+    let parts = text.split(separator: ":")
+    guard parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]) else { return nil }
+    return (a, b)
 }
 
 /// A product-level AR(1) wander of log demand (`SimulationConfig.levelWander`).
@@ -57,9 +62,7 @@ public struct LevelWander: Sendable, Equatable, CustomStringConvertible {
 
     /// `PERSISTENCE:SD`, persistence in [0, 1), sd in (0, 1].
     public init?(_ text: String) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let phi = Double(parts[0]), let sd = Double(parts[1]),
-              phi >= 0, phi < 1, sd > 0, sd <= 1 else { return nil }
+        guard let (phi, sd) = numberPair(text), phi >= 0, phi < 1, sd > 0, sd <= 1 else { return nil }
         self.init(persistence: phi, sd: sd)
     }
 
@@ -104,8 +107,8 @@ public struct DriftRecord: Sendable {
 /// mid-log (cold start) or retire; by default 40 % are low-volume and intermittent (`ProductMix`).
 /// Promotions and price changes are announced ahead as price events with a future `effective`.
 /// Sales are individual events inside their period, emitted in arrival order with a small random
-/// delay (mildly out of order) and a few very late ones. The truth (each period's distribution, its quantiles and the
-/// draw) and the drifts applied are reported through callbacks.
+/// delay (mildly out of order) and a few very late ones. The truth (each period's distribution,
+/// its quantiles and the draw) and the drifts applied are reported through callbacks.
 public enum Simulator {
     /// Generates the log; returns the number of events written.
     @discardableResult

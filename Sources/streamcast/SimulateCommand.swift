@@ -54,7 +54,7 @@ struct SimulateCommand: ParsableCommand {
         }
         guard (0...1).contains(intermittent) else { throw ValidationError("--intermittent \(intermittent): expected a share in [0, 1]") }
         c.mix.intermittentShare = intermittent
-        guard let shapes = ProductMix.shapes(shape) else {
+        guard let shapes = ProductMix.shapeRange(shape) else {
             throw ValidationError("--shape \(shape): expected MIN:MAX with 0 < MIN ≤ MAX, e.g. 20:60")
         }
         c.mix.shapes = shapes

@@ -222,7 +222,7 @@ import Windows
         }
         #expect(dispersion(a) < 1.5 && dispersion(b) > 2, "\(dispersion(a)) vs \(dispersion(b))")
         #expect(simulate(seed: 9, products: 200, periods: 60, mix: ProductMix()).log == b.log)
-        #expect(ProductMix.shapes("20:60") == 20...60)
-        #expect(ProductMix.shapes("0:3") == nil && ProductMix.shapes("5:2") == nil && ProductMix.shapes("4") == nil)
+        #expect(ProductMix.shapeRange("20:60") == 20...60)
+        #expect(ProductMix.shapeRange("0:3") == nil && ProductMix.shapeRange("5:2") == nil && ProductMix.shapeRange("4") == nil)
     }
 }
