@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Accuracy on the real datasets (docs/accuracy.md): convert, train each ablation, backtest through
-# the streaming pipeline, score with the benchmark's own scorer. Needs ../shared and pandas.
-# Usage: scripts/accuracy.sh [DATASET...] (default: stallion walmart carparts); SEEDS="1 2 3".
+# the streaming pipeline, score with the benchmark harness's scorer (score.py; needs pandas).
+# Usage: scripts/accuracy.sh BENCH_DIR DATA_DIR [DATASET...] (default: stallion walmart carparts);
+# BENCH_DIR holds the harness's score.py, DATA_DIR the downloaded datasets (docs/datasets.md). SEEDS="1 2 3".
 # With several seeds each variant is also scored as an ensemble (quantile average over its seeds);
 # VARIANTS="full" trains only the full model. Models already trained are reused.
 # TRAIN_ARGS="--channels 32 --decoder 32" passes options to `streamcast train`; TAG="-c32" names those models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SC=.build/release/streamcast
-BENCH=../shared/benchmarks
+[ $# -ge 2 ] || { echo "usage: scripts/accuracy.sh BENCH_DIR DATA_DIR [DATASET...]" >&2; exit 2; }
+BENCH=$(cd "$1" && pwd); DATA=$(cd "$2" && pwd); shift 2
 OUT=${OUT:-/tmp/streamcast-accuracy}
 SEEDS=${SEEDS:-1}
 mkdir -p "$OUT"
@@ -21,7 +23,7 @@ for d in "${@:-stallion walmart carparts}"; do
       carparts) period=month; h=3; ctx=24; win=60;  shift=0 ;;
     esac
     log=$OUT/$dataset.jsonl.gz
-    [ -f "$log" ] || $SC convert "$dataset" --out "$log"
+    [ -f "$log" ] || $SC convert "$dataset" --data "$DATA" --out "$log"
     cal=(); [ -f "$OUT/$dataset.calendar.toml" ] && cal=(--calendar "$OUT/$dataset.calendar.toml")
     models=()
     for variant in ${VARIANTS:-mqcnn no-feedback full}; do

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Where two forecasters' scores differ, cell by cell (docs/accuracy.md, session 6).
+"""Where two forecasters' scores differ, cell by cell.
 
-    scripts/compare-forecasts.py DATASET FILE_A MODEL_A FILE_B MODEL_B
+    scripts/compare-forecasts.py BENCH_DIR DATASET FILE_A MODEL_A FILE_B MODEL_B
 
-Reads both forecast files with the benchmark's own scorer (../shared/benchmarks/score.py) and
+Reads both forecast files with the benchmark harness's own scorer (BENCH_DIR/score.py) and
 prints mean wQL split into per-product contributions (they sum to the score): the difference by
 quantile, horizon and FCT, by volume band (products ranked by Σ|y| over the test cells), the
 products that lose most, and per band the median's bias, the P90 level and the coverage.
@@ -11,12 +11,14 @@ products that lose most, and per band the median's bias, the P90 level and the c
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"))
+if len(sys.argv) != 7:
+    sys.exit(__doc__)
+sys.path.insert(0, str(Path(sys.argv[1]).resolve()))
 import numpy as np  # noqa: E402
 import datasets as D  # noqa: E402
 import score as S  # noqa: E402
 
-name, fa, ma, fb, mb = sys.argv[1:6]
+name, fa, ma, fb, mb = sys.argv[2:7]
 ds = D.load(name)
 y = S.test_truth(ds)                                            # [N, K, H]
 pa, _ = S.read_forecasts(fa, ds, ma)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The recovery/volatility frontier of several models (docs/online.md, session 10): for each
+"""The recovery/volatility frontier of several models (docs/online.md): for each
 NAME, the first serving variant of OUT/NAME-sSEED.TEST.json (scripts/feedback-seeds.sh) averaged
 over the seeds — post-shift wQL, coverage error FCT 0–8, recovery of the seeds' mean curve,
 volatility — and which names are dominated (another is at least as good on post-shift wQL and on

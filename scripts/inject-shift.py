@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Injects a level shift into a recorded replay (docs/online.md, session 8): multiplies the sale
+"""Injects a level shift into a recorded replay (docs/online.md): multiplies the sale
 units of a random share of products from a date on, and writes the drift file `streamcast
 online-eval --drift` reads (the simulator's format), so the feedback experiment can run on real
 demand.

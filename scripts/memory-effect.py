@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the error memory does to a forecast, forecast by forecast (docs/online.md, session 8).
+"""What the error memory does to a forecast, forecast by forecast (docs/online.md).
 
 Usage: memory-effect.py FORECASTS TRUTH
 FORECASTS: `streamcast backtest ... --model M --no-memory --forecasts-out F` (every FCT: --fcts N);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The online feedback experiment on real demand (docs/online.md, sessions 8–9): for each seed,
+# The online feedback experiment on real demand (docs/online.md): for each seed,
 # train a model on DATASET (scripts/accuracy.sh: also scores it on the benchmark window), serve it
 # over the same log with a ×1.8 level shift injected into 25 % of the series (made once by
 # scripts/inject-shift.py) with the error memory on and off, and summarise the pairs
@@ -29,7 +29,7 @@ start=${START:-$start}
 variants=${VARIANTS:-memory,no-memory}
 [ "$variants" = memory,no-memory ] || name=$name-${variants//,/-}
 for seed in ${SEEDS:-1 2 3}; do
-  OUT=$OUT PATIENCE=${PATIENCE:-$patience} TAG=$tag TRAIN_ARGS="$*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "$dataset"
+  OUT=$OUT PATIENCE=${PATIENCE:-$patience} TAG=$tag TRAIN_ARGS="$*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "${BENCH:?set BENCH=the benchmark harness folder}" "${DATA:?set DATA=the datasets folder}" "$dataset"
   log=$SHIFT/$dataset-shift-$start.jsonl.gz drift=$SHIFT/$dataset-shift-$start.drift.jsonl
   [ -f "$log" ] || python3 scripts/inject-shift.py "$OUT/$dataset.jsonl.gz" "$log" "$drift" 0.25 1.8 "${start}T00:00:00Z"
   run=$SHIFT/$name-$V$tag-s$seed.shift.json

@@ -2,7 +2,7 @@ import Events
 import Foundation
 import Pipeline
 
-/// Converts the real demand datasets in ../shared/data into replay logs (docs/datasets.md).
+/// Converts public demand datasets, as downloaded (docs/datasets.md), into replay logs.
 ///
 /// | dataset | product | sales (units) | prices | categories | calendar |
 /// |---|---|---|---|---|---|

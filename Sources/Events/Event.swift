@@ -1,4 +1,4 @@
-/// The three input event kinds of the contract (docs/architecture.md, ../shared/design/contracts.md).
+/// The three input event kinds of the contract (docs/architecture.md, docs/contracts.md).
 public enum EventKind: UInt8, Sendable, CaseIterable {
     case sale = 0, pageView = 1, price = 2
 

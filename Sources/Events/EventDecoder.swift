@@ -1,4 +1,4 @@
-/// Decodes and validates one event message (contract: ../shared/design/contracts.md).
+/// Decodes and validates one event message (contract: docs/contracts.md).
 ///
 /// `expectedKind` is the kind implied by a per-kind topic (nil for a mixed topic, where `type`
 /// decides). `key` is the Kafka message key, which must equal `product` when present.

@@ -8,7 +8,7 @@ import NeuralNet
 /// Why: on intermittent demand a global network pulls every product's upper quantile toward
 /// what similar-looking histories did, while the product's own recent order statistics already
 /// sit on the values it sells (carparts: the empirical P90 of the last 18 months beat the
-/// network's P90 on the validation window and on the test window; docs/accuracy.md, session 7).
+/// network's P90 on the validation window and on the test window; docs/accuracy.md).
 /// Both inputs are non-negative, so the mix is; with different λ per quantile it can cross,
 /// so the served row is sorted (as with count rounding).
 public struct EmpiricalBlend: Sendable, Equatable {
@@ -42,8 +42,7 @@ public struct EmpiricalBlend: Sendable, Equatable {
     /// `history[i]` the product's units up to the cell's FCT, `actuals[i]` the outcome, `products[i]`
     /// which product it is (nil: every cell its own). Each W gets its best λ per quantile, kept
     /// only if its gain is clear of noise: the mean per-product gain at least twice its standard
-    /// error (a short held-out tail otherwise picks up mixes that do not last; docs/accuracy.md,
-    /// session 7). The W with the least total pinball loss is kept; nil when no λ stays > 0.
+    /// error (a short held-out tail otherwise picks up mixes that do not last). The W with the least total pinball loss is kept; nil when no λ stays > 0.
     public static func fit(forecasts: [[Float]], history: [ArraySlice<Float>], actuals: [Float], products: [Int]? = nil,
                            quantiles: [Double]) -> EmpiricalBlend? {
         let group = products ?? Array(actuals.indices)

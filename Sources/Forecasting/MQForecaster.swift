@@ -60,7 +60,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// run and a replay, which batch differently, forecast the same bits. That needs a BLAS whose
     /// rows are batch-invariant (`BLAS.rowsAreBatchInvariant`, checked at first use); where the
     /// CPU's kernels are not, each product gets a pass of its own (`productsPerPass` = 1: exact,
-    /// slower: docs/benchmarks.md, session 10).
+    /// slower: docs/benchmarks.md).
     /// A large batch is cut into one contiguous part per replica, run in parallel (the parts are
     /// the same forecasts whichever way they are cut, as above).
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {

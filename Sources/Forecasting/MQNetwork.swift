@@ -19,14 +19,14 @@ public struct MQConfig: Sendable, Equatable, Codable {
     /// What a memory entry tells about its forecast: false, the scaled error of its base median
     /// per horizon (model.md); true, also per quantile whether the actual exceeded the base
     /// quantile, as 1{y > ŷ⁰_q} − (1 − q) (zero on average when calibrated: the signal an
-    /// adaptive conformal step integrates; docs/online.md, session 8).
+    /// adaptive conformal step integrates; docs/online.md).
     public var memoryQuantiles = false
     /// Whether a memory entry also says how old it is (periods since its FCT, / R): without it the
     /// attention cannot tell apart entries whose horizons have all closed.
     public var memoryAge = false
     /// Whether a memory entry also holds the forecast it made (its final median) for each of the
     /// current FCT's target periods, so that the network can see how far a new forecast moves from
-    /// the last ones: what it needs to keep them steady (train --stability; docs/online.md, session 9).
+    /// the last ones: what it needs to keep them steady (train --stability; docs/online.md).
     public var memoryForecasts = false
     /// Switches for the ablations.
     public var useEncoderAttention = true

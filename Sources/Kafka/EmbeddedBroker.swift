@@ -18,7 +18,7 @@ public final class EmbeddedBroker: @unchecked Sendable {
         var errbuf = [CChar](repeating: 0, count: 512)
         rd_kafka_conf_set(conf, "log_level", "3", &errbuf, errbuf.count)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errbuf, errbuf.count) else {
-            throw KafkaError(.broker, "cannot create mock cluster handle: \(String(cString: errbuf))")
+            throw KafkaError(.broker, "cannot create mock cluster handle: \(errorText(errbuf))")
         }
         if port != 0 { ck_arm_next_loopback_port(UInt16(port)) }
         let mc = rd_kafka_mock_cluster_new(rk, Int32(brokers))

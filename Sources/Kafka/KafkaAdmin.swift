@@ -11,14 +11,14 @@ public enum KafkaAdmin {
         var errbuf = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errbuf, errbuf.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(.client, "cannot create admin client: \(String(cString: errbuf))")
+            throw KafkaError(.client, "cannot create admin client: \(errorText(errbuf))")
         }
         defer { rd_kafka_destroy(rk) }
         var newTopics: [OpaquePointer?] = []
         defer { for t in newTopics { rd_kafka_NewTopic_destroy(t) } }
         for name in topics {
             guard let t = rd_kafka_NewTopic_new(name, Int32(partitions), Int32(replicationFactor), &errbuf, errbuf.count) else {
-                throw KafkaError(.topic, "topic \(name): \(String(cString: errbuf))")
+                throw KafkaError(.topic, "topic \(name): \(errorText(errbuf))")
             }
             newTopics.append(t)
         }

@@ -63,7 +63,7 @@ public struct KafkaConfig: Sendable {
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errbuf, errbuf.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let reason = String(cString: errbuf)
+                let reason = errorText(errbuf)
                 throw KafkaError(.configuration, "kafka property '\(key)': \(Self.isSecret(key) ? "invalid value" : reason)")
             }
         }

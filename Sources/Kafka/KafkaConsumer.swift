@@ -8,7 +8,9 @@ import Logging
 /// owner returns the offsets to start from (StreamCast's checkpoint, not the group's commits).
 public final class KafkaConsumer: @unchecked Sendable {
     /// Called with the newly assigned partitions (offset = stored sentinel); returns where to start.
-    public typealias OnAssign = ([TopicPartitionOffset]) -> [TopicPartitionOffset]
+    /// An error (e.g. a partition's state cannot be restored) leaves the partitions unassigned and
+    /// is thrown by the `poll` that ran the rebalance.
+    public typealias OnAssign = ([TopicPartitionOffset]) throws -> [TopicPartitionOffset]
     /// Called before partitions are taken away.
     public typealias OnRevoke = ([TopicPartitionOffset]) -> Void
 
@@ -17,7 +19,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         var onRevoke: OnRevoke?
         var logger: Logger
         var assignment: [TopicPartitionOffset] = []
-        var lastError: KafkaError?
+        /// An `onAssign` failure, thrown by the `poll` that ran the callback.
+        var assignError: (any Error)?
         init(logger: Logger) { self.logger = logger }
     }
 
@@ -47,7 +50,12 @@ public final class KafkaConsumer: @unchecked Sendable {
             let ctx = Unmanaged<Context>.fromOpaque(opaque).takeUnretainedValue()
             let parts = PartitionList.read(partitions)
             if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-                let start = ctx.onAssign?(parts) ?? parts
+                let start: [TopicPartitionOffset]
+                do { start = try ctx.onAssign?(parts) ?? parts } catch {
+                    ctx.assignError = error
+                    ctx.logger.critical("partitions not taken: \(error)")
+                    return
+                }
                 let list = PartitionList.make(start)
                 rd_kafka_assign(rk, list)
                 rd_kafka_topic_partition_list_destroy(list)
@@ -69,7 +77,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         var errbuf = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errbuf, errbuf.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(.client, "cannot create consumer: \(String(cString: errbuf))")
+            throw KafkaError(.client, "cannot create consumer: \(errorText(errbuf))")
         }
         handle = rk
         rd_kafka_poll_set_consumer(rk)
@@ -110,12 +118,16 @@ public final class KafkaConsumer: @unchecked Sendable {
                 }
                 var errbuf = [CChar](repeating: 0, count: 256)
                 if rd_kafka_fatal_error(handle, &errbuf, errbuf.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError(.consume, "fatal: \(String(cString: errbuf))")
+                    throw KafkaError(.consume, "fatal: \(errorText(errbuf))")
                 }
                 context.logger.warning("consume error", metadata: ["error": "\(String(cString: rd_kafka_err2str(m.err)))"])
                 continue
             }
             out.append(.message(Self.copy(m)))
+        }
+        if let error = context.assignError {
+            context.assignError = nil
+            throw error
         }
         return out
     }

@@ -20,3 +20,8 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "Kafka \(kind) error: \(message)" }
 }
+
+/// The text librdkafka wrote into an error buffer (up to its terminating zero).
+func errorText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

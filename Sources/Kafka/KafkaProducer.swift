@@ -40,7 +40,7 @@ public final class KafkaProducer: @unchecked Sendable {
         var errbuf = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errbuf, errbuf.count) else {
             rd_kafka_conf_destroy(conf)
-            throw KafkaError(.client, "cannot create producer: \(String(cString: errbuf))")
+            throw KafkaError(.client, "cannot create producer: \(errorText(errbuf))")
         }
         handle = rk
     }

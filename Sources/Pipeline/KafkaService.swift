@@ -60,12 +60,14 @@ public final class KafkaService {
         var consumerConfig = kafka
         consumerConfig["group.id"] = groupID
         consumer = try KafkaConsumer(config: consumerConfig, logger: logger,
-                                     onAssign: { [unowned self] in self.assigned($0) },
+                                     onAssign: { [unowned self] in try self.assigned($0) },
                                      onRevoke: { [unowned self] in self.revoked($0) })
     }
 
     public var stats: StreamProcessor.Stats { processor.stats }
     public var monitor: ForecastMonitor? { processor.monitor }
+    /// The id of the forecaster serving now (a model id, or a baseline's name).
+    public var forecasterID: String { processor.forecaster.id }
 
     /// Consumes until `shouldStop` returns true, then checkpoints and leaves the group.
     public func run(shouldStop: () -> Bool) throws {
@@ -183,16 +185,18 @@ public final class KafkaService {
         lastCheckpoint = Date()
     }
 
-    private func assigned(_ parts: [TopicPartitionOffset]) -> [TopicPartitionOffset] {
+    /// Restores each new partition's state; a partition that cannot be restored stops the service
+    /// (the error leaves `run`): serving it from an empty state would silently forget its history.
+    private func assigned(_ parts: [TopicPartitionOffset]) throws -> [TopicPartitionOffset] {
         for p in Set(parts.map(\.partition)).sorted() where !loaded.contains(p) {
             do {
                 try processor.restore(partition: p, from: store)
-                processor.register(partition: p, inputs: parts.filter { $0.partition == p }.map(\.topic))
-                loaded.insert(p)
             } catch {
-                logger.critical("cannot restore partition state", metadata: ["partition": "\(p)", "error": "\(error)"])
-                fatalError("cannot restore partition \(p): \(error)")
+                logger.critical("cannot restore partition state; stopping", metadata: ["partition": "\(p)", "state": "\(store.path)", "error": "\(error)"])
+                throw error
             }
+            processor.register(partition: p, inputs: parts.filter { $0.partition == p }.map(\.topic))
+            loaded.insert(p)
         }
         // Start where the checkpoint says; with no checkpoint for a partition, from its beginning.
         let positions = processor.positions

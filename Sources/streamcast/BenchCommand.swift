@@ -18,7 +18,8 @@ struct BenchCommand: ParsableCommand {
 /// Events/s of decoding, of the offline pipeline, of the Kafka path with checkpoints, and kcat's raw
 /// consume rate of the same topics on the same broker, in one run.
 struct IngestBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ingest")
+    static let configuration = CommandConfiguration(commandName: "ingest",
+                                                    abstract: "Events/s of decoding, the offline pipeline and the Kafka path, against kcat's raw consume rate on the same broker.")
     @Option(help: "Simulated products.") var products = 1000
     @Option(help: "Simulated days.") var periods = 120
     @Option(help: "Partitions per topic on the embedded broker (it keeps ~5 MB per partition).") var partitions = 64
@@ -95,7 +96,7 @@ struct IngestBench: ParsableCommand {
                 p.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
                 p.arguments = ["-C", "-b", broker.bootstrapServers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%s\n"]
                 let out = dir.appendingPathComponent("kcat-\(topic).out")
-                FileManager.default.createFile(atPath: out.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: out.path, contents: nil)
                 p.standardOutput = try FileHandle(forWritingTo: out)
                 try p.run()
                 p.waitUntilExit()
@@ -113,7 +114,8 @@ struct IngestBench: ParsableCommand {
 
 /// Bytes of window state per product in memory and in the checkpoint, at many products.
 struct StateBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "state")
+    static let configuration = CommandConfiguration(commandName: "state",
+                                                    abstract: "Bytes of window state per product, in memory and in the checkpoint, at many products.")
     @Option(help: "Products.") var products = 100_000
     @Option(help: "Window length L (closed periods kept).") var length = 56
 
@@ -170,7 +172,8 @@ final class CountingSink: PipelineSink {
 /// on them) and the GFLOP/s its matrix products reach, against single-core sgemm measured in the
 /// same run.
 struct InferenceBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inference")
+    static let configuration = CommandConfiguration(commandName: "inference",
+                                                    abstract: "Forecasts/s of the neural model's batched forward pass and the GFLOP/s it reaches against single-core sgemm.")
     @Option(help: "Products to refresh.") var products = 20_000
     @Option(help: "Products per forward pass.") var batch = 1024
     @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
@@ -198,7 +201,7 @@ struct InferenceBench: ParsableCommand {
         let forecaster = MQForecaster(model: mq, threads: threads)
         var states = [[UInt8]](repeating: [], count: windows.count)
         GEMMStatistics.start(timing: threads == 1)  // the clock is read per call: one thread only
-        let seconds = try time {
+        let seconds = time {
             for from in stride(from: 0, to: windows.count, by: batch) {
                 let to = min(from + batch, windows.count)
                 var chunk = Array(states[from..<to])
@@ -212,7 +215,7 @@ struct InferenceBench: ParsableCommand {
         let a = Matrix(rows: n, cols: n, data: (0..<(n * n)).map { Float($0 % 7) }), b = a
         var out = Matrix(rows: n, cols: n)
         GEMMStatistics.start()
-        let peakSeconds = try time { for _ in 0..<5 { gemm(a, b, into: &out) } }
+        let peakSeconds = time { for _ in 0..<5 { gemm(a, b, into: &out) } }
         let peak = GEMMStatistics.stop().flops / peakSeconds / 1e9
         let achieved = modelFlops / seconds / 1e9
         say(String(format: "refresh: %d products in %.2f s = %.0f forecasts/s (batch %d, L=%d, H=%d, C=%d, d=%d); model arithmetic %.2f GFLOP/s = %.0f %% of sgemm peak %.1f GFLOP/s",

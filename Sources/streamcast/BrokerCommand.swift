@@ -4,7 +4,8 @@ import Kafka
 import Pipeline
 
 /// `streamcast broker`: the embedded development broker, until SIGINT/SIGTERM. SIGUSR1/SIGUSR2
-/// take it down and bring it back (outage drills and tests).
+/// take it down and bring it back (outage drills and tests); SIGHUP is ignored, so a hangup meant
+/// for another process (or a closed terminal) does not take the broker away.
 struct BrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker",
@@ -18,19 +19,15 @@ struct BrokerCommand: ParsableCommand {
         let settings = try PipelineOptions.parse(config.map { ["--config", $0] } ?? []).settings()
         let broker = try startBroker(port: port, partitions: partitions, topics: settings.pipeline.topics)
         say("broker listening on \(broker.bootstrapServers) (topics: \(allTopics(settings.pipeline.topics).joined(separator: ", ")); \(partitions) partitions each)")
+        signal(SIGHUP, SIG_IGN)
         // Outage drills: SIGUSR1 takes the broker down (connections refused), SIGUSR2 brings it back.
-        let drills = [(SIGUSR1, false), (SIGUSR2, true)].map { sig, up in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
+        for (sig, up) in [(SIGUSR1, false), (SIGUSR2, true)] {
+            Signals.on(sig) {
                 broker.setBroker(1, up: up)
                 say(up ? "broker up" : "broker down")
             }
-            source.resume()
-            return source
         }
-        waitForSignal()
-        _ = drills
+        Signals.waitForStop()
         say("broker stopped")
     }
 }
@@ -41,19 +38,4 @@ func startBroker(port: Int, partitions: Int, topics: Topics) throws -> EmbeddedB
     let broker = try EmbeddedBroker(port: port)
     for topic in allTopics(topics) { try broker.createTopic(topic, partitions: partitions) }
     return broker
-}
-
-/// Blocks until SIGINT or SIGTERM.
-func waitForSignal() {
-    let semaphore = DispatchSemaphore(value: 0)
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler { semaphore.signal() }
-        source.resume()
-        sources.append(source)
-    }
-    semaphore.wait()
-    _ = sources
 }

@@ -3,7 +3,8 @@ import Datasets
 import Foundation
 import Pipeline
 
-/// `streamcast convert`: a real dataset from ../shared/data → a replay log (never commit the output).
+/// `streamcast convert`: a public demand dataset, downloaded by the user (docs/datasets.md), → a
+/// replay log.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
@@ -11,14 +12,14 @@ struct ConvertCommand: ParsableCommand {
         discussion: "Also writes BASE.calendar.toml with the dataset's holiday/event dates, where BASE is OUT without .jsonl/.gz.")
 
     @Argument(help: "walmart | stallion | carparts") var dataset: String
-    @Option(help: "Folder holding the datasets.") var data = "../shared/data"
+    @Option(help: "Folder holding the downloaded datasets, one sub-folder each (docs/datasets.md: where each comes from).") var data: String
     @Option(help: "Output log (.gz compresses).") var out: String
 
     func run() throws {
         guard let name = DatasetConverter.Name(rawValue: dataset) else {
             throw ValidationError("dataset must be one of \(DatasetConverter.Name.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard FileManager.default.fileExists(atPath: data) else { throw ValidationError("no dataset folder at \(data)") }
+        guard FileManager.default.fileExists(atPath: data) else { throw ValidationError("no dataset folder at \(data) (--data: docs/datasets.md says where to download each dataset and how to lay it out)") }
         let writer = try LineWriter(path: out)
         let summary = try DatasetConverter.convert(name, dataDirectory: data) { writer.write($0) }
         writer.close()

@@ -11,7 +11,8 @@ import Windows
 /// the service (KafkaService) on its own thread, a producer sending page-view surges and a consumer
 /// on the forecasts topic, all in this process so one clock times them.
 struct EarlyLatencyBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "early-latency")
+    static let configuration = CommandConfiguration(commandName: "early-latency",
+                                                    abstract: "Latency from a page-view surge to its early-refresh forecast on the forecasts topic (p50/p99).")
     @Option(help: "Products with history.") var products = 2000
     @Option(help: "Trigger events (one per product).") var triggers = 1000
     @Option(help: "Pause between triggers (ms).") var gapMs = 5.0

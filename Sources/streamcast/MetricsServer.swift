@@ -36,6 +36,36 @@ enum MetricsEndpoint {
     }
 }
 
+extension MetricsEndpoint {
+    /// Fails with an error naming `address` when it cannot be bound (taken, not local, malformed),
+    /// before the service starts consuming: a service whose endpoint is down must not look healthy.
+    static func checkBindable(_ address: String) throws {
+        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let port = UInt16(parts[1]) else {
+            throw ValidationErrorText("service.http / --http must be HOST:PORT, got '\(address)'")
+        }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var found: UnsafeMutablePointer<addrinfo>?
+        let host = String(parts[0])
+        guard getaddrinfo(host.isEmpty ? nil : host, String(port), &hints, &found) == 0, let info = found else {
+            throw ValidationErrorText("cannot serve HTTP on \(address): unknown host '\(host)' (service.http / --http)")
+        }
+        defer { freeaddrinfo(found) }
+        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+        guard fd >= 0 else { throw ValidationErrorText("cannot serve HTTP on \(address): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw ValidationErrorText("cannot serve HTTP on \(address): \(reason) (another process may be listening there; choose another with --http or service.http)")
+        }
+    }
+}
+
 struct ValidationErrorText: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

@@ -37,10 +37,18 @@ struct MonitorCommand: ParsableCommand {
         say("  calibration: " + zip(fleet.quantiles, fleet.windowCoverage).map { String(format: "P%.0f %.3f (nominal %.2f)%@", $0 * 100, $1, $0, abs($1 - $0) > 0.05 ? " !" : "") }.joined(separator: "   "))
         say("  active fleet alerts: " + (fleet.activeAlerts.isEmpty ? "none" : fleet.activeAlerts.joined(separator: ", ")))
         let products = try fetch("/api/top?n=\(top)", as: [ForecastMonitor.ProductView].self) ?? []
-        say(String(format: "%-16@ %10@ %24@ %8@", "product", "bias", "coverage", "state"))
+        // Columns padded in Swift: Foundation on Linux ignores widths of %@.
+        let coverageTitle = "coverage " + fleet.quantiles.map { String(format: "P%.0f", $0 * 100) }.joined(separator: "/")
+        say(column("product", 16, left: true) + " " + column("bias", 8) + "  " + column(coverageTitle, 24) + "  state")
         for p in products {
-            say(String(format: "%-16@ %+10.3f %24@ %8@", p.product as NSString, p.bias, p.coverage.map { String(format: "%.2f", $0) }.joined(separator: " / ") as NSString,
-                       (p.alarmed ? "DRIFTING" : "") as NSString))
+            say(column(p.product, 16, left: true) + " " + column(String(format: "%+.3f", p.bias), 8) + "  "
+                + column(p.coverage.map { String(format: "%.2f", $0) }.joined(separator: " / "), 24) + "  " + (p.alarmed ? "DRIFTING" : "ok"))
         }
     }
+}
+
+/// `text` padded with spaces to `width` characters (right-aligned unless `left`).
+func column(_ text: String, _ width: Int, left: Bool = false) -> String {
+    let pad = String(repeating: " ", count: max(0, width - text.count))
+    return left ? text + pad : pad + text
 }

@@ -97,11 +97,15 @@ struct OnlineEvalCommand: ParsableCommand {
         }
         say("online-eval \(replay): \(actuals.count) products, H=\(config.horizons), every FCT of the log scored")
         for r in reports {
-            let cov = zip(config.quantiles, zip(r.overall.coverage, r.overall.midCoverage)).map { String(format: "%g:%.3f/%.3f", $0, $1.0, $1.1) }.joined(separator: " ")
-            say(String(format: "%-32@ shifted %d @%lld: wQL after %.4f (before %.4f), recovery %@, coverage error %.4f | all: mean_wQL %.4f cov/mid %@ volatility %.4f",
-                       r.model as NSString, r.products, r.shiftPeriod, r.wqlAfterShift, r.wqlBeforeShift,
-                       (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString, r.coverageErrorAfterShift,
-                       r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
+            // Coverage as share of actuals at or below each quantile, and the mid coverage (an actual
+            // equal to the quantile counts one half), which is right for counts (docs/online.md).
+            let cov = zip(config.quantiles, zip(r.overall.coverage, r.overall.midCoverage)).map { String(format: "P%g %.3f (mid %.3f)", $0 * 100, $1.0, $1.1) }.joined(separator: ", ")
+            let shiftStart = Timestamp.format(period.start(of: r.shiftPeriod)).prefix(10)
+            say(String(format: "%-32@ %d products shifted from %@: wQL after the shift %.4f (before %.4f), recovered after %@, coverage error after the shift %.4f",
+                       r.model as NSString, r.products, String(shiftStart) as NSString, r.wqlAfterShift, r.wqlBeforeShift,
+                       (r.recoveryPeriods.map { "\($0) periods" } ?? "never") as NSString, r.coverageErrorAfterShift))
+            say(String(format: "%-32@ all FCTs: mean_wQL %.4f, coverage %@, volatility %.4f",
+                       r.model as NSString, r.overall.meanWeightedQuantileLoss, cov as NSString, r.overall.volatility))
         }
         for d in detections {
             say(String(format: "%-32@ drift detection: %d/%d shifted products flagged, delay median %@ / p90 %@ periods; false alarms %.2f per 1,000 product-periods (%d)",

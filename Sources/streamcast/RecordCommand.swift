@@ -6,11 +6,11 @@ import Pipeline
 /// `streamcast record`: writes live input topics to a replay file, adding the Kafka coordinates
 /// (`topic`, `partition`, `offset`, `kafka_ts`) to each line.
 struct RecordCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "record", abstract: "Record live input topics to a replay file.")
+    static let configuration = CommandConfiguration(commandName: "record", abstract: "Record live input topics to a replay file (the replay format, with each message's topic, partition and offset).")
 
     @Option(help: "Output file (.gz compresses).") var out: String
     @Option(help: "Stop after this many seconds without a new message (0 = run until signalled).") var idleExit: Double = 0
-    @OptionGroup var options: PipelineOptions
+    @OptionGroup var options: ConnectionOptions
 
     func run() throws {
         let settings = try options.settings()
@@ -20,14 +20,7 @@ struct RecordCommand: ParsableCommand {
         try consumer.subscribe(settings.pipeline.topics.inputs)
         let writer = try LineWriter(path: out)
         let stop = StopFlag()
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { sig in
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.stop() }
-            s.resume()
-            return s
-        }
+        for sig in [SIGINT, SIGTERM] { Signals.on(sig) { stop.stop() } }
         var count = 0
         var lastMessage = Date()
         while !stop.isStopped {
@@ -41,7 +34,6 @@ struct RecordCommand: ParsableCommand {
         }
         writer.close()
         consumer.close()
-        _ = sources
         say("recorded \(count) messages to \(out)")
     }
 

@@ -12,7 +12,8 @@ import Windows
 /// the neural model's batched path. Reports the refresh time per close (how long that one record
 /// holds the consume loop: it must stay far below max.poll.interval.ms) and products/s.
 struct RefreshBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "refresh")
+    static let configuration = CommandConfiguration(commandName: "refresh",
+                                                    abstract: "Time of one period close (every product refreshed) and products/s, baseline or neural model.")
     @Option(help: "Products.") var products = 100_000
     @Option(help: "Partitions (a close refreshes one partition's products).") var partitions = 8
     @Option(help: "Days of history before the measured close.") var days = 3

@@ -20,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
         if let http { settings.http = http }
         let logger = Logger(label: "streamcast")
         MetricsEndpoint.bootstrap()
+        try MetricsEndpoint.checkBindable(settings.http)
         if createTopics {
             let t = settings.pipeline.topics
             let created = try KafkaAdmin.createTopics(config: settings.kafkaConfig(bootstrap: nil),
@@ -27,14 +28,31 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("topics created", metadata: ["topics": "\(created)"])
         }
         let service = try ForecastService(settings: settings, logger: logger)
-        let handle = MonitorHandle()
-        handle.monitor = service.service.monitor
-        let web = try MetricsEndpoint.application(address: settings.http, monitor: handle)
-        logger.info("metrics on http://\(settings.http)/metrics")
-        let group = ServiceGroup(configuration: .init(services: [service, web], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        let pidFile = try PidFile(statePath: settings.statePath)
+        defer { pidFile.remove() }
+        try await serve(service, http: settings.http, logger: logger)
         let stats = service.service.stats
         say("stopped: \(stats.events) events, \(stats.forecasts) forecasts, dead letters \(stats.deadLetters)")
+    }
+}
+
+/// Runs the forecasting service and its HTTP endpoint (metrics, health, dashboard) until SIGINT or
+/// SIGTERM (a graceful stop: final checkpoint, leave the group) or until either fails. A failure of
+/// one stops the other, and the error leaves here, so the process exits non-zero.
+func serve(_ service: ForecastService, http: String, logger: Logger) async throws {
+    let handle = MonitorHandle()
+    handle.monitor = service.service.monitor
+    let web = try MetricsEndpoint.application(address: http, monitor: handle)
+    let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: web)], logger: logger))
+    for signal in [SIGINT, SIGTERM] {
+        Signals.on(signal) {
+            logger.notice("stopping (signal \(signal))")
+            Task { await group.triggerGracefulShutdown() }
+        }
+    }
+    do { try await group.run() } catch {
+        logger.critical("stopped on error", metadata: ["error": "\(error)"])
+        throw error
     }
 }
 
@@ -52,7 +70,8 @@ final class ForecastService: Service, @unchecked Sendable {
     let service: KafkaService
     let stop = StopFlag()
     let logger: Logger
-    private var hangup: DispatchSourceSignal?
+    /// Called after each poll of the consume loop; returning true stops the service (the demo).
+    var afterPoll: (() -> Bool)?
 
     init(settings: Settings, logger: Logger) throws {
         self.logger = logger
@@ -69,32 +88,33 @@ final class ForecastService: Service, @unchecked Sendable {
             let reloader = ModelReloader(path: path, serving: model, windowLength: pipeline.windows.length,
                                          quantiles: pipeline.quantiles, logger: logger) { settings.serving([$0]) }
             reloader.watch(every: settings.reloadPollSeconds)
-            signal(SIGHUP, SIG_IGN)
-            let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-            hangup.setEventHandler { reloader.request() }
-            hangup.resume()
-            self.hangup = hangup
+            Signals.on(SIGHUP) { reloader.request() }
             service.reloader = reloader
         }
         logger.info("kafka", metadata: ["properties": "\(settings.kafkaConfig(bootstrap: nil).redacted)"])
     }
 
+    /// The consume loop runs on its own thread; a graceful shutdown or a cancellation (the HTTP
+    /// endpoint failed) sets the stop flag, which the loop reads after every poll.
     func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
-                let thread = Thread { [self] in
-                    do {
-                        try service.run { stop.isStopped }
-                        done.resume()
-                    } catch {
-                        logger.critical("service stopped on error", metadata: ["error": "\(error)"])
-                        done.resume(throwing: error)
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+                    let thread = Thread { [self] in
+                        do {
+                            try service.run { stop.isStopped || (afterPoll?() ?? false) }
+                            done.resume()
+                        } catch {
+                            done.resume(throwing: error)
+                        }
                     }
+                    thread.name = "streamcast-consume"
+                    thread.start()
                 }
-                thread.name = "streamcast-consume"
-                thread.start()
+            } onGracefulShutdown: { [stop] in
+                stop.stop()
             }
-        } onGracefulShutdown: { [stop] in
+        } onCancel: { [stop] in
             stop.stop()
         }
     }

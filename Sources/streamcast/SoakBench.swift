@@ -10,7 +10,8 @@ import Windows
 /// sampled every 10 s. Everything runs in this process (broker, producer, service), so the RSS is
 /// theirs together; the broker's share is bounded by its ~5 MB per partition retention.
 struct SoakBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "soak")
+    static let configuration = CommandConfiguration(commandName: "soak",
+                                                    abstract: "Minutes of steady input through broker, service and consumer: resident memory (RSS) over time.")
     @Option(help: "Events per second.") var rate = 50_000
     @Option(help: "Minutes to run.") var minutes = 30.0
     @Option(help: "Minutes of warm-up excluded from the RSS band.") var warmup = 5.0

@@ -11,7 +11,7 @@ struct StreamCast: AsyncParsableCommand {
         commandName: "streamcast",
         abstract: "Streaming multi-horizon quantile demand forecasts from Kafka events.",
         subcommands: [DemoCommand.self, BrokerCommand.self, RunCommand.self, ReplayCommand.self,
-                      RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, OnlineEvalCommand.self, MonitorCommand.self, FuzzCommand.self, BenchCommand.self])
+                      ReloadCommand.self, RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, OnlineEvalCommand.self, MonitorCommand.self, FuzzCommand.self, BenchCommand.self])
 }
 
 /// Flags shared by the commands that run the pipeline (contract: common flags).
@@ -45,6 +45,16 @@ struct PipelineOptions: ParsableArguments {
             FileHandle.standardError.write(Data("streamcast: \(error)\n".utf8))
             throw ExitCode(2)
         }
+    }
+}
+
+/// The flags of commands that only talk to Kafka (no forecasting): the config file and the broker.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "TOML configuration file (default: Config/streamcast.toml when present); its [topics] and [kafka] apply.") var config: String?
+    @Option(help: "Kafka bootstrap servers HOST:PORT.") var bootstrap: String?
+
+    func settings() throws -> Settings {
+        try PipelineOptions.parse((config.map { ["--config", $0] } ?? []) + (bootstrap.map { ["--bootstrap", $0] } ?? [])).settings()
     }
 }
 

@@ -7,26 +7,35 @@ import Windows
 
 /// `streamcast train`: fits the feedback-aware MQ model on replay logs, writes a safetensors file.
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the neural forecaster on replay files.")
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the neural forecaster on replay files and write a model file for run, replay and backtest.",
+        discussion: """
+            The defaults make the best model StreamCast knows how to make; the other options are for \
+            experiments. The last --test-fcts forecast creation times are left out (so a backtest on \
+            them is honest), and the last --horizons FCTs before them are held out for early stopping \
+            and for fitting the serving choices stored in the model file (the empirical blend, count \
+            rounding).
+            """)
 
-    @Option(help: "Replay file (repeatable).") var replay: [String]
+    @Option(help: "Replay file to learn from (repeatable: several logs train one model).") var replay: [String]
     @Option(help: "Model file to write (safetensors).") var out: String
     @Option(help: "Period: hour, day, week or month.") var period = "day"
-    @Option(help: "Horizons H.") var horizons = 14
-    @Option(help: "Context length L in periods.") var context = 32
-    @Option(help: "Leave the last K forecast creation times (and their horizon) out of training.") var testFcts = 8
-    @Option(help: "Holiday/event calendars (TOML, repeatable).") var calendar: [String] = []
-    @Option(help: "Epochs (early stopping on the held-out tail may stop sooner).") var epochs = 20
+    @Option(help: "Horizons H: how many periods ahead each forecast reaches.") var horizons = 14
+    @Option(help: "Context length L: how many past periods the network reads per forecast.") var context = 32
+    @Option(help: "Leave the last K forecast creation times (and their horizons) out of training, for an honest backtest; 0 trains on everything.") var testFcts = 8
+    @Option(help: "Holiday/event calendar (TOML, as Config/calendar.toml; repeatable): the network sees which periods hold one.") var calendar: [String] = []
+    @Option(help: "Most passes over the examples (early stopping on the held-out tail may stop sooner).") var epochs = 20
     @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept).") var patience = 3
-    @Option(help: "Examples per epoch.") var examples = 40_000
-    @Option(help: "Random seed: same seed and --threads, same model.") var seed: UInt64 = 1
-    @Option(help: "Cores each training step is split over (data-parallel replicas).") var threads = 2
-    @Option(help: "Ablation: full | no-feedback | mqcnn.") var variant = "full"
+    @Option(help: "Examples (product, FCT) drawn per epoch.") var examples = 40_000
+    @Option(help: "Random seed: the same seed, data and --threads give the same model, byte for byte.") var seed: UInt64 = 1
+    @Option(help: "Cores to train on (data-parallel; the model depends on this number too).") var threads = 2
+    @Option(help: "Network: full (with the error memory), no-feedback (without it) or mqcnn (neither it nor attention over the context); for ablations.") var variant = "full"
     @Flag(help: "Train on the held-out tail too, for all --epochs, and keep the last averaged weights (no early stopping).") var noHoldout = false
     @Option(help: "Error memory R: how many past forecasts' errors the feedback attention sees (default 4).") var memory: Int?
-    @Flag(help: "Error memory entries also say, per quantile, whether the actual exceeded the past base quantile (not just the median's error; docs/online.md, session 8).") var memoryQuantiles = false
-    @Flag(help: "Error memory entries also say how old they are, so the attention can weigh recent errors more (docs/online.md, session 8).") var memoryAge = false
-    @Flag(help: "Error memory entries also hold the forecasts they made of the current targets, so the network can keep a new forecast near its last ones (use with --stability; docs/online.md, session 9).") var memoryForecasts = false
+    @Flag(help: "Error memory entries also say, per quantile, whether the actual exceeded the past base quantile (not just the median's error; docs/online.md).") var memoryQuantiles = false
+    @Flag(help: "Error memory entries also say how old they are, so the attention can weigh recent errors more (docs/online.md).") var memoryAge = false
+    @Flag(help: "Error memory entries also hold the forecasts they made of the current targets, so the network can keep a new forecast near its last ones (use with --stability; docs/online.md).") var memoryForecasts = false
     @Option(help: "Forecast-stability penalty λ on the final median: λ·|ŷ − the previous FCT's forecast of the same target| joins the loss (a dead band: the median moves only when the previous one falls outside its (0.5 ± λ) quantiles). 0 = none; must be < 0.5.") var stability: Float = 0
     @Option(help: "Category embedding rows (default 64; categories hash into them, so fewer rows than categories share rows).") var categories: Int?
     @Option(help: "Encoder channels C (default 16).") var channels: Int?
@@ -34,8 +43,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate at the last epoch, as a fraction of the first (cosine decay; 1 = constant).") var finalLr: Float = 0.1
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
-    @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; docs/accuracy.md, session 5: walmart −1 %, stallion +1.7 %).") var levelInput = false
-    @Flag(help: "Tell the network per target whether a season-ago value exists (otherwise a missing one reads as a zero sale; docs/accuracy.md, session 6).") var seasonFlag = false
+    @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
+    @Flag(help: "Tell the network per target whether a season-ago value exists (otherwise a missing one reads as a zero sale; docs/accuracy.md).") var seasonFlag = false
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
@@ -86,9 +95,12 @@ struct TrainCommand: ParsableCommand {
         t.baseLossWeight = baseLossWeight
         t.holdOut = !noHoldout
         t.stabilityWeight = stability
+        var spent = 0.0
         trainer.train(series, cutoff: cutoff, config: t) { r in
+            spent += r.seconds
             let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
-            warn(String(format: "epoch %2d  train wQL %.4f  %@  %.1f s", r.epoch, r.trainLoss, heldOut as NSString, r.seconds))
+            let left = Double(t.epochs - r.epoch) * spent / Double(r.epoch)
+            warn(String(format: "epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)", r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
         }
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
         // Both post-training fits read the network's forecasts of the held-out tail: one pass.

@@ -119,6 +119,6 @@ func config() -> PipelineConfig {
 
     func process(_ p: StreamProcessor, _ line: String, _ i: Int) throws {
         var line = line
-        try line.withUTF8 { try p.processReplayLine(UnsafeRawBufferPointer($0), lineNumber: Int64(i)) }
+        _ = try line.withUTF8 { try p.processReplayLine(UnsafeRawBufferPointer($0), lineNumber: Int64(i)) }
     }
 }

@@ -15,7 +15,7 @@ import Testing
         p.executableURL = URL(fileURLWithPath: Harness.binary)
         p.arguments = args
         let err = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardError = try FileHandle(forWritingTo: err)
         p.standardOutput = FileHandle.nullDevice
         var env = ProcessInfo.processInfo.environment

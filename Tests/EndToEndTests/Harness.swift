@@ -50,19 +50,36 @@ enum Harness {
 
     /// Starts a process with stdout/stderr to a log file.
     static func start(_ executable: String, _ args: [String], log: URL, environment: [String: String] = [:]) throws -> Process {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        try requireProgram(executable)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let p = process(executable, args, stdout: handle, stderr: handle, environment: environment)
         try p.run()
         return p
     }
 
+    /// Outside programs the tests use, and the Debian package (or pip package) that brings each;
+    /// scripts/setup-and-demo.sh installs them all.
+    static let outsidePrograms = ["kcat": "apt-get install kcat", "chromium": "apt-get install chromium",
+                                  "python3": "apt-get install python3", "curl": "apt-get install curl"]
+
+    /// Fails with the program's name and how to install it when `executable` is not on PATH.
+    static func requireProgram(_ executable: String) throws {
+        guard !executable.hasPrefix("/") else { return }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let found = path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(executable)") }
+        if !found {
+            throw HarnessError("this test needs `\(executable)`, which is not on PATH (\(outsidePrograms[executable] ?? "install it"); scripts/setup-and-demo.sh installs every test dependency)")
+        }
+    }
+
     /// Runs to completion; returns (status, stdout).
     @discardableResult
     static func run(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 300) throws -> (Int32, String) {
+        try requireProgram(executable)
         // A file, not a pipe: large outputs cannot block the child.
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outFile) }
         let handle = try FileHandle(forWritingTo: outFile)
         let p = process(executable, args, stdout: handle, stderr: FileHandle.nullDevice, environment: environment)

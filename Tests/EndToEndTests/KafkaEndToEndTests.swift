@@ -155,6 +155,8 @@ import Windows
         #expect(!offlineDrift.isEmpty && kafkaDrift.sorted() == offlineDrift.sorted(), "\(kafkaDrift.count) vs \(offlineDrift.count) product drift alerts")
 
         // A buyer's Python subscriber (docs/examples/subscriber.py) reads them too.
+        let (hasClient, _) = try Harness.run("python3", ["-c", "import confluent_kafka"], timeout: 30)
+        try #require(hasClient == 0, "the subscriber needs the Python package confluent-kafka (python3 -m pip install confluent-kafka; scripts/setup-and-demo.sh installs it)")
         let (pyStatus, pyOut) = try Harness.run("python3", ["docs/examples/subscriber.py", broker.bootstrap, "20"], timeout: 60)
         #expect(pyStatus == 0 && pyOut.split(separator: "\n").count == 20, "python subscriber: \(pyOut.prefix(300))")
     }

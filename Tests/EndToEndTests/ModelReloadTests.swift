@@ -3,7 +3,7 @@ import Testing
 
 extension KafkaEndToEndTests {
     /// Hot reload while the service consumes: an incompatible model written over the model file is
-    /// refused (logged, the old model keeps serving); a compatible one taken on SIGHUP switches the
+    /// refused (logged, the old model keeps serving); a compatible one taken on `streamcast reload` (SIGHUP to the pid in the checkpoint's pid file) switches the
     /// `model` field of new forecasts; the process never stops and no product's state is lost
     /// (every forecast the offline run makes is made, under one model or the other).
     @Test func hotReloadSwitchesModelsAndRefusesIncompatibleOnes() throws {
@@ -47,9 +47,10 @@ extension KafkaEndToEndTests {
         #expect(logText().contains("it has 7 horizons, the serving model 14"))
         #expect(service.isRunning)
 
-        // Compatible, on SIGHUP.
+        // Compatible, on request: `streamcast reload` finds the service by its checkpoint's pid file.
         try replaceModel(with: other)
-        kill(service.processIdentifier, SIGHUP)
+        let (reloadStatus, reloadOut) = try Harness.streamcast(["reload", "--state", f.dir.appendingPathComponent("state.sqlite").path])
+        #expect(reloadStatus == 0 && reloadOut.contains("pid \(service.processIdentifier)"), "reload: \(reloadOut)")
         #expect(Harness.waitUntil(timeout: 20) { logText().contains("model reload: now serving") }, "\(logText().suffix(2000))")
         #expect(try Harness.streamcast(["replay", second.path, "--to-kafka", "--bootstrap", broker.bootstrap]).0 == 0)
         #expect(try Harness.waitUntil(timeout: 120) { Set(try Self.forecastKeys(broker.bootstrap)).count >= f.offline.count })
