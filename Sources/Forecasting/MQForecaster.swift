@@ -30,7 +30,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         self.useMemory = useMemory
         self.blankErrors = blankErrors
         rounding = countRounding ? model.countRounding : nil
-        features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays)
+        features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays, events: model.events)
         memory = ErrorMemory(config: model.network.config)
         replicas = [model.network] + (1..<max(1, threads)).map { _ in
             let copy = MQNetwork(model.network.config, seed: 0)

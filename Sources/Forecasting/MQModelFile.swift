@@ -14,6 +14,8 @@ public struct MQModel {
     public var countRounding: CountRounding?
     /// Mix with the product's empirical quantiles (EmpiricalBlend.swift); nil: the network alone.
     public var empiricalBlend: EmpiricalBlend?
+    /// The named events behind the network's per-event features (empty: none).
+    public var events = EventCalendar([])
 
     public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil,
                 empiricalBlend: EmpiricalBlend? = nil) {
@@ -42,6 +44,7 @@ public struct MQModel {
                     "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
         if let countRounding { meta["count_rounding"] = countRounding.encoded }
         if let empiricalBlend { meta["empirical_blend"] = empiricalBlend.encoded }
+        if !events.names.isEmpty { meta["events"] = events.encoded }
         header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
@@ -86,8 +89,16 @@ public struct MQModel {
             else { throw ModelFileError("\(path): empirical_blend '\(text)' is not 'W:λ,…' with W > 0 and one λ in [0, 1] per quantile") }
             blend = b
         }
-        return MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding,
-                       empiricalBlend: blend)
+        var model = MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding,
+                            empiricalBlend: blend)
+        if let text = meta["events"] {
+            guard let events = EventCalendar(encoded: text) else { throw ModelFileError("\(path): events '\(text)' is not 'name:day,day;…'") }
+            model.events = events
+        }
+        guard config.eventFeatures == 0 || config.eventFeatures == model.events.featureCount else {
+            throw ModelFileError("\(path): the network takes \(config.eventFeatures) event features but the file names \(model.events.names.count) events")
+        }
+        return model
     }
 }
 

@@ -7,6 +7,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
     public var quantiles: [Double] = [0.1, 0.5, 0.9]
     public var pastFeatures = 6        // per context step: y/s, log1p(v/s), log price ratio, promo, holiday, age [, log1p(s)/10: train --level-input]
     public var calendarFeatures = 4    // per step, known ahead (e.g. day-of-week / month sin-cos)
+    /// Of `futureFeatures`, how many (the last ones) are per-event flags (`EventCalendar`): for each
+    /// named calendar event, whether the target period holds it and whether it falls in the week
+    /// after. 0 for models trained without a calendar (and for model files written before).
+    public var eventFeatures = 0
     public var futureFeatures = 4      // per target step: log price ratio, promo, holiday, y one season back / s [, whether that exists: train --season-flag]
     public var categories = 64
     public var embedding = 4
@@ -50,10 +54,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
 extension MQConfig {
     enum CodingKeys: String, CodingKey {
         case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
-             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback, eventFeatures
     }
 
-    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts) default when absent, so older files load.
+    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts, eventFeatures) default when absent, so older files load.
     public init(from decoder: any Decoder) throws {
         let d = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -63,6 +67,7 @@ extension MQConfig {
         pastFeatures = try d.decode(Int.self, forKey: .pastFeatures)
         calendarFeatures = try d.decode(Int.self, forKey: .calendarFeatures)
         futureFeatures = try d.decode(Int.self, forKey: .futureFeatures)
+        eventFeatures = try d.decodeIfPresent(Int.self, forKey: .eventFeatures) ?? 0
         categories = try d.decode(Int.self, forKey: .categories)
         embedding = try d.decode(Int.self, forKey: .embedding)
         channels = try d.decode(Int.self, forKey: .channels)

@@ -52,11 +52,16 @@ public struct FeatureBuilder: Sendable {
     public let period: Period
     /// Days (since 1970) with a holiday/event.
     public let holidays: Set<Int>
+    /// The named events behind the per-event features (`config.eventFeatures` of them).
+    public let events: EventCalendar
 
-    public init(config: MQConfig, period: Period, holidays: Set<Int>) {
+    public init(config: MQConfig, period: Period, holidays: Set<Int>, events: EventCalendar = EventCalendar([])) {
+        precondition(config.eventFeatures == 0 || config.eventFeatures == events.featureCount,
+                     "the network expects \(config.eventFeatures) event features, the calendar gives \(events.featureCount)")
         self.config = config
         self.period = period
         self.holidays = holidays
+        self.events = events
     }
 
     func holiday(_ p: Int64) -> Float {
@@ -99,9 +104,11 @@ public struct FeatureBuilder: Sendable {
         let lowest = periods.map(\.0).min() ?? 0, highest = periods.map(\.1).max() ?? 0
         let table = highest - lowest < 100_000 ? PeriodTable(self, from: lowest, through: highest) : nil
         func calendarAndHoliday(_ p: Int64) -> (cal: [Float], holiday: Float) {
-            if let table { return table[p] }
+            if let table { return (table[p].cal, table[p].holiday) }
             return (calendar(p), holiday(p))
         }
+        let eventColumns = c.eventFeatures, firstEventColumn = c.futureFeatures - c.eventFeatures
+        func eventFlags(_ p: Int64) -> [Float] { table?[p].events ?? events.features(period, p) }
         for (e, ex) in examples.enumerated() {
             let s = ex.series, t = ex.t
             let scale = scale(s, fct: t)
@@ -136,13 +143,16 @@ public struct FeatureBuilder: Sendable {
                 let back = i - period.season
                 let seasonKnown = back >= 0 && back < s.units.count && back <= t
                 let seasonal: Float = seasonKnown ? s.units[back] / scale : 0
-                let n = c.futureFeatures
+                let n = firstEventColumn
                 if n > 0 { future[row, 0] = logRatio(price) }
                 if n > 1 { future[row, 1] = promo }
                 if n > 2 { future[row, 2] = isHoliday }
                 if n > 3 { future[row, 3] = seasonal }
                 // Whether there is a season-ago value at all: 0 above is also a real zero sale.
                 if n > 4 { future[row, 4] = seasonKnown ? 1 : 0 }
+                if eventColumns > 0 {
+                    for (j, flag) in eventFlags(p).enumerated() where flag != 0 { future[row, firstEventColumn + j] = flag }
+                }
             }
             var m: [Bool] = Array(repeating: false, count: H * R)
             if let entries = ex.memory {
@@ -159,21 +169,24 @@ public struct FeatureBuilder: Sendable {
     }
 }
 
-/// Calendar encodings and holiday flags for a contiguous range of periods, computed once.
+/// Calendar encodings, holiday flags and event features for a contiguous range of periods,
+/// computed once.
 struct PeriodTable {
     let first: Int64
     let calendars: [[Float]]
     let holidays: [Float]
+    let events: [[Float]]
 
     init(_ builder: FeatureBuilder, from: Int64, through: Int64) {
         first = from
         let range = from...max(from, through)
         calendars = range.map { builder.calendar($0) }
         holidays = range.map { builder.holiday($0) }
+        events = builder.config.eventFeatures > 0 ? range.map { builder.events.features(builder.period, $0) } : []
     }
 
-    subscript(p: Int64) -> (cal: [Float], holiday: Float) {
+    subscript(p: Int64) -> (cal: [Float], holiday: Float, events: [Float]?) {
         let i = Int(p - first)
-        return (calendars[i], holidays[i])
+        return (calendars[i], holidays[i], events.isEmpty ? nil : events[i])
     }
 }

@@ -24,7 +24,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Horizons H: how many periods ahead each forecast reaches.") var horizons = 14
     @Option(help: "Context length L: how many past periods the network reads per forecast.") var context = 32
     @Option(help: "Leave the last K forecast creation times (and their horizons) out of training, for an honest backtest; 0 trains on everything.") var testFcts = 8
-    @Option(help: "Holiday/event calendar (TOML, as Config/calendar.toml; repeatable): the network sees which periods hold one.") var calendar: [String] = []
+    @Option(help: "Holiday/event calendar (TOML, as Config/calendar.toml; repeatable): the network sees which periods hold an event. Default: Config/calendar.toml when present.") var calendar: [String] = []
+    @Flag(help: "Use no holiday/event calendar (not even Config/calendar.toml).") var noCalendar = false
+    @Flag(inversion: .prefixedNo, help: "Give each named calendar event its own inputs (its day in the target period, its day in the week after), so each gets its own effect; without it the network sees one holiday flag for all.") var eventFeatures = true
     @Option(help: "Most passes over the examples (early stopping on the held-out tail may stop sooner).") var epochs = 20
     @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept).") var patience = 3
     @Option(help: "Examples (product, FCT) drawn per epoch.") var examples = 40_000
@@ -48,6 +50,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
+    /// The retail calendar shipped with StreamCast, read when no --calendar is given (as `simulate` does).
+    static let defaultCalendar = "Config/calendar.toml"
+
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
         guard finalLr > 0, finalLr <= 1 else { throw ValidationError("--final-lr must be in (0, 1]") }
@@ -69,14 +74,19 @@ struct TrainCommand: ParsableCommand {
         c.memoryAge = memoryAge
         c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
+        var holidays = Set<Int>(), named: [(name: String, day: Int)] = []
+        let calendars = noCalendar ? [] : (calendar.isEmpty && FileManager.default.fileExists(atPath: Self.defaultCalendar) ? [Self.defaultCalendar] : calendar)
+        for file in calendars { for e in try loadCalendar(file) { holidays.insert(e.day); named.append((e.name, e.day)) } }
+        let events = eventFeatures ? EventCalendar(named) : EventCalendar([])
+        c.eventFeatures = events.featureCount
+        c.futureFeatures += c.eventFeatures
+        if !calendars.isEmpty { say("calendar: \(calendars.joined(separator: ", ")) (\(EventCalendar(named).names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))") }
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false
         case "mqcnn": c.useFeedback = false; c.useEncoderAttention = false
         default: throw ValidationError("--variant must be full, no-feedback or mqcnn")
         }
-        var holidays = Set<Int>()
-        for file in calendar { for e in try loadCalendar(file) { holidays.insert(e.day) } }
         var series: [ProductSeries] = []
         for file in replay { series += try SeriesBuilder.build(path: file, period: p, categories: c.categories) }
         let last = series.map { $0.firstPeriod + Int64($0.units.count) }.max() ?? 0  // one past the last closed period
@@ -84,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         let cutoff = last - Int64(horizons) - Int64(testFcts)
         say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(context) H=\(horizons), variant \(variant)")
         let network = MQNetwork(c, seed: seed)
-        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays), learningRate: 2e-3, threads: threads)
+        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays, events: events), learningRate: 2e-3, threads: threads)
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience
@@ -103,6 +113,7 @@ struct TrainCommand: ParsableCommand {
             warn(String(format: "epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)", r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
         }
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
+        model.events = events
         // Both post-training fits read the network's forecasts of the held-out tail: one pass.
         let cells = t.holdOut && (empiricalBlend || countRounding) ? trainer.heldOutCells(series, cutoff: cutoff) : nil
         if empiricalBlend, let cells {
