@@ -80,10 +80,13 @@ public struct TruthRow: Sendable {
     public var shape: Double
     public var quantiles: [Int]
     public var units: Int
+    /// The product's price elasticity in this period: a planned change of the price by a factor f
+    /// (no promotion) multiplies the mean by f^elasticity.
+    public var elasticity: Double
 
-    /// `product,start,mean,shape,units,q...` (the truth file's CSV row).
+    /// `product,start,mean,shape,units,q...,elasticity` (the truth file's CSV row).
     public var csv: String {
-        "\(product),\(Timestamp.format(periodStart)),\(mean),\(shape),\(units)," + quantiles.map(String.init).joined(separator: ",")
+        "\(product),\(Timestamp.format(periodStart)),\(mean),\(shape),\(units)," + quantiles.map(String.init).joined(separator: ",") + ",\(elasticity)"
     }
 }
 
@@ -203,7 +206,7 @@ public enum Simulator {
                 if let truth {
                     let dist = NegativeBinomial(mean: mu, shape: prod.shape)
                     truth(TruthRow(product: prod.id, periodStart: start, mean: mu, shape: prod.shape,
-                                   quantiles: dist.quantiles(c.truthQuantiles), units: units))
+                                   quantiles: dist.quantiles(c.truthQuantiles), units: units, elasticity: prod.elasticity))
                 }
                 var left = units
                 while left > 0 {

@@ -12,8 +12,9 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Write a synthetic retail event log, its ground truth (true quantiles) and the drifts injected.",
         discussion: """
-            Beside OUT it writes BASE.truth.csv.gz (product,start,mean,shape,units,q…: the true \
-            quantiles of every product-period's demand and the units drawn) and BASE.drift.jsonl \
+            Beside OUT it writes BASE.truth.csv.gz (product,start,mean,shape,units,q…,elasticity: the \
+            true quantiles of every product-period's demand, the units drawn and the product's price \
+            elasticity) and BASE.drift.jsonl \
             (which product drifted how, when), where BASE is OUT without .jsonl/.gz.
             """)
 
@@ -68,7 +69,7 @@ struct SimulateCommand: ParsableCommand {
         for suffix in [".gz", ".jsonl"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
         let log = try LineWriter(path: out)
         let truth = try LineWriter(path: base + ".truth.csv.gz", level: 1)
-        truth.write("product,start,mean,shape,units," + levels.map { "q\($0)" }.joined(separator: ","))
+        truth.write("product,start,mean,shape,units," + levels.map { "q\($0)" }.joined(separator: ",") + ",elasticity")
         let drifts = try LineWriter(path: base + ".drift.jsonl")
         let started = Date()
         let n = Simulator.generate(c, write: { log.write($0) }, truth: { truth.write($0.csv) }, drift: { drifts.write($0.json) })

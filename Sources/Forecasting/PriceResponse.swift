@@ -1,0 +1,35 @@
+import NeuralNet
+
+/// How a trained network's median answers a planned price change: at an FCT, the known-future
+/// prices of every horizon are replaced by the price in force at the FCT times a factor (no
+/// promotion), everything else as the product's history has it, the error memory included.
+/// Compared per horizon with the forecast at the unchanged price, this is the model's price
+/// response, what a price what-if would serve.
+extension MQTrainer {
+    /// Per series: the H final medians (units) at FCT `fcts[i]` with the planned price factor
+    /// (nil: the prices as they were).
+    public func plannedPriceMedians(_ series: [ProductSeries], fcts: [Int], factor: Float?) -> [[Float]] {
+        let pairs = series.indices.map { ($0, fcts[$0]) }
+        refreshBaseForecasts(remembered(pairs), series: series)
+        let c = network.config, H = c.horizons, median = network.head.median
+        var out: [[Float]] = []
+        for from in stride(from: 0, to: pairs.count, by: 512) {
+            let chunk = pairs[from..<min(from + 512, pairs.count)]
+            let inputs = chunk.map { pair -> (series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?) in
+                var input = example(pair.0, series[pair.0], t: pair.1).input
+                if let factor {
+                    let s = series[pair.0], t = pair.1
+                    let now = t < s.price.count ? s.price[t] : 0
+                    input.futurePrices = Array(repeating: (now * factor, 0), count: H)
+                }
+                return input
+            }
+            let (x, scales) = features.batch(inputs)
+            let (final, _) = network.forward(x)
+            for e in chunk.indices.map({ $0 - from }) {
+                out.append((0..<H).map { k in max(0, final[e * H + k, median] * scales[e]) })
+            }
+        }
+        return out
+    }
+}
