@@ -18,9 +18,9 @@ swift build -c release --product streamcast >/dev/null
 for d in "${@:-stallion walmart carparts}"; do
   for dataset in $d; do
     case $dataset in
-      walmart)  period=week;  h=4; ctx=60; win=120; shift=4 ;;
-      stallion) period=month; h=3; ctx=24; win=60;  shift=0 ;;
-      carparts) period=month; h=3; ctx=24; win=60;  shift=0 ;;
+      walmart)  period=week;  h=4; win=120; shift=4 ;;
+      stallion) period=month; h=3; win=60;  shift=0 ;;
+      carparts) period=month; h=3; win=60;  shift=0 ;;
     esac
     log=$OUT/$dataset.jsonl.gz
     [ -f "$log" ] || $SC convert "$dataset" --data "$DATA" --out "$log"
@@ -30,8 +30,9 @@ for d in "${@:-stallion walmart carparts}"; do
       members=()
       for seed in $SEEDS; do
         m=$OUT/$dataset-$variant${TAG:-}-s$seed.safetensors
-        [ -f "$m" ] || $SC train --replay "$log" --period $period --horizons $h --context $ctx "${cal[@]}" --variant $variant \
-          --seed "$seed" --epochs 25 --examples 40000 --patience "${PATIENCE:-3}" ${TRAIN_ARGS:-} --out "$m" 2>>"$OUT/$dataset.train.log"
+        # `train`'s defaults: only what describes the data (period, horizons, its calendar) is passed.
+        [ -f "$m" ] || $SC train --replay "$log" --period $period --horizons $h "${cal[@]}" --variant $variant \
+          --seed "$seed" ${TRAIN_ARGS:-} --out "$m" 2>>"$OUT/$dataset.train.log"
         models+=(--model "$m")
         members+=("$m")
       done

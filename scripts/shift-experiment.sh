@@ -18,8 +18,8 @@ OUT=${OUT:-/tmp/streamcast-accuracy}
 SHIFT=${SHIFT:-/tmp/streamcast-shift}
 V=${V:-full}
 case $dataset in
-  walmart)  args=(--period week --horizons 4 --window-length 120); start=2012-05-04; patience=3 ;;
-  stallion) args=(--period month --horizons 3 --window-length 60); start=2016-07-01; patience=25 ;;
+  walmart)  args=(--period week --horizons 4 --window-length 120); start=2012-05-04; recipe="--context 60 --patience 3" ;;
+  stallion) args=(--period month --horizons 3 --window-length 60); start=2016-07-01; recipe="--context 24 --patience 25" ;;
   *) echo "shift-experiment.sh: DATASET must be walmart or stallion" >&2; exit 2 ;;
 esac
 mkdir -p "$SHIFT"
@@ -29,7 +29,8 @@ start=${START:-$start}
 variants=${VARIANTS:-memory,no-memory}
 [ "$variants" = memory,no-memory ] || name=$name-${variants//,/-}
 for seed in ${SEEDS:-1 2 3}; do
-  OUT=$OUT PATIENCE=${PATIENCE:-$patience} TAG=$tag TRAIN_ARGS="$*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "${BENCH:?set BENCH=the benchmark harness folder}" "${DATA:?set DATA=the datasets folder}" "$dataset"
+  # The recipe the documented runs were trained with (docs/online.md), then this run's options.
+  OUT=$OUT TAG=$tag TRAIN_ARGS="$recipe --epochs 25 --examples 40000 --no-event-features $*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "${BENCH:?set BENCH=the benchmark harness folder}" "${DATA:?set DATA=the datasets folder}" "$dataset"
   log=$SHIFT/$dataset-shift-$start.jsonl.gz drift=$SHIFT/$dataset-shift-$start.drift.jsonl
   [ -f "$log" ] || python3 scripts/inject-shift.py "$OUT/$dataset.jsonl.gz" "$log" "$drift" 0.25 1.8 "${start}T00:00:00Z"
   run=$SHIFT/$name-$V$tag-s$seed.shift.json

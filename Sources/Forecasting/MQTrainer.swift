@@ -8,6 +8,11 @@ public struct TrainingConfig: Sendable {
     public var examplesPerEpoch = 40_000
     public var baseLossWeight: Float = 0.5
     public var patience = 3
+    /// Early stopping waits for at least this many steps: the kept weights are an average over
+    /// the last ~1/(1 − averagingDecay) steps, so on a small data set (few steps per epoch) the
+    /// first epochs' held-out losses describe weights still catching up, and a short held-out
+    /// tail makes them noisy besides.
+    public var minimumSteps = 2_000
     /// The learning rate decays along a cosine to this fraction of itself at the last epoch.
     public var finalLearningRateFraction: Float = 0.1
     /// Decay of the weight average that is validated and kept (0: keep the raw weights).
@@ -255,7 +260,7 @@ public final class MQTrainer {
         let (trainSet, validation) = split(series, cutoff: cutoff, holdOut: config.holdOut)
         stabilityWeight = config.stabilityWeight
         var rng = Initializer(seed: config.seed)
-        var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0
+        var best = Double.infinity, bestWeights = network.parameters.map(\.value), stale = 0, steps = 0
         let average = config.averagingDecay > 0 ? WeightAverage(network.parameters, decay: config.averagingDecay) : nil
         for epoch in 1...config.epochs {
             let started = Date()
@@ -275,6 +280,7 @@ public final class MQTrainer {
             refreshBaseForecasts(remembered(sample), series: series)
             let trained = pass(sample, series: series, batchSize: config.batchSize, train: true, baseWeight: config.baseLossWeight) {
                 average?.update(network.parameters)
+                steps += 1
             }
             // Validate the averaged weights (swapped in, and back out after).
             if let average { average.swap(into: network.parameters); syncHelpers() }
@@ -296,7 +302,7 @@ public final class MQTrainer {
                 stale = 0
             } else {
                 stale += 1
-                if stale >= config.patience { break }
+                if stale >= config.patience && steps >= config.minimumSteps { break }
             }
         }
         for (p, w) in zip(network.parameters, bestWeights) { p.value = w }

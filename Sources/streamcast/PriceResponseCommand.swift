@@ -22,7 +22,7 @@ struct PriceResponseCommand: ParsableCommand {
     @Option(help: "Replay file the model is evaluated on.") var replay: String
     @Option(help: "Model file (from `streamcast train`).") var model: String
     @Option(help: "Truth file of the same log (BASE.truth.csv.gz from `streamcast simulate`).") var truth: String
-    @Option(help: "Planned price changes in percent (comma-separated).") var changes = "-20,-10,10,20"
+    @Option(help: "Planned price changes in percent, comma-separated (write --changes=-20,10 when the first is negative).") var changes = "-20,-10,10,20"
     @Option(help: "Test FCTs left out in training: the response is read at the first of them.") var testFcts = 8
     @Option(help: "Cores to run the network on.") var threads = 2
 

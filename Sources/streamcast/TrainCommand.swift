@@ -28,7 +28,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Use no holiday/event calendar (not even Config/calendar.toml).") var noCalendar = false
     @Flag(inversion: .prefixedNo, help: "Give each named calendar event its own inputs (its day in the target period, its day in the week after), so each gets its own effect; without it the network sees one holiday flag for all.") var eventFeatures = true
     @Option(help: "Most passes over the examples (early stopping on the held-out tail may stop sooner).") var epochs = 20
-    @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept).") var patience = 3
+    @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept), once at least --minimum-steps steps are done.") var patience = 3
+    @Option(help: "Training steps (batches) before early stopping may stop: small data sets then still train long enough for the weight average to settle.") var minimumSteps = 2_000
     @Option(help: "Examples (product, FCT) drawn per epoch.") var examples = 40_000
     @Option(help: "Random seed: the same seed, data and --threads give the same model, byte for byte.") var seed: UInt64 = 1
     @Option(help: "Cores to train on (data-parallel; the model depends on this number too).") var threads = 2
@@ -98,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience
+        t.minimumSteps = minimumSteps
         t.examplesPerEpoch = examples
         t.seed = seed
         t.finalLearningRateFraction = finalLr

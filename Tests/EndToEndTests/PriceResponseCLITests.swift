@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// `streamcast price-response` on a simulated log: one row per change and horizon; the true response
+/// follows the sign of the change (every elasticity is negative); the model's numbers are finite.
+/// And `train` with its defaults reads Config/calendar.toml and gives each event its own inputs.
+@Suite struct PriceResponseCLITests {
+    @Test func priceResponseAgainstTheTrueElasticity() throws {
+        let dir = Harness.temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "60", "--seed", "9", "--out", log]).0 == 0)
+        let model = dir.appendingPathComponent("m.safetensors").path
+        let (trainStatus, trainOut) = try Harness.streamcast(["train", "--replay", log, "--out", model, "--epochs", "1", "--examples", "1500"])
+        #expect(trainStatus == 0, "\(trainOut)")
+        #expect(trainOut.contains("calendar: Config/calendar.toml") && trainOut.contains("each with its own inputs"), "\(trainOut)")
+
+        let (status, out) = try Harness.streamcast(["price-response", "--replay", log, "--model", model,
+                                                    "--truth", dir.appendingPathComponent("log.truth.csv.gz").path, "--changes=-20,10"])
+        #expect(status == 0, "\(out)")
+        let rows = out.split(separator: "\n").filter { $0.hasPrefix("  -20%") || $0.hasPrefix("  +10%") }
+        #expect(rows.count == 2 * 14, "a row per change and horizon: \(out)")
+        for row in rows {
+            let numbers = row.split(separator: " ").compactMap { Double($0.replacingOccurrences(of: "%", with: "")) }
+            #expect(numbers.count == 5 && numbers.allSatisfy(\.isFinite), "\(row)")
+            let (change, truth) = (numbers[0], numbers[3])
+            #expect(change < 0 ? truth > 0 : truth < 0, "a price cut raises demand, a rise lowers it: \(row)")
+        }
+    }
+
+    @Test func aTruthFileWithoutElasticitiesIsAClearError() throws {
+        let dir = Harness.temporaryDirectory()
+        let truth = dir.appendingPathComponent("old.truth.csv").path
+        try "product,start,mean,shape,units,q0.1,q0.5,q0.9\nP1,2024-01-01T00:00:00Z,1,1,1,0,1,2\n".write(toFile: truth, atomically: true, encoding: .utf8)
+        let (status, _) = try Harness.streamcast(["price-response", "--replay", "Replays/sample-daily.jsonl.gz",
+                                                  "--model", "Replays/sample-daily.safetensors", "--truth", truth])
+        #expect(status != 0)
+    }
+}
