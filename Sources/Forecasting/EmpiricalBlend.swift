@@ -107,6 +107,17 @@ public struct EmpiricalBlend: Sendable, Equatable {
 /// to the FCT: what the post-training fits (blend, count rounding) are fitted to, computed once.
 public struct HeldOutCells {
     public var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = [], products: [Int] = []
+
+    /// The cells of several networks (same series, same cutoff, so the same cells in the same
+    /// order) with their forecasts averaged quantile by quantile, as an ensemble serves them.
+    public static func mean(_ all: [HeldOutCells]) -> HeldOutCells {
+        guard var out = all.first, all.count > 1 else { return all.first ?? HeldOutCells() }
+        let n = Float(all.count)
+        for c in out.forecasts.indices {
+            out.forecasts[c] = out.forecasts[c].indices.map { j in all.reduce(0) { $0 + $1.forecasts[c][j] } / n }
+        }
+        return out
+    }
 }
 
 extension MQTrainer {

@@ -16,10 +16,13 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     /// this many periods (the members' context).
     let roundsByPacks: Bool
     let packWindow: Int
+    /// The id forecasts carry (nil: "ensemble-" and the members' ids).
+    let fixedID: String?
 
-    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:], roundsByPacks: Bool = false, packWindow: Int = 0) {
+    public init(members: [any Forecaster], roundingPoints: [Double: Float] = [:], roundsByPacks: Bool = false, packWindow: Int = 0, id: String? = nil) {
         precondition(!members.isEmpty, "an ensemble needs members")
         self.members = members
+        fixedID = id
         self.roundingPoints = roundingPoints
         self.roundsByPacks = roundsByPacks
         self.packWindow = packWindow
@@ -29,7 +32,7 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
     /// data), the members forecast it continuously and the average is rounded at the members'
     /// mean rounding point: an average of whole numbers is not one, and rounding each member
     /// first would throw away the information the averaging adds.
-    public convenience init(models: [MQModel], useMemory: Bool = true) {
+    public convenience init(models: [MQModel], useMemory: Bool = true, id: String? = nil) {
         var points: [Double: Float] = [:]
         let levels = models[0].network.config.quantiles
         let packs = models[0].countRounding?.packs ?? false
@@ -40,10 +43,10 @@ public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
             }
         }
         self.init(members: models.map { MQForecaster(model: $0, useMemory: useMemory, countRounding: points.isEmpty) },
-                  roundingPoints: points, roundsByPacks: packs, packWindow: models[0].network.config.context)
+                  roundingPoints: points, roundsByPacks: packs, packWindow: models[0].network.config.context, id: id)
     }
 
-    public var id: String { "ensemble-" + members.map(\.id).joined(separator: "+") }
+    public var id: String { fixedID ?? "ensemble-" + members.map(\.id).joined(separator: "+") }
     public var contextLength: Int { members.map(\.contextLength).max() ?? 0 }
     public var stateLayout: String { "ensemble[" + members.map(\.stateLayout).joined(separator: "; ") + "]" }
 

@@ -16,6 +16,9 @@ public struct MQModel {
     public var empiricalBlend: EmpiricalBlend?
     /// The named events behind the network's per-event features (empty: none).
     public var events = EventCalendar([])
+    /// Further networks of the same shape, trained with other seeds: the model serves the quantile
+    /// average of `network` and these (`forecaster`). Empty: one network.
+    public var members: [MQNetwork] = []
 
     public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil,
                 empiricalBlend: EmpiricalBlend? = nil) {
@@ -31,13 +34,22 @@ public struct MQModel {
     /// lookback if longer.
     public var historyNeeded: Int { max(network.config.context, empiricalBlend?.lookback ?? 0) }
 
+    /// Every network of the model: the first, then the other members.
+    public var networks: [MQNetwork] { [network] + members }
+
+    /// Tensor names of network `i`: the first network's as they are (so single-network files read
+    /// as before), the others' prefixed "memberI.".
+    static func tensorName(_ name: String, network i: Int) -> String { i == 0 ? name : "member\(i).\(name)" }
+
     public func save(to path: String) throws {
         var header: [String: Any] = [:]
         var data = Data()
-        for p in network.parameters {
-            let start = data.count
-            for v in p.value.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-            header[p.name] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
+        for (i, net) in networks.enumerated() {
+            for p in net.parameters {
+                let start = data.count
+                for v in p.value.data { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                header[Self.tensorName(p.name, network: i)] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
+            }
         }
         let config = String(decoding: try JSONEncoder().encode(network.config), as: UTF8.self)
         var meta = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
@@ -45,6 +57,7 @@ public struct MQModel {
         if let countRounding { meta["count_rounding"] = countRounding.encoded }
         if let empiricalBlend { meta["empirical_blend"] = empiricalBlend.encoded }
         if !events.names.isEmpty { meta["events"] = events.encoded }
+        if !members.isEmpty { meta["networks"] = String(networks.count) }
         header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
@@ -63,19 +76,25 @@ public struct MQModel {
               let configText = meta["config"], let periodName = meta["period"], let period = Period(rawValue: periodName)
         else { throw ModelFileError("\(path) is not a StreamCast model file") }
         let config = try JSONDecoder().decode(MQConfig.self, from: Data(configText.utf8))
-        let network = MQNetwork(config, seed: 0)
+        guard let count = Int(meta["networks"] ?? "1"), count >= 1 else { throw ModelFileError("\(path): networks '\(meta["networks"] ?? "")' is not a count") }
         let body = bytes.subdata(in: (8 + n)..<bytes.count)
-        for p in network.parameters {
-            guard let entry = header[p.name] as? [String: Any], let shape = entry["shape"] as? [Int],
-                  let offsets = entry["data_offsets"] as? [Int], shape == [p.value.rows, p.value.cols],
-                  offsets.count == 2, offsets[1] - offsets[0] == 4 * p.value.count, offsets[1] <= body.count
-            else { throw ModelFileError("\(path): tensor \(p.name) is missing or has another shape than the config says") }
-            body.withUnsafeBytes { raw in
-                for i in 0..<p.value.count {
-                    p.value.data[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offsets[0] + 4 * i, as: UInt32.self)))
+        let networks = try (0..<count).map { i in
+            let network = MQNetwork(config, seed: 0)
+            for p in network.parameters {
+                let name = tensorName(p.name, network: i)
+                guard let entry = header[name] as? [String: Any], let shape = entry["shape"] as? [Int],
+                      let offsets = entry["data_offsets"] as? [Int], shape == [p.value.rows, p.value.cols],
+                      offsets.count == 2, offsets[1] - offsets[0] == 4 * p.value.count, offsets[1] <= body.count
+                else { throw ModelFileError("\(path): tensor \(name) is missing or has another shape than the config says") }
+                body.withUnsafeBytes { raw in
+                    for i in 0..<p.value.count {
+                        p.value.data[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offsets[0] + 4 * i, as: UInt32.self)))
+                    }
                 }
             }
+            return network
         }
+        let network = networks[0]
         let holidays = Set((meta["holidays"] ?? "").split(separator: ",").compactMap { Int($0) })
         var rounding: CountRounding?
         if let text = meta["count_rounding"] {
@@ -91,6 +110,7 @@ public struct MQModel {
         }
         var model = MQModel(network: network, period: period, holidays: holidays, id: meta["model_id"] ?? "mq", countRounding: rounding,
                             empiricalBlend: blend)
+        model.members = Array(networks.dropFirst())
         if let text = meta["events"] {
             guard let events = EventCalendar(encoded: text) else { throw ModelFileError("\(path): events '\(text)' is not 'name:day,day;…'") }
             model.events = events
@@ -119,6 +139,9 @@ extension MQModel {
         // The stored entries must mean the same (what an entry keeps); inputs derived from them, like the age, may differ.
         let (was, now) = (ErrorMemory(config: a).layout, ErrorMemory(config: b).layout)
         if now != was { return "its error memory is \(now), the serving model's \(was) (the stored entries would be misread)" }
+        if networks.count != current.networks.count {
+            return "it averages \(networks.count) networks, the serving model \(current.networks.count) (each keeps its own error memory per product)"
+        }
         if historyNeeded > windowLength { return "it needs \(historyNeeded) periods of history, the windows keep \(windowLength)" }
         if let q = quantiles.first(where: { q in !b.quantiles.contains { abs($0 - q) < 1e-9 } }) { return "it has no \(q) quantile" }
         return nil
@@ -128,9 +151,29 @@ extension MQModel {
     /// FNV-1a over the weights, then the count rounding and blend if any (they change what the model serves).
     public var weightsDigest: String {
         var h: UInt32 = 2_166_136_261
-        for p in network.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } }
+        for net in networks { for p in net.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } } }
         for b in (countRounding?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         for b in (empiricalBlend?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         return String(h, radix: 16)
+    }
+}
+
+extension MQModel {
+    /// What serves this model: the network, or the quantile average of its networks (each with its
+    /// own error memory per product), under the model's id.
+    public func forecaster(useMemory: Bool = true) -> any Forecaster {
+        guard !members.isEmpty else { return MQForecaster(model: self, useMemory: useMemory) }
+        return EnsembleForecaster(models: memberModels, useMemory: useMemory, id: id)
+    }
+
+    /// One single-network model per network, each with the model's calendar, blend and rounding.
+    public var memberModels: [MQModel] {
+        networks.enumerated().map { i, net in
+            var m = self
+            m.network = net
+            m.members = []
+            m.id = i == 0 ? id : "\(id)#\(i + 1)"
+            return m
+        }
     }
 }

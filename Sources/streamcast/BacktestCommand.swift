@@ -46,8 +46,8 @@ struct BacktestCommand: ParsableCommand {
             guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
             return f
         }
-        let learned: [any Forecaster] = models.map { MQForecaster(model: $0) } + ensembles.map { EnsembleForecaster(models: $0) }
-            + (noMemory ? models.map { MQForecaster(model: $0, useMemory: false) } + ensembles.map { EnsembleForecaster(models: $0, useMemory: false) } : [])
+        let learned: [any Forecaster] = models.map { $0.forecaster() } + ensembles.map { EnsembleForecaster(models: $0.flatMap(\.memberModels)) }
+            + (noMemory ? models.map { $0.forecaster(useMemory: false) } + ensembles.map { EnsembleForecaster(models: $0.flatMap(\.memberModels), useMemory: false) } : [])
         let scale = recalibrationScale ?? settings.recalibrationScale
         all += learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
         for f in all {

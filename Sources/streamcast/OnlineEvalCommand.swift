@@ -46,7 +46,8 @@ struct OnlineEvalCommand: ParsableCommand {
             config.windows.length = max(config.windows.length, model.historyNeeded)
             for v in variants.split(separator: ",").map(String.init) {
                 guard ["memory", "no-memory", "memory+aci", "no-memory+aci", "blank-errors"].contains(v) else { throw ValidationError("unknown variant \(v)") }
-                let f = MQForecaster(model: model, useMemory: !v.hasPrefix("no-memory"), blankErrors: v == "blank-errors")
+                guard v != "blank-errors" || model.members.isEmpty else { throw ValidationError("the blank-errors variant takes a single-network model; \(path) averages \(model.networks.count)") }
+                let f = v == "blank-errors" ? MQForecaster(model: model, blankErrors: true) : model.forecaster(useMemory: !v.hasPrefix("no-memory"))
                 all.append(v.hasSuffix("+aci") ? recalibrated(f) : f)
             }
         }

@@ -31,6 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Early stopping: epochs without a better held-out loss before stopping (the best weights are kept), once at least --minimum-steps steps are done.") var patience = 3
     @Option(help: "Training steps (batches) before early stopping may stop: small data sets then still train long enough for the weight average to settle.") var minimumSteps = 2_000
     @Option(help: "Examples (product, FCT) drawn per epoch.") var examples = 40_000
+    @Option(help: "Networks trained (seeds --seed, --seed + 1, …): the model serves their quantile average, which is steadier than any one of them.") var networks = 3
     @Option(help: "Random seed: the same seed, data and --threads give the same model, byte for byte.") var seed: UInt64 = 1
     @Option(help: "Cores to train on (data-parallel; the model depends on this number too).") var threads = 2
     @Option(help: "Network: full (with the error memory), no-feedback (without it) or mqcnn (neither it nor attention over the context); for ablations.") var variant = "full"
@@ -63,6 +64,7 @@ struct TrainCommand: ParsableCommand {
         guard finalLr > 0, finalLr <= 1 else { throw ValidationError("--final-lr must be in (0, 1]") }
         guard baseLossWeight >= 0 else { throw ValidationError("--base-loss-weight must be ≥ 0") }
         guard averaging >= 0, averaging < 1 else { throw ValidationError("--averaging must be in [0, 1)") }
+        guard networks >= 1 else { throw ValidationError("--networks must be at least 1") }
         guard stability >= 0, stability < 0.5 else { throw ValidationError("--stability must be in [0, 0.5): at 0.5 or more the median would never move") }
         var c = MQConfig()
         c.horizons = horizons
@@ -99,30 +101,39 @@ struct TrainCommand: ParsableCommand {
         // Protocol: the first test FCT is T−H−K+1 (T = the last period with data); train up to it.
         let cutoff = last - Int64(horizons) - Int64(testFcts)
         say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(c.context) H=\(horizons), variant \(variant)")
-        let network = MQNetwork(c, seed: seed)
-        let trainer = MQTrainer(network: network, features: FeatureBuilder(config: c, period: p, holidays: holidays, events: events), learningRate: 2e-3, threads: threads)
+        let features = FeatureBuilder(config: c, period: p, holidays: holidays, events: events)
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience
         t.minimumSteps = minimumSteps
         t.examplesPerEpoch = examples
-        t.seed = seed
         t.finalLearningRateFraction = finalLr
         t.averagingDecay = averaging
         t.baseLossWeight = baseLossWeight
         t.holdOut = !noHoldout
         t.stabilityWeight = stability
-        var spent = 0.0
-        trainer.train(series, cutoff: cutoff, config: t) { r in
-            spent += r.seconds
-            let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
-            let left = Double(t.epochs - r.epoch) * spent / Double(r.epoch)
-            warn(String(format: "epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)", r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
+        // Network i is trained with seed + i; the model serves their quantile average.
+        var trainers: [MQTrainer] = []
+        var spent = 0.0, epochsDone = 0
+        for i in 0..<networks {
+            let trainer = MQTrainer(network: MQNetwork(c, seed: seed + UInt64(i)), features: features, learningRate: 2e-3, threads: threads)
+            t.seed = seed + UInt64(i)
+            trainer.train(series, cutoff: cutoff, config: t) { r in
+                spent += r.seconds
+                epochsDone += 1
+                let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
+                let left = Double((networks - i) * t.epochs - r.epoch) * spent / Double(epochsDone)
+                warn(String(format: "network %d/%d  epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)",
+                            i + 1, networks, r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
+            }
+            trainers.append(trainer)
         }
+        let trainer = trainers[0], network = trainer.network
         var model = MQModel(network: network, period: p, holidays: holidays, id: "")
         model.events = events
-        // Both post-training fits read the network's forecasts of the held-out tail: one pass.
-        let cells = t.holdOut && (empiricalBlend || countRounding) ? trainer.heldOutCells(series, cutoff: cutoff) : nil
+        model.members = trainers.dropFirst().map(\.network)
+        // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
+        let cells = t.holdOut && (empiricalBlend || countRounding) ? HeldOutCells.mean(trainers.map { $0.heldOutCells(series, cutoff: cutoff) }) : nil
         if empiricalBlend, let cells {
             model.empiricalBlend = trainer.fitEmpiricalBlend(cells)
             say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }

@@ -53,7 +53,7 @@ import Windows
     /// A quick model: one short epoch is enough for the plumbing (accuracy is docs/accuracy.md's job).
     static func train(_ log: String, out: String, seed: Int, horizons: Int = 14) throws {
         let (status, output) = try Harness.streamcast(["train", "--replay", log, "--out", out, "--period", "day", "--horizons", "\(horizons)",
-                                                       "--context", "28", "--epochs", "1", "--examples", "1500", "--seed", "\(seed)"])
+                                                       "--context", "28", "--epochs", "1", "--examples", "1500", "--seed", "\(seed)", "--networks", "1"])
         #expect(status == 0, "train: \(output)")
     }
 
