@@ -24,6 +24,7 @@ struct PriceResponseCommand: ParsableCommand {
     @Option(help: "Truth file of the same log (BASE.truth.csv.gz from `streamcast simulate`).") var truth: String
     @Option(help: "Planned price changes in percent, comma-separated (write --changes=-20,10 when the first is negative).") var changes = "-20,-10,10,20"
     @Option(help: "Test FCTs left out in training: the response is read at the first of them.") var testFcts = 8
+    @Option(help: "Only products whose median at the unchanged price is at least this (units per period): for small counts a median moves in whole units, not by the elasticity.") var minMedian: Float = 1
     @Option(help: "Cores to run the network on.") var threads = 2
 
     func run() throws {
@@ -57,7 +58,7 @@ struct PriceResponseCommand: ParsableCommand {
             let changed = medians(Float(f))
             for k in 0..<H {
                 var model = 0.0, truth = 0.0, error = 0.0, n = 0.0
-                for (i, s) in series.enumerated() where base[i][k] > 0.05 {
+                for (i, s) in series.enumerated() where base[i][k] >= max(minMedian, 0.05) {
                     let e = elasticity[s.product]?[fct + 1 + Int64(k)] ?? elasticity[s.product]![fct + 1]!
                     let r = Double(changed[i][k] / base[i][k]) - 1, t = pow(f, e) - 1
                     model += r; truth += t; error += abs(r - t); n += 1
