@@ -51,7 +51,10 @@ public struct MQModel {
                 header[Self.tensorName(p.name, network: i)] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
             }
         }
-        let config = String(decoding: try JSONEncoder().encode(network.config), as: UTF8.self)
+        // Sorted keys: the same model is the same bytes (JSONEncoder's key order is not stable).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let config = String(decoding: try encoder.encode(network.config), as: UTF8.self)
         var meta = ["format": "streamcast-mq", "config": config, "period": period.rawValue,
                     "holidays": holidays.sorted().map(String.init).joined(separator: ","), "model_id": id]
         if let countRounding { meta["count_rounding"] = countRounding.encoded }

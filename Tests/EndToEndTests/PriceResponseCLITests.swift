@@ -36,3 +36,22 @@ import Testing
         #expect(status != 0)
     }
 }
+
+/// What `train` chooses and trains is a function of the data and the seed: two runs, the same model.
+@Suite struct TrainCLITests {
+    @Test func sameSeedSameModel() throws {
+        let dir = Harness.temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        #expect(try Harness.streamcast(["simulate", "--products", "30", "--periods", "50", "--seed", "5", "--out", log]).0 == 0)
+        var ids: [String] = []
+        for run in 0..<2 {
+            let out = dir.appendingPathComponent("m\(run).safetensors").path
+            let (status, text) = try Harness.streamcast(["train", "--replay", log, "--out", out, "--epochs", "2", "--examples", "1000", "--networks", "2"])
+            #expect(status == 0, "\(text)")
+            ids += text.split(separator: "\n").filter { $0.hasPrefix("model ") }.map { String($0.split(separator: " ")[1]) }
+        }
+        #expect(ids.count == 2 && ids[0] == ids[1], "\(ids)")
+        let a = try Data(contentsOf: dir.appendingPathComponent("m0.safetensors")), b = try Data(contentsOf: dir.appendingPathComponent("m1.safetensors"))
+        #expect(a == b, "byte for byte")
+    }
+}

@@ -19,14 +19,15 @@ import Testing
                              views: units.map { $0 * 3 }, price: units.map { _ in 1 }, promo: units.map { _ in 0 })
     }
 
-    static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil,
-                      config: MQConfig = config, stability: Float = 0) -> (MQNetwork, [MQTrainer.EpochReport]) {
+    static func train(threads: Int, epochs: Int = 3, holdOut: Bool = true, patience: Int? = nil, minimumSteps: Int = 2_000,
+                      config: MQConfig = config, stability: Float = 0, learningRate: Float = 5e-3) -> (MQNetwork, [MQTrainer.EpochReport]) {
         let network = MQNetwork(config, seed: 3)
         let trainer = MQTrainer(network: network, features: FeatureBuilder(config: config, period: .week, holidays: []),
-                                learningRate: 5e-3, threads: threads)
+                                learningRate: learningRate, threads: threads)
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience ?? epochs
+        t.minimumSteps = minimumSteps
         t.holdOut = holdOut
         t.examplesPerEpoch = 1_500
         t.seed = 9
@@ -43,6 +44,15 @@ import Testing
         #expect(reports.count == 3)
         #expect(reports.last!.validationLoss < reports.first!.validationLoss)
         #expect(reports.last!.trainLoss < reports.first!.trainLoss)
+    }
+
+    /// With a learning rate of 0 the held-out loss never improves after the first epoch: patience 1
+    /// stops the run at epoch 2 unless the step budget (12 steps per epoch here) is not spent yet.
+    @Test func earlyStoppingWaitsForTheStepBudget() {
+        let (_, stopped) = Self.train(threads: 1, epochs: 6, patience: 1, minimumSteps: 0, learningRate: 0)
+        #expect(stopped.count == 2)
+        let (_, waited) = Self.train(threads: 1, epochs: 6, patience: 1, minimumSteps: 40, learningRate: 0)
+        #expect(waited.count == 4, "12 steps an epoch: the fourth epoch passes 40 steps")
     }
 
     @Test func theQuantileMemoryTrainsAndRemembersEveryQuantile() {

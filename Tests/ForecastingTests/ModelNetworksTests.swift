@@ -54,3 +54,40 @@ import Windows
         #expect(three.incompatibility(replacing: Self.model(networks: 3), windowLength: 16, quantiles: [0.5]) == nil)
     }
 }
+
+/// A model file written before per-event inputs and several networks (no `eventFeatures` in its
+/// config, no `networks` or `events` in its metadata) loads as one network and serves as before.
+@Suite struct OlderModelFileTests {
+    @Test func loadsAndServes() throws {
+        let m = ModelNetworksTests.model(networks: 1)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try m.save(to: path)
+        // Rewrite the header as the earlier format had it.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let n = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian)
+        var header = try #require(try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any])
+        var meta = try #require(header["__metadata__"] as? [String: String])
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(meta["config"]!.utf8)) as? [String: Any])
+        #expect(config.removeValue(forKey: "eventFeatures") != nil)
+        meta["config"] = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]), as: UTF8.self)
+        meta["networks"] = nil
+        meta["events"] = nil
+        header["__metadata__"] = meta
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        let body = bytes.subdata(in: (8 + n)..<bytes.count)
+        bytes = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(json)
+        bytes.append(body)
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let old = try MQModel.load(from: path)
+        #expect(old.networks.count == 1 && old.network.config.eventFeatures == 0 && old.events.names.isEmpty)
+        var a: [UInt8] = [], b: [UInt8] = []
+        let window = ModelNetworksTests.window()
+        #expect(old.forecaster().forecast(window, horizons: 3, quantiles: [0.1, 0.5, 0.9], state: &a)
+                == m.forecaster().forecast(window, horizons: 3, quantiles: [0.1, 0.5, 0.9], state: &b))
+    }
+}
