@@ -30,7 +30,7 @@ variants=${VARIANTS:-memory,no-memory}
 [ "$variants" = memory,no-memory ] || name=$name-${variants//,/-}
 for seed in ${SEEDS:-1 2 3}; do
   # The recipe the documented runs were trained with (docs/online.md), then this run's options.
-  OUT=$OUT TAG=$tag TRAIN_ARGS="$recipe --epochs 25 --examples 40000 --no-event-features $*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "${BENCH:?set BENCH=the benchmark harness folder}" "${DATA:?set DATA=the datasets folder}" "$dataset"
+  OUT=$OUT TAG=$tag TRAIN_ARGS="$recipe --epochs 25 --examples 40000 --networks 1 --minimum-steps 0 --no-season-flag --no-event-features $*" VARIANTS=$V SEEDS=$seed scripts/accuracy.sh "${BENCH:?set BENCH=the benchmark harness folder}" "${DATA:?set DATA=the datasets folder}" "$dataset"
   log=$SHIFT/$dataset-shift-$start.jsonl.gz drift=$SHIFT/$dataset-shift-$start.drift.jsonl
   [ -f "$log" ] || python3 scripts/inject-shift.py "$OUT/$dataset.jsonl.gz" "$log" "$drift" 0.25 1.8 "${start}T00:00:00Z"
   run=$SHIFT/$name-$V$tag-s$seed.shift.json

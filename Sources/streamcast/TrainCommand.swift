@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
-    @Flag(help: "Tell the network per target whether a season-ago value exists (otherwise a missing one reads as a zero sale; docs/accuracy.md).") var seasonFlag = false
+    @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
