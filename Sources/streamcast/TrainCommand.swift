@@ -59,13 +59,50 @@ struct TrainCommand: ParsableCommand {
     /// The retail calendar shipped with StreamCast, read when no --calendar is given (as `simulate` does).
     static let defaultCalendar = "Config/calendar.toml"
 
-    func run() throws {
-        guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
+    func validate() throws {
         guard finalLr > 0, finalLr <= 1 else { throw ValidationError("--final-lr must be in (0, 1]") }
         guard baseLossWeight >= 0 else { throw ValidationError("--base-loss-weight must be ≥ 0") }
         guard averaging >= 0, averaging < 1 else { throw ValidationError("--averaging must be in [0, 1)") }
         guard networks >= 1 else { throw ValidationError("--networks must be at least 1") }
         guard stability >= 0, stability < 0.5 else { throw ValidationError("--stability must be in [0, 0.5): at 0.5 or more the median would never move") }
+    }
+
+    func run() throws {
+        guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
+        var c = try networkConfig(p)
+        let (holidays, events) = try readCalendars()
+        c.eventFeatures = events.featureCount
+        c.futureFeatures += c.eventFeatures
+        var series: [ProductSeries] = []
+        for file in replay { series += try SeriesBuilder.build(path: file, period: p, categories: c.categories) }
+        let last = series.map { $0.firstPeriod + Int64($0.units.count) }.max() ?? 0  // one past the last closed period
+        // Protocol: the first test FCT is T−H−K+1 (T = the last period with data); train up to it.
+        let cutoff = last - Int64(horizons) - Int64(testFcts)
+        say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(c.context) H=\(horizons), variant \(variant)")
+        let t = trainingConfig()
+        let trainers = trainNetworks(series, cutoff: cutoff, features: FeatureBuilder(config: c, period: p, holidays: holidays, events: events), config: t)
+        let trainer = trainers[0]
+        var model = MQModel(network: trainer.network, period: p, holidays: holidays, id: "")
+        model.events = events
+        model.members = trainers.dropFirst().map(\.network)
+        // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
+        let cells = t.holdOut && (empiricalBlend || countRounding) ? HeldOutCells.mean(trainers.map { $0.heldOutCells(series, cutoff: cutoff) }) : nil
+        if empiricalBlend, let cells {
+            model.empiricalBlend = trainer.fitEmpiricalBlend(cells)
+            say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }
+                ?? "empirical blend: no clear gain on the held-out tail; the network alone")
+        }
+        if countRounding, let cells, let rounding = trainer.fitCountRounding(series, cells: cells, blend: model.empiricalBlend) {
+            model.countRounding = rounding
+            say("count data: quantiles in whole \(rounding.packs ? "packs" : "units"), rounding points \(rounding.encoded) (fitted on the held-out tail)")
+        }
+        model.id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)-\(model.weightsDigest)"
+        try model.save(to: out)
+        say("model \(model.id) → \(out)")
+    }
+
+    /// The network's sizes and inputs from the options (event features are added by the calendar).
+    func networkConfig(_ p: Period) throws -> MQConfig {
         var c = MQConfig()
         c.horizons = horizons
         if let context { guard context > 1 else { throw ValidationError("--context must be at least 2 periods") } }
@@ -82,26 +119,28 @@ struct TrainCommand: ParsableCommand {
         c.memoryAge = memoryAge
         c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
-        var holidays = Set<Int>(), named: [(name: String, day: Int)] = []
-        let calendars = noCalendar ? [] : (calendar.isEmpty && FileManager.default.fileExists(atPath: Self.defaultCalendar) ? [Self.defaultCalendar] : calendar)
-        for file in calendars { for e in try loadCalendar(file) { holidays.insert(e.day); named.append((e.name, e.day)) } }
-        let events = eventFeatures ? EventCalendar(named) : EventCalendar([])
-        c.eventFeatures = events.featureCount
-        c.futureFeatures += c.eventFeatures
-        if !calendars.isEmpty { say("calendar: \(calendars.joined(separator: ", ")) (\(EventCalendar(named).names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))") }
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false
         case "mqcnn": c.useFeedback = false; c.useEncoderAttention = false
         default: throw ValidationError("--variant must be full, no-feedback or mqcnn")
         }
-        var series: [ProductSeries] = []
-        for file in replay { series += try SeriesBuilder.build(path: file, period: p, categories: c.categories) }
-        let last = series.map { $0.firstPeriod + Int64($0.units.count) }.max() ?? 0  // one past the last closed period
-        // Protocol: the first test FCT is T−H−K+1 (T = the last period with data); train up to it.
-        let cutoff = last - Int64(horizons) - Int64(testFcts)
-        say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(c.context) H=\(horizons), variant \(variant)")
-        let features = FeatureBuilder(config: c, period: p, holidays: holidays, events: events)
+        return c
+    }
+
+    /// Every event day (the single holiday flag) and the named events (their own inputs, unless
+    /// --no-event-features), from --calendar or the shipped retail calendar.
+    func readCalendars() throws -> (holidays: Set<Int>, events: EventCalendar) {
+        var holidays = Set<Int>(), named: [(name: String, day: Int)] = []
+        let calendars = noCalendar ? [] : (calendar.isEmpty && FileManager.default.fileExists(atPath: Self.defaultCalendar) ? [Self.defaultCalendar] : calendar)
+        for file in calendars { for e in try loadCalendar(file) { holidays.insert(e.day); named.append((e.name, e.day)) } }
+        if !calendars.isEmpty {
+            say("calendar: \(calendars.joined(separator: ", ")) (\(EventCalendar(named).names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))")
+        }
+        return (holidays, eventFeatures ? EventCalendar(named) : EventCalendar([]))
+    }
+
+    func trainingConfig() -> TrainingConfig {
         var t = TrainingConfig()
         t.epochs = epochs
         t.patience = patience
@@ -112,11 +151,16 @@ struct TrainCommand: ParsableCommand {
         t.baseLossWeight = baseLossWeight
         t.holdOut = !noHoldout
         t.stabilityWeight = stability
-        // Network i is trained with seed + i; the model serves their quantile average.
-        var trainers: [MQTrainer] = []
+        return t
+    }
+
+    /// Network i is trained with seed + i (the model serves their quantile average), with a
+    /// progress line per epoch.
+    func trainNetworks(_ series: [ProductSeries], cutoff: Int64, features: FeatureBuilder, config: TrainingConfig) -> [MQTrainer] {
+        var t = config, trainers: [MQTrainer] = []
         var spent = 0.0, epochsDone = 0
         for i in 0..<networks {
-            let trainer = MQTrainer(network: MQNetwork(c, seed: seed + UInt64(i)), features: features, learningRate: 2e-3, threads: threads)
+            let trainer = MQTrainer(network: MQNetwork(features.config, seed: seed + UInt64(i)), features: features, learningRate: 2e-3, threads: threads)
             t.seed = seed + UInt64(i)
             trainer.train(series, cutoff: cutoff, config: t) { r in
                 spent += r.seconds
@@ -128,24 +172,6 @@ struct TrainCommand: ParsableCommand {
             }
             trainers.append(trainer)
         }
-        let trainer = trainers[0], network = trainer.network
-        var model = MQModel(network: network, period: p, holidays: holidays, id: "")
-        model.events = events
-        model.members = trainers.dropFirst().map(\.network)
-        // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
-        let cells = t.holdOut && (empiricalBlend || countRounding) ? HeldOutCells.mean(trainers.map { $0.heldOutCells(series, cutoff: cutoff) }) : nil
-        if empiricalBlend, let cells {
-            model.empiricalBlend = trainer.fitEmpiricalBlend(cells)
-            say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }
-                ?? "empirical blend: no clear gain on the held-out tail; the network alone")
-        }
-        if countRounding, let cells, let rounding = trainer.fitCountRounding(series, cells: cells, blend: model.empiricalBlend) {
-            model.countRounding = rounding
-            say("count data: quantiles in whole \(rounding.packs ? "packs" : "units"), rounding points \(rounding.encoded) (fitted on the held-out tail)")
-        }
-        model.id = "mq-\(variant)-\(p.rawValue)-h\(horizons)-s\(seed)-\(model.weightsDigest)"
-        let id = model.id
-        try model.save(to: out)
-        say("model \(id) → \(out)")
+        return trainers
     }
 }
