@@ -103,12 +103,12 @@ public struct FeatureBuilder: Sendable {
         let periods = examples.map { ($0.series.firstPeriod + Int64($0.t - L + 1), $0.series.firstPeriod + Int64($0.t + H)) }
         let lowest = periods.map(\.0).min() ?? 0, highest = periods.map(\.1).max() ?? 0
         let table = highest - lowest < 100_000 ? PeriodTable(self, from: lowest, through: highest) : nil
-        func calendarAndHoliday(_ p: Int64) -> (cal: [Float], holiday: Float) {
-            if let table { return (table[p].cal, table[p].holiday) }
-            return (calendar(p), holiday(p))
-        }
         let eventColumns = c.eventFeatures, firstEventColumn = c.futureFeatures - c.eventFeatures
-        func eventFlags(_ p: Int64) -> [Float] { table?[p].events ?? events.features(period, p) }
+        /// Everything about period p that does not depend on the product (one table look-up).
+        func periodFeatures(_ p: Int64) -> (cal: [Float], holiday: Float, events: [Float]) {
+            if let table { let row = table[p]; return (row.cal, row.holiday, row.events ?? []) }
+            return (calendar(p), holiday(p), eventColumns > 0 ? events.features(period, p) : [])
+        }
         for (e, ex) in examples.enumerated() {
             let s = ex.series, t = ex.t
             let scale = scale(s, fct: t)
@@ -118,7 +118,7 @@ public struct FeatureBuilder: Sendable {
             for j in 0..<L {
                 let i = t - L + 1 + j, row = e * L + j
                 let p = s.firstPeriod + Int64(i)
-                let (cal, isHoliday) = calendarAndHoliday(p)
+                let (cal, isHoliday, _) = periodFeatures(p)
                 for f in 0..<min(4, c.calendarFeatures) { ctxCal[row, f] = cal[f] }
                 guard i >= 0, i < s.units.count else { continue }
                 let n = c.pastFeatures
@@ -135,7 +135,7 @@ public struct FeatureBuilder: Sendable {
             let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
             for k in 0..<H {
                 let p = s.firstPeriod + Int64(t + 1 + k), row = e * H + k
-                let (cal, isHoliday) = calendarAndHoliday(p)
+                let (cal, isHoliday, eventFlags) = periodFeatures(p)
                 for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
                 let i = t + 1 + k
                 let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
@@ -150,9 +150,7 @@ public struct FeatureBuilder: Sendable {
                 if n > 3 { future[row, 3] = seasonal }
                 // Whether there is a season-ago value at all: 0 above is also a real zero sale.
                 if n > 4 { future[row, 4] = seasonKnown ? 1 : 0 }
-                if eventColumns > 0 {
-                    for (j, flag) in eventFlags(p).enumerated() where flag != 0 { future[row, firstEventColumn + j] = flag }
-                }
+                for (j, flag) in eventFlags.enumerated() where flag != 0 { future[row, firstEventColumn + j] = flag }
             }
             var m: [Bool] = Array(repeating: false, count: H * R)
             if let entries = ex.memory {

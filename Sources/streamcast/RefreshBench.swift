@@ -34,7 +34,8 @@ struct RefreshBench: ParsableCommand {
         config.partitions = partitions
         if noMonitoring { config.monitoring = nil }
         let sink = CountingSink()
-        let forecaster = MQForecaster(model: mq, threads: threads)
+        // As the service serves it: one network, or the quantile average of the model's networks.
+        let forecaster: any Forecaster = mq.members.isEmpty ? MQForecaster(model: mq, threads: threads) : mq.forecaster()
         let processor = try StreamProcessor(config: config, sink: sink, forecaster: forecaster)
         let start = Int64(1_704_067_200_000)  // 2024-01-01
         var line = Int64(0)
@@ -51,8 +52,8 @@ struct RefreshBench: ParsableCommand {
         }
         let total = closes.reduce(0) { $0 + $1.seconds }, refreshed = closes.reduce(0) { $0 + $1.forecasts }
         let stall = closes.map(\.seconds).max() ?? 0
-        say(String(format: "refresh at one close: %d products in %d partitions, %.2f s in all = %.0f products/s; longest single close (consume loop held) %.2f s; %d threads, model L=%d H=%d",
-                   refreshed, closes.count, total, Double(refreshed) / max(total, 1e-9), stall, forecaster.replicas.count,
+        say(String(format: "refresh at one close: %d products in %d partitions, %.2f s in all = %.0f products/s; longest single close (consume loop held) %.2f s; %d network(s), model L=%d H=%d",
+                   refreshed, closes.count, total, Double(refreshed) / max(total, 1e-9), stall, mq.networks.count,
                    mq.network.config.context, mq.network.config.horizons))
         if let monitor = processor.monitor {
             // The dashboard's query holds the monitor's lock, which the consume thread also takes.

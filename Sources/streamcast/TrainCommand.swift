@@ -134,10 +134,11 @@ struct TrainCommand: ParsableCommand {
         var holidays = Set<Int>(), named: [(name: String, day: Int)] = []
         let calendars = noCalendar ? [] : (calendar.isEmpty && FileManager.default.fileExists(atPath: Self.defaultCalendar) ? [Self.defaultCalendar] : calendar)
         for file in calendars { for e in try loadCalendar(file) { holidays.insert(e.day); named.append((e.name, e.day)) } }
+        let all = EventCalendar(named)
         if !calendars.isEmpty {
-            say("calendar: \(calendars.joined(separator: ", ")) (\(EventCalendar(named).names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))")
+            say("calendar: \(calendars.joined(separator: ", ")) (\(all.names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))")
         }
-        return (holidays, eventFeatures ? EventCalendar(named) : EventCalendar([]))
+        return (holidays, eventFeatures ? all : EventCalendar([]))
     }
 
     func trainingConfig() -> TrainingConfig {

@@ -15,10 +15,9 @@ import Testing
 
     static func text(_ log: URL) -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    /// A port nothing listens on (bound, then released).
-    static func closedPort() throws -> Int {
+    /// A loopback socket bound to a free port: its descriptor and the port.
+    static func boundSocket() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -29,7 +28,14 @@ import Testing
                 guard bind(fd, $0, length) == 0, getsockname(fd, $0, &length) == 0 else { throw HarnessError("cannot bind a probe socket") }
             }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A port nothing listens on (bound, then released).
+    static func closedPort() throws -> Int {
+        let (fd, port) = try boundSocket()
+        close(fd)
+        return port
     }
 
     @Test(arguments: [SIGTERM, SIGINT])
@@ -60,20 +66,10 @@ import Testing
 
     @Test func runRefusesAnAddressItCannotBind() throws {
         let dir = Harness.temporaryDirectory()
-        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (holder, port) = try Self.boundSocket()
         defer { close(holder) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(holder, $0, length)
-                _ = getsockname(holder, $0, &length)
-            }
-        }
         #expect(listen(holder, 1) == 0)
-        let taken = "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let taken = "127.0.0.1:\(port)"
         let log = dir.appendingPathComponent("run.log")
         let service = try Harness.start(Harness.binary, ["run", "--state", dir.appendingPathComponent("s.sqlite").path, "--http", taken,
                                                          "--bootstrap", "127.0.0.1:\(try Self.closedPort())"], log: log)
