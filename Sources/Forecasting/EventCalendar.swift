@@ -37,6 +37,19 @@ public struct EventCalendar: Sendable, Equatable {
         return out
     }
 
+    /// The events whose features are set for at least one period in `from...through`. An event
+    /// that never occurs in the training range has input weights that never learn anything (they
+    /// keep their random initial values); serving them would add noise where the event falls.
+    /// Such events keep the single holiday flag, learned from every other event.
+    public func occurring(_ period: Period, from: Int64, through: Int64) -> EventCalendar {
+        guard from <= through else { return EventCalendar([]) }
+        var seen = Set<Int>()
+        for p in from...through {
+            for (e, flag) in features(period, p).enumerated() where flag != 0 { seen.insert(e % names.count) }
+        }
+        return EventCalendar(byDay.flatMap { day, events in events.filter(seen.contains).map { (names[$0], day) } })
+    }
+
     /// The calendar as stored in a model file: "name:day,day;name:day".
     public var encoded: String {
         var days: [Int: [Int]] = [:]

@@ -32,6 +32,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
     /// current FCT's target periods, so that the network can see how far a new forecast moves from
     /// the last ones: what it needs to keep them steady (train --stability; docs/online.md).
     public var memoryForecasts = false
+    /// Whether a target's price enters as a constant-elasticity factor (`PriceElasticity`): every
+    /// quantile times (target price / price now)^β, with a product's β ≤ 0 read from its encoded
+    /// history and category, instead of as a network input.
+    public var priceElasticity = false
     /// Switches for the ablations.
     public var useEncoderAttention = true
     public var useFeedback = true
@@ -54,10 +58,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
 extension MQConfig {
     enum CodingKeys: String, CodingKey {
         case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
-             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback, eventFeatures
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback, eventFeatures, priceElasticity
     }
 
-    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts, eventFeatures) default when absent, so older files load.
+    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts, eventFeatures, priceElasticity) default when absent, so older files load.
     public init(from decoder: any Decoder) throws {
         let d = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -81,6 +85,7 @@ extension MQConfig {
         memoryForecasts = try d.decodeIfPresent(Bool.self, forKey: .memoryForecasts) ?? false
         useEncoderAttention = try d.decode(Bool.self, forKey: .useEncoderAttention)
         useFeedback = try d.decode(Bool.self, forKey: .useFeedback)
+        priceElasticity = try d.decodeIfPresent(Bool.self, forKey: .priceElasticity) ?? false
     }
 }
 
@@ -99,9 +104,13 @@ public struct MQBatch {
     public var memory: Matrix
     /// memoryMask[b][k·R + j]: whether memory entry j may be attended to by horizon k of example b.
     public var memoryMask: [[Bool]]
+    /// log(target price / price at the FCT) per target row [B·H] (MQConfig.priceElasticity; empty: no change).
+    public var priceChange: [Float]
+    /// log1p(scale)/10 per example [B]: the elasticity layer's view of volume (MQConfig.priceElasticity).
+    public var level: [Float]
 
     public init(size: Int, past: Matrix, contextCalendar: Matrix, targetCalendar: Matrix, future: Matrix,
-                categories: [Int], memory: Matrix, memoryMask: [[Bool]]) {
+                categories: [Int], memory: Matrix, memoryMask: [[Bool]], priceChange: [Float] = [], level: [Float] = []) {
         self.size = size
         self.past = past
         self.contextCalendar = contextCalendar
@@ -110,12 +119,14 @@ public struct MQBatch {
         self.categories = categories
         self.memory = memory
         self.memoryMask = memoryMask
+        self.priceChange = priceChange
+        self.level = level
     }
 }
 
 /// The network: dilated causal conv encoder → context-dependent positional encoding →
 /// horizon-specific decoder-encoder attention → global MLP → feedback-aware attention over the
-/// error memory → local MLP → ordered non-negative quantiles. Outputs are in units of the
+/// error memory → local MLP → ordered non-negative quantiles [→ price elasticity]. Outputs are in units of the
 /// product's scale s; the caller multiplies back. Forward and backward of each stage sit together.
 public final class MQNetwork {
     public let config: MQConfig
@@ -130,6 +141,12 @@ public final class MQNetwork {
     let local1: Dense, local2: Dense
     let localActivation = ReLU()
     public let head: QuantileHead
+    /// The product's elasticity's raw value from [h_T ; category embedding ; level]
+    /// (MQConfig.priceElasticity); one for every horizon, which pools the few announced price
+    /// changes each horizon sees. The level matters: a low count's quantiles move in whole units,
+    /// less than its mean does.
+    let elasticity: Dense?
+    let price = PriceElasticity()
     // Forward state for backward.
     private var hidden = Matrix(rows: 0, cols: 0)
     private var encoderInputs: [Matrix] = []
@@ -157,11 +174,15 @@ public final class MQNetwork {
         local1 = Dense(2 * c.decoder + c.futureFeatures, 2 * c.decoder, init: &rng, name: "local1")
         local2 = Dense(2 * c.decoder, c.quantiles.count, init: &rng, name: "local2")
         head = QuantileHead(levels: c.quantiles)
+        // Last, so the other layers' initial weights do not depend on it. β starts near −1.3.
+        elasticity = c.priceElasticity ? Dense(c.channels + c.embedding + 1, 1, init: &rng, name: "elasticity") : nil
+        elasticity?.bias.value.data[0] = 1
     }
 
     public var parameters: [Parameter] {
         embedding.parameters + encoder.flatMap(\.parameters) + positional.parameters + attention.parameters
             + global1.parameters + global2.parameters + feedback.parameters + local1.parameters + local2.parameters
+            + (elasticity?.parameters ?? [])
     }
 
     /// Returns the final quantiles and the base quantiles (same local MLP, no feedback), [B·H, Q] each.
@@ -237,7 +258,20 @@ public final class MQNetwork {
                 for j in 0..<c.futureFeatures { local[out, 2 * c.decoder + j] = x.future[row, j] }
             }
         }
-        let q = head.forward(local2.forward(localActivation.forward(local1.forward(local))))
+        var q = head.forward(local2.forward(localActivation.forward(local1.forward(local))))
+        // 7. Price: every quantile (final and base) times (target price / price now)^β.
+        if let elasticity {
+            var state = Matrix(rows: b, cols: c.channels + c.embedding + 1)
+            for e in 0..<b {
+                for j in 0..<c.channels { state[e, j] = h[e * L + L - 1, j] }
+                for j in 0..<c.embedding { state[e, c.channels + j] = emb[e, j] }
+                state[e, c.channels + c.embedding] = x.level.isEmpty ? 0 : x.level[e]
+            }
+            let a = elasticity.forward(state)
+            let rows = 2 * b * H
+            let change = x.priceChange.isEmpty ? [Float](repeating: 0, count: rows) : x.priceChange + x.priceChange
+            q = price.forward(q, a: (0..<rows).map { a[($0 % (b * H)) / H, 0] }, logChange: change)
+        }
         return (q.rows(0, b * H), q.rows(b * H, b * H))
     }
 
@@ -246,6 +280,15 @@ public final class MQNetwork {
         let c = config, b = batchSize, L = c.context, H = c.horizons
         var dq = Matrix(rows: 2 * b * H, cols: dFinal.cols)
         dq.data = dFinal.data + dBase.data
+        // 7. Price elasticity: its raw value's gradient summed over the example's rows.
+        var dState = Matrix(rows: b, cols: c.channels + c.embedding + 1)
+        if let elasticity {
+            let (dQuantiles, da) = price.backward(dq)
+            dq = dQuantiles
+            var dA = Matrix(rows: b, cols: 1)
+            for (row, g) in da.enumerated() { dA[(row % (b * H)) / H, 0] += g }
+            dState = elasticity.backward(dA)
+        }
         let dLocal = local1.backward(localActivation.backward(local2.backward(head.backward(dq))))
         var dcf = Matrix(rows: b * H, cols: c.decoder), dck = Matrix(rows: b * H, cols: c.decoder)
         var dca = Matrix(rows: b, cols: c.decoder)
@@ -268,6 +311,12 @@ public final class MQNetwork {
         let dg = global1.backward(globalActivation.backward(global2.backward(dContexts)))
         var dh = Matrix(rows: b * L, cols: c.channels)
         var dEmb = Matrix(rows: b, cols: c.embedding)
+        if elasticity != nil {
+            for e in 0..<b {
+                for j in 0..<c.channels { dh[e * L + L - 1, j] += dState[e, j] }
+                for j in 0..<c.embedding { dEmb[e, j] += dState[e, c.channels + j] }
+            }
+        }
         var dAttended = Matrix(rows: b * H, cols: c.decoder)
         for e in 0..<b {
             var col = 0

@@ -12,6 +12,10 @@ public struct ProductSeries: Sendable {
     public var views: [Float]
     public var price: [Float]
     public var promo: [Float]
+    /// The whole price schedule with each change's announcement time, when the series was built
+    /// from a log (training): a past FCT's target prices are then the ones announced by that FCT,
+    /// as serving sees them, not the ones the log later shows. Empty: the closed periods' prices.
+    public var priceChanges: [PriceChange] = []
 
     public init(product: String, category: Int, firstPeriod: Int64, units: [Float], views: [Float], price: [Float], promo: [Float]) {
         self.product = product
@@ -29,6 +33,16 @@ public struct ProductSeries: Sendable {
         self.init(product: window.product, category: ProductSeries.categoryIndex(window.category, categories: categories),
                   firstPeriod: window.lastClosed - Int64(units.count) + 1, units: units, views: window.recent(.views),
                   price: window.recent(.price), promo: window.recent(.promo))
+        if window.keepsPriceHistory { priceChanges = window.prices }
+    }
+
+    /// Target i's (price, promo) as known at FCT index t: from the changes announced by the
+    /// end of period t (as serving reads the schedule), else the closed period's own values.
+    public func knownPrice(_ i: Int, fct t: Int, period: Period) -> (Float, Float)? {
+        guard !priceChanges.isEmpty else { return i < price.count ? (price[i], promo[i]) : nil }
+        let p = firstPeriod + Int64(i)
+        let (known, promo) = PriceChange.price(priceChanges, from: period.start(of: p), to: period.end(of: p), asOf: period.end(of: firstPeriod + Int64(t)))
+        return (known, promo ? 1 : 0)
     }
 
     /// Categories map to embedding rows by a stable hash (unknown → the last row).
@@ -98,6 +112,7 @@ public struct FeatureBuilder: Sendable {
         var memory = Matrix(rows: b * R, cols: c.memoryWidth)
         var mask: [[Bool]] = []
         var scales: [Float] = []
+        var priceChange = [Float](repeating: 0, count: c.priceElasticity ? b * H : 0)
         // Calendar and holiday features depend only on the period: computed once per period the
         // batch touches (a period close's batch shares one FCT, so L + H periods in all).
         let periods = examples.map { ($0.series.firstPeriod + Int64($0.t - L + 1), $0.series.firstPeriod + Int64($0.t + H)) }
@@ -138,13 +153,19 @@ public struct FeatureBuilder: Sendable {
                 let (cal, isHoliday, eventFlags) = periodFeatures(p)
                 for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
                 let i = t + 1 + k
-                let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? (i < s.price.count ? (s.price[i], s.promo[i]) : (lastPrice, 0))
+                let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? s.knownPrice(i, fct: t, period: period) ?? (lastPrice, 0)
                 // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
                 let back = i - period.season
                 let seasonKnown = back >= 0 && back < s.units.count && back <= t
                 let seasonal: Float = seasonKnown ? s.units[back] / scale : 0
                 let n = firstEventColumn
-                if n > 0 { future[row, 0] = logRatio(price) }
+                if c.priceElasticity {
+                    // The price acts through the elasticity alone: log(target / now), bounded to
+                    // a factor of e (beyond it a price is more likely wrong than planned).
+                    if price > 0 && lastPrice > 0 { priceChange[row] = max(-1, min(1, log(price / lastPrice))) }
+                } else if n > 0 {
+                    future[row, 0] = logRatio(price)
+                }
                 if n > 1 { future[row, 1] = promo }
                 if n > 2 { future[row, 2] = isHoliday }
                 if n > 3 { future[row, 3] = seasonal }
@@ -163,7 +184,8 @@ public struct FeatureBuilder: Sendable {
             mask.append(m)
         }
         return (MQBatch(size: b, past: past, contextCalendar: ctxCal, targetCalendar: tgtCal, future: future,
-                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask), scales)
+                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask, priceChange: priceChange,
+                        level: c.priceElasticity ? scales.map { log1p($0) / 10 } : []), scales)
     }
 }
 

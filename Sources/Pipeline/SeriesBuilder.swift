@@ -6,7 +6,9 @@ import Windows
 /// (so training sees exactly the features serving sees).
 public enum SeriesBuilder {
     public static func build(path: String, period: Period, categories: Int, maxPeriods: Int = 4096) throws -> [ProductSeries] {
-        var windows = PartitionWindows(partition: 0, config: WindowConfig(period: period, length: maxPeriods, lateness: period.nominalMs / 4, maxFuturePeriods: 1_000_000))
+        var config = WindowConfig(period: period, length: maxPeriods, lateness: period.nominalMs / 4, maxFuturePeriods: 1_000_000)
+        config.keepsPriceHistory = true
+        var windows = PartitionWindows(partition: 0, config: config)
         let decoder = EventDecoder()
         let inputs = ["sales", "page-views", "prices"]
         var lastPeriod = Int64.min

@@ -10,6 +10,8 @@ public struct WindowConfig: Sendable, Equatable {
     /// Sales and page views more than this many periods ahead of their input's watermark are
     /// rejected (a wrong clock would otherwise make every later event of the input late).
     public var maxFuturePeriods: Int64
+    /// Products keep their whole price schedule (offline training only; `ProductWindow.keepsPriceHistory`).
+    public var keepsPriceHistory = false
 
     public init(period: Period = .day, length: Int = 56, lateness: Int64? = nil,
                 maxFuturePeriods: Int64 = 3) {
@@ -113,7 +115,9 @@ public struct PartitionWindows: Sendable {
             }
         } else {
             slot = products.count
-            products.append(ProductWindow(product: e.product, category: e.category, firstPeriod: p, length: config.length))
+            var window = ProductWindow(product: e.product, category: e.category, firstPeriod: p, length: config.length)
+            window.keepsPriceHistory = config.keepsPriceHistory
+            products.append(window)
             slots[e.product] = slot
             earliestPeriod = min(earliestPeriod ?? p, p)
         }

@@ -7,6 +7,40 @@ public struct PriceChange: Sendable, Equatable {
     public var promo: Bool
     /// Event time of the announcement; breaks ties between changes with the same `effective`.
     public var announced: Int64
+
+    public init(effective: Int64, price: Float, promo: Bool, announced: Int64) {
+        self.effective = effective
+        self.price = price
+        self.promo = promo
+        self.announced = announced
+    }
+
+    /// The price and promo flag in force over [from, to) under `changes` (ordered by effective
+    /// time), counting only those announced before `asOf`: time-weighted mean price, promo if any
+    /// promotional price was in force. Price 0 = never priced.
+    public static func price(_ changes: [PriceChange], from: Int64, to: Int64, asOf: Int64 = .max) -> (price: Float, promo: Bool) {
+        var current: PriceChange? = nil
+        var weighted = 0.0, covered: Int64 = 0
+        var promo = false
+        var cursor = from
+        for change in changes where change.announced < asOf {
+            if change.effective <= from { current = change; continue }
+            if change.effective >= to { break }
+            if let c = current {
+                weighted += Double(c.price) * Double(change.effective - cursor)
+                covered += change.effective - cursor
+                promo = promo || c.promo
+            }
+            current = change
+            cursor = change.effective
+        }
+        if let c = current {
+            weighted += Double(c.price) * Double(to - cursor)
+            covered += to - cursor
+            promo = promo || c.promo
+        }
+        return covered > 0 ? (Float(weighted / Double(covered)), promo) : (0, false)
+    }
 }
 
 /// Sums of a period that has not closed yet.
@@ -44,6 +78,9 @@ public struct ProductWindow: Sendable, Equatable {
     /// Set on provisional copies only (never stored): price announcements after this time are
     /// not yet known to a forecast made from this window.
     public internal(set) var knownAsOf: Int64? = nil
+    /// Keep every price change instead of dropping superseded ones (never stored): training needs
+    /// the whole schedule to see each past FCT's future prices as they were known then.
+    public var keepsPriceHistory = false
 
     public init(product: String, category: String?, firstPeriod: Int64, length: Int) {
         self.product = product
@@ -96,27 +133,7 @@ public struct ProductWindow: Sendable, Equatable {
     /// to have read already (the prices topic may run ahead of sales): otherwise a live run, a
     /// restart and a replay could forecast from different schedules.
     public func price(from: Int64, to: Int64, asOf: Int64 = .max) -> (price: Float, promo: Bool) {
-        var current: PriceChange? = nil
-        var weighted = 0.0, covered: Int64 = 0
-        var promo = false
-        var cursor = from
-        for change in prices where change.announced < asOf {
-            if change.effective <= from { current = change; continue }
-            if change.effective >= to { break }
-            if let c = current {
-                weighted += Double(c.price) * Double(change.effective - cursor)
-                covered += change.effective - cursor
-                promo = promo || c.promo
-            }
-            current = change
-            cursor = change.effective
-        }
-        if let c = current {
-            weighted += Double(c.price) * Double(to - cursor)
-            covered += to - cursor
-            promo = promo || c.promo
-        }
-        return covered > 0 ? (Float(weighted / Double(covered)), promo) : (0, false)
+        PriceChange.price(prices, from: from, to: to, asOf: asOf)
     }
 
     /// A copy in which the open period after the last closed one is closed early, at `time`, with
@@ -160,6 +177,7 @@ public struct ProductWindow: Sendable, Equatable {
 
     /// Drops price changes superseded before `time` (keeps the one in force at `time`).
     mutating func prunePrices(before time: Int64) {
+        guard !keepsPriceHistory else { return }
         // Keep the change in force at `time` as seen from any later FCT (announced before it too).
         guard let lastBefore = prices.lastIndex(where: { $0.effective <= time && $0.announced < time }), lastBefore > 0 else { return }
         prices.removeFirst(lastBefore)

@@ -12,10 +12,10 @@ struct PriceResponseCommand: ParsableCommand {
         commandName: "price-response",
         abstract: "Compare a model's median response to planned price changes with the simulator's true response.",
         discussion: """
-            At the first test FCT (the one `train --test-fcts K` left out first) every product's \\
-            known-future price is set to its price then times (1 + change), without promotion, for \\
-            every horizon; the model's response is its median against the median at the unchanged \\
-            price. The true response is (1 + change)^elasticity, the elasticity from the truth file \\
+            At the first test FCT (the one `train --test-fcts K` left out first) every product's \
+            known-future price is set to its price then times (1 + change), without promotion, for \
+            every horizon; the model's response is its median against the median at the unchanged \
+            price. The true response is (1 + change)^elasticity, the elasticity from the truth file \
             of `streamcast simulate`.
             """)
 
@@ -51,8 +51,8 @@ struct PriceResponseCommand: ParsableCommand {
             return series.indices.map { i in (0..<H).map { k in all.reduce(0) { $0 + $1[i][k] } / Float(all.count) } }
         }
         let base = medians(1)
-        say("price response of \(m.id) at FCT \(Timestamp.format(m.period.start(of: fct)).prefix(10)), \(series.count) products (mean over products; error = model − true, in points)")
-        say("change  horizon  model    true     mean |error|")
+        say("price response of \(m.id) at FCT \(Timestamp.format(m.period.start(of: fct)).prefix(10)), \(series.count) products priced at it (mean over products; error = model − true, in points)")
+        say("change  horizon  model    true     mean |error|  products")
         for step in steps {
             let f = 1 + step / 100
             let changed = medians(Float(f))
@@ -64,7 +64,7 @@ struct PriceResponseCommand: ParsableCommand {
                     model += r; truth += t; error += abs(r - t); n += 1
                 }
                 guard n > 0 else { continue }
-                say(String(format: "%+5.0f%%  %7d  %+6.1f%%  %+6.1f%%  %6.1f", step, k + 1, 100 * model / n, 100 * truth / n, 100 * error / n))
+                say(String(format: "%+5.0f%%  %7d  %+6.1f%%  %+6.1f%%  %6.1f  %8.0f", step, k + 1, 100 * model / n, 100 * truth / n, 100 * error / n, n))
             }
         }
     }

@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight of the base forecast's loss (the forecast without the error memory) against the final forecast's.") var baseLossWeight: Float = 0.5
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
+    @Flag(inversion: .prefixedNo, help: "Let a target's price act as a constant-elasticity factor, every quantile times (target price / price now)^β with each product's β ≤ 0 learned from its history (docs/model.md), instead of as one more network input: a planned price change then moves the forecast as demand economics expects, never upward for a rise.") var priceElasticity = true
     @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
@@ -70,14 +71,21 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         guard let p = Period(rawValue: period) else { throw ValidationError("--period must be hour, day, week or month") }
         var c = try networkConfig(p)
-        let (holidays, events) = try readCalendars()
-        c.eventFeatures = events.featureCount
-        c.futureFeatures += c.eventFeatures
+        let calendar = try readCalendar()
         var series: [ProductSeries] = []
         for file in replay { series += try SeriesBuilder.build(path: file, period: p, categories: c.categories) }
         let last = series.map { $0.firstPeriod + Int64($0.units.count) }.max() ?? 0  // one past the last closed period
         // Protocol: the first test FCT is T−H−K+1 (T = the last period with data); train up to it.
         let cutoff = last - Int64(horizons) - Int64(testFcts)
+        // An event never seen in training has no effect to learn: it is not marked at all.
+        let seen = calendar.occurring(p, from: series.map(\.firstPeriod).min() ?? cutoff, through: cutoff)
+        let unseen = Set(calendar.names).subtracting(seen.names)
+        if !unseen.isEmpty {
+            say("events with no day in the training range, not marked: \(unseen.sorted().joined(separator: ", "))")
+        }
+        let holidays = seen.days, events = eventFeatures ? seen : EventCalendar([])
+        c.eventFeatures = events.featureCount
+        c.futureFeatures += c.eventFeatures
         say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(c.context) H=\(horizons), variant \(variant)")
         let t = trainingConfig()
         let trainers = trainNetworks(series, cutoff: cutoff, features: FeatureBuilder(config: c, period: p, holidays: holidays, events: events), config: t)
@@ -119,6 +127,7 @@ struct TrainCommand: ParsableCommand {
         c.memoryAge = memoryAge
         c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
+        c.priceElasticity = priceElasticity
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false
@@ -128,17 +137,16 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
-    /// Every event day (the single holiday flag) and the named events (their own inputs, unless
-    /// --no-event-features), from --calendar or the shipped retail calendar.
-    func readCalendars() throws -> (holidays: Set<Int>, events: EventCalendar) {
-        var holidays = Set<Int>(), named: [(name: String, day: Int)] = []
+    /// The named events of --calendar or the shipped retail calendar (none with --no-calendar).
+    func readCalendar() throws -> EventCalendar {
+        var named: [(name: String, day: Int)] = []
         let calendars = noCalendar ? [] : (calendar.isEmpty && FileManager.default.fileExists(atPath: Self.defaultCalendar) ? [Self.defaultCalendar] : calendar)
-        for file in calendars { for e in try loadCalendar(file) { holidays.insert(e.day); named.append((e.name, e.day)) } }
+        for file in calendars { for e in try loadCalendar(file) { named.append((e.name, e.day)) } }
         let all = EventCalendar(named)
         if !calendars.isEmpty {
-            say("calendar: \(calendars.joined(separator: ", ")) (\(all.names.count) events on \(holidays.count) days\(eventFeatures ? ", each with its own inputs" : ""))")
+            say("calendar: \(calendars.joined(separator: ", ")) (\(all.names.count) events on \(all.days.count) days\(eventFeatures ? ", each with its own inputs" : ""))")
         }
-        return (holidays, eventFeatures ? all : EventCalendar([]))
+        return all
     }
 
     func trainingConfig() -> TrainingConfig {

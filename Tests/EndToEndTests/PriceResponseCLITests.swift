@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `streamcast price-response` on a simulated log: one row per change and horizon; the true response
-/// follows the sign of the change (every elasticity is negative); the model's numbers are finite.
+/// follows the sign of the change (every elasticity is negative), and so does the model's (its
+/// price elasticity is ≤ 0 by construction); the numbers are finite.
 /// And `train` with its defaults reads Config/calendar.toml and gives each event its own inputs.
 @Suite struct PriceResponseCLITests {
     @Test func priceResponseAgainstTheTrueElasticity() throws {
@@ -21,9 +22,10 @@ import Testing
         #expect(rows.count == 2 * 14, "a row per change and horizon: \(out)")
         for row in rows {
             let numbers = row.split(separator: " ").compactMap { Double($0.replacingOccurrences(of: "%", with: "")) }
-            #expect(numbers.count == 5 && numbers.allSatisfy(\.isFinite), "\(row)")
-            let (change, truth) = (numbers[0], numbers[3])
+            #expect(numbers.count == 6 && numbers.allSatisfy(\.isFinite), "\(row)")
+            let (change, model, truth) = (numbers[0], numbers[2], numbers[3])
             #expect(change < 0 ? truth > 0 : truth < 0, "a price cut raises demand, a rise lowers it: \(row)")
+            #expect(change < 0 ? model > 0 : model < 0, "the model's response has the same sign: \(row)")
         }
     }
 

@@ -70,4 +70,16 @@ import Windows
             #expect("\(error)".contains("event features"))
         }
     }
+
+    /// An event with no day in the training range has nothing to learn from: train leaves it out.
+    @Test func onlyEventsThatOccurInARange() {
+        let day = Period.day
+        let friday = day.index(of: Int64(20056) * 86_400_000)
+        let seen = Self.calendar.occurring(day, from: friday - 30, through: friday + 10)
+        #expect(seen.names == ["black_friday"])
+        #expect(seen.days == [20056, 19691], "every day of an event that occurs")
+        #expect(Self.calendar.occurring(day, from: friday - 30, through: friday + 20).names == ["black_friday", "christmas"],
+                "Christmas is in the week after Dec 18, the range's last day")
+        #expect(Self.calendar.occurring(day, from: 0, through: 10).names.isEmpty)
+    }
 }

@@ -23,16 +23,21 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
                    targetCalendar: randomMatrix(b * H, c.calendarFeatures, &rng),
                    future: randomMatrix(b * H, c.futureFeatures, &rng), categories: (0..<b).map { $0 % (c.categories + 2) },
                    memory: randomMatrix(b * R, c.memoryWidth, &rng),
-                   memoryMask: (0..<b).map { e in (0..<(H * R)).map { ($0 + e) % 3 != 0 } })
+                   memoryMask: (0..<b).map { e in (0..<(H * R)).map { ($0 + e) % 3 != 0 } },
+                   priceChange: c.priceElasticity ? (0..<(b * H)).map { Float($0 % 3) * 0.2 - 0.2 } : [],
+                   level: c.priceElasticity ? (0..<b).map { Float($0) * 0.3 } : [])
 }
 
 @Suite struct MQNetworkTests {
     /// The whole model's backward against central differences, for every parameter tensor
     /// (sampled entries), with and without each attention block, and with the richest memory.
-    /// (The last argument: the richest memory, quantile signals and past forecasts.)
-    @Test(arguments: [(true, true, false), (true, true, true), (true, false, false), (false, false, false)])
-    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool, _ richMemory: Bool) {
+    /// (The third argument: the richest memory, quantile signals and past forecasts; the last: the
+    /// price through the elasticity layer.)
+    @Test(arguments: [(true, true, false, false), (true, true, true, false), (true, false, false, false),
+                      (false, false, false, false), (true, true, false, true)])
+    func wholeModelGradientCheck(_ encoderAttention: Bool, _ feedback: Bool, _ richMemory: Bool, _ elasticity: Bool) {
         var c = tinyConfig()
+        c.priceElasticity = elasticity
         c.useEncoderAttention = encoderAttention
         c.useFeedback = feedback
         c.memoryQuantiles = richMemory
@@ -89,5 +94,22 @@ func randomBatch(_ c: MQConfig, size b: Int, seed: UInt64) -> MQBatch {
         let net = MQNetwork(c, seed: 42)
         let (f, b) = net.forward(randomBatch(c, size: 2, seed: 4))
         #expect(f == b)
+    }
+
+    /// With the elasticity, a planned price rise never raises a quantile and a cut never lowers one.
+    @Test func priceElasticityIsMonotone() {
+        var c = tinyConfig()
+        c.priceElasticity = true
+        let net = MQNetwork(c, seed: 42)
+        var batch = randomBatch(c, size: 4, seed: 3)
+        func quantiles(_ change: Float) -> Matrix {
+            batch.priceChange = Array(repeating: change, count: 4 * c.horizons)
+            return net.forward(batch).final
+        }
+        let same = quantiles(0), rise = quantiles(0.2), cut = quantiles(-0.2)
+        for i in same.data.indices {
+            #expect(rise.data[i] <= same.data[i] && cut.data[i] >= same.data[i])
+            if same.data[i] > 1e-3 { #expect(rise.data[i] < same.data[i]) }
+        }
     }
 }

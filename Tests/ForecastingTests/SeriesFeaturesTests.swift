@@ -58,4 +58,43 @@ import Windows
         #expect(batch.past.cols == 6)
         #expect((0..<4).map { batch.past[$0, 0] } == [6, 8, 10, 12].map { $0 / 10 })
     }
+
+    /// A series built from a log knows when each price was announced: a past FCT's target prices
+    /// are the ones announced by the end of the FCT's period, as serving sees them. A promotion
+    /// announced later is not in the inputs (the log shows it; the forecast at the FCT could not).
+    static func announcedSeries() -> ProductSeries {
+        var s = ProductSeries(product: "p", category: 0, firstPeriod: 2_800, units: Array(repeating: 3, count: 8),
+                              views: Array(repeating: 0, count: 8), price: [5, 5, 5, 5, 5, 5, 5, 4],
+                              promo: [0, 0, 0, 0, 0, 0, 0, 1])
+        let week = Period.week
+        s.priceChanges = [PriceChange(effective: week.start(of: 2_800), price: 5, promo: false, announced: week.start(of: 2_800)),
+                          PriceChange(effective: week.start(of: 2_807), price: 4, promo: true, announced: week.start(of: 2_806) + 1),
+                          PriceChange(effective: week.start(of: 2_808), price: 5, promo: false, announced: week.start(of: 2_806) + 1)]
+        return s
+    }
+
+    @Test func futurePricesAreTheOnesKnownAtTheFCT() {
+        let s = Self.announcedSeries()
+        let (batch, _) = Self.builder().batch([(s, 5, nil, nil), (s, 6, nil, nil)])
+        // FCT 5 (end of week 5): week 7's promotion is announced only during week 6.
+        #expect(batch.future[1, 0] == 0 && batch.future[1, 1] == 0, "target 7 from FCT 5: the price then known")
+        // FCT 6: target 7 (row 2) is the promotion, at log(4 / 5) against the reference price 5.
+        #expect(abs(batch.future[2, 0] - log(Float(4) / 5)) < 1e-6 && batch.future[2, 1] == 1)
+        // Without the schedule (a serving window's series), the closed periods' own values.
+        var plain = s
+        plain.priceChanges = []
+        let (old, _) = Self.builder().batch([(plain, 5, nil, nil)])
+        #expect(old.future[1, 1] == 1)
+    }
+
+    /// With the elasticity the target's price enters as log(target / price now), not as an input.
+    @Test func priceChangeForTheElasticity() {
+        var c = Self.builder().config
+        c.priceElasticity = true
+        let (batch, scales) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(Self.announcedSeries(), 6, nil, nil)])
+        #expect(batch.priceChange.count == 2 && batch.priceChange[1] == 0, "week 8: back at the price now")
+        #expect(abs(batch.priceChange[0] - log(Float(4) / 5)) < 1e-6)
+        #expect(batch.future[0, 0] == 0 && batch.future[0, 1] == 1, "the promotion flag stays an input")
+        #expect(batch.level == scales.map { log1p($0) / 10 })
+    }
 }

@@ -223,4 +223,19 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         gradientCheck(inputs: [z], parameters: [], projection: random(6, 5, seed: 31),
                       forward: { head.forward(z.m) }, backward: { [head.backward($0)] }, eps: 1e-2)
     }
+
+    /// The price response: gradients for the quantiles and the elasticity's raw value, and the
+    /// response itself is f^β (a 20 % cut at β = −2 gives 0.8^−2 = 1.5625×).
+    @Test func priceElasticity() {
+        let layer = PriceElasticity()
+        let q = Box(random(5, 3, seed: 40)), a = Box(random(5, 1, seed: 41))
+        let change: [Float] = [0.2, -0.3, 0, 0.05, -1]
+        gradientCheck(inputs: [q, a], parameters: [], projection: random(5, 3, seed: 42),
+                      forward: { layer.forward(q.m, a: a.m.data, logChange: change) },
+                      backward: { let (dq, da) = layer.backward($0); return [dq, Matrix(rows: 5, cols: 1, data: da)] })
+        let raw = log(exp(Float(2)) - 1)  // softplus⁻¹(2): β = −2
+        let y = layer.forward(Matrix(rows: 1, cols: 2, data: [10, 20]), a: [raw], logChange: [log(0.8)])
+        #expect(abs(PriceElasticity.beta(raw) + 2) < 1e-5)
+        #expect(abs(y[0, 0] - 15.625) < 1e-3 && abs(y[0, 1] - 31.25) < 2e-3)
+    }
 }

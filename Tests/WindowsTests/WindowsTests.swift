@@ -110,6 +110,30 @@ func t(_ s: String) -> Int64 { Timestamp.parse(s)! }
         #expect(decoded.lastClosed == original.lastClosed && decoded.totalUnits == original.totalUnits && decoded.category == "cat")
         #expect(WindowCodec.encode(decoded) == WindowCodec.encode(original))
     }
+    /// Offline training keeps every price change with its announcement (`keepsPriceHistory`), so a
+    /// past FCT's future prices can be read as they were known then; the service prunes them.
+    @Test func trainingWindowsKeepTheWholePriceSchedule() {
+        for keeps in [false, true] {
+            var c = config
+            c.keepsPriceHistory = keeps
+            var w = PartitionWindows(partition: 0, config: c)
+            _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T00:00:00Z"), quantity: 10), input: "prices")
+            _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T01:00:00Z"), quantity: 6,
+                               effective: t("2024-03-03T00:00:00Z"), promo: true), input: "prices")
+            _ = w.ingest(sale("A", "2024-03-05T02:00:00Z"), input: "sales")
+            w.markIdle(input: "prices")
+            _ = closeAll(&w)
+            let a = w.product("A")!
+            #expect(a.recent(.price) == [10, 10, 6, 6], "the closed periods' prices do not depend on it")
+            #expect(a.prices.count == (keeps ? 2 : 1))
+            if keeps {
+                // Day 3's price as known at the end of day 0 (before the announcement) and of day 1.
+                let day3 = (t("2024-03-03T00:00:00Z"), t("2024-03-04T00:00:00Z"))
+                #expect(PriceChange.price(a.prices, from: day3.0, to: day3.1, asOf: t("2024-03-01T00:30:00Z")) == (10, false))
+                #expect(PriceChange.price(a.prices, from: day3.0, to: day3.1, asOf: t("2024-03-02T00:00:00Z")) == (6, true))
+            }
+        }
+    }
 }
 
 @Suite struct InterleavingTests {
@@ -137,4 +161,5 @@ func t(_ s: String) -> Int64 { Timestamp.parse(s)! }
         #expect(viewsFirst.0.recent(.units) == [2, 0, 0])
         #expect(viewsFirst.1 == salesFirst.1 && viewsFirst.1.first == "2024-03-01T00:00:00Z")
     }
+
 }
