@@ -16,10 +16,10 @@ import Windows
 /// replay-determinism contract; after a restart one may be emitted again.
 extension StreamProcessor {
     func refreshEarlyIfTriggered(_ e: Event, partition p: Int32) throws {
-        guard let rule = config.earlyRefresh, let window = partitions[p]?.product(e.product) else { return }
+        guard let rule = config.earlyRefresh, let window = partitions[p]?.windows.product(e.product) else { return }
         let period = config.windows.period
         let open = window.lastClosed + 1
-        guard period.index(of: e.time) == open, earlyRefreshed[p]?[e.product] != open else { return }
+        guard period.index(of: e.time) == open, partitions[p]?.earlyRefreshed[e.product] != open else { return }
         let trigger: String
         switch e.kind {
         case .pageView:
@@ -36,9 +36,9 @@ extension StreamProcessor {
         case .sale:
             return
         }
-        earlyRefreshed[p, default: [:]][e.product] = open
+        partitions[p]?.earlyRefreshed[e.product] = open
         let provisional = window.provisionallyClosed(at: e.time, calendar: period)
-        var state = partitions[p]?.slot(of: e.product).flatMap { slot in memory[p].flatMap { slot < $0.count ? $0[slot] : nil } } ?? []
+        var state = partitions[p].flatMap { s in s.windows.slot(of: e.product).map { s.forecasterState(slot: $0) } } ?? []
         let values = forecaster.forecast(provisional, horizons: config.horizons, quantiles: config.quantiles, state: &state)
         var message = ForecastMessage(window: provisional, period: period, quantiles: config.quantiles, values: values, model: forecaster.id)
         message.provisional = true

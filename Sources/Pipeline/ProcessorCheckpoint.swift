@@ -12,15 +12,12 @@ extension StreamProcessor {
             }
         }
         for p in partitions.keys.sorted() {
-            var windows = partitions[p]!
-            batch.partitions.append((p, Self.encodePartition(windows)))
-            let slots = memory[p] ?? []
-            for (slot, product) in windows.takeDirtySlots() {
+            batch.partitions.append((p, Self.encodePartition(partitions[p]!.windows)))
+            for (slot, product) in partitions[p]!.windows.takeDirtySlots() {
                 batch.products.append(.init(partition: p, slot: slot, product: product.product,
                                             window: WindowCodec.encode(product),
-                                            forecaster: slot < slots.count ? slots[slot] : []))
+                                            forecaster: partitions[p]!.forecasterState(slot: slot)))
             }
-            partitions[p] = windows
         }
         return batch
     }
@@ -38,8 +35,7 @@ extension StreamProcessor {
             slots.append(row.forecaster)
         }
         _ = windows.takeDirtySlots()
-        partitions[p] = windows
-        memory[p] = slots
+        partitions[p] = PartitionState(windows: windows, forecasterStates: slots)
         for o in try store.offsets() where o.partition == p {
             offsets.set(topic: o.topic, partition: p, next: o.next)
         }

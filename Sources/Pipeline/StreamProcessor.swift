@@ -22,26 +22,23 @@ public struct SourceRecord {
 
 /// The processor of the pipeline: decode → validate → window → (period close) → forecast → sink.
 /// The same code runs for the Kafka service and for offline replays; only source and sink differ.
-/// State is kept per partition number and is exactly what the checkpoint stores.
+/// State is one `PartitionState` per partition number, plus the offsets it reflects: exactly what
+/// the checkpoint stores.
 public final class StreamProcessor {
     public let config: PipelineConfig
     public private(set) var forecaster: any Forecaster
     let decoder: EventDecoder
     public let sink: PipelineSink
-    public internal(set) var partitions: [Int32: PartitionWindows] = [:]  // few keys; see closePeriods
-    /// Per-product forecaster memory, by partition and product slot.
-    var memory: [Int32: [[UInt8]]] = [:]
+    /// By partition number (few keys). Code that holds one inout (closePeriods) never touches the map.
+    var partitions: [Int32: PartitionState] = [:]
     /// Next offset to read per input topic-partition (what the state reflects).
     var offsets = OffsetTable()
     public var positions: [String: [Int32: Int64]] { offsets.dictionary }
     public internal(set) var stats = Stats()
     /// Scores forecasts as actuals arrive and raises drift alerts (nil: monitoring off).
     public let monitor: ForecastMonitor?
-    /// By partition, product → the open period it was refreshed early in (one early refresh per
-    /// period); pruned at each close, so it holds only products refreshed in the open period.
-    var earlyRefreshed: [Int32: [String: Int64]] = [:]
     /// Products refreshed early in their partition's open period.
-    public var earlyRefreshesPending: Int { earlyRefreshed.values.reduce(0) { $0 + $1.count } }
+    public var earlyRefreshesPending: Int { partitions.values.reduce(0) { $0 + $1.earlyRefreshed.count } }
 
     public struct Stats: Sendable {
         public var events = 0
@@ -110,7 +107,8 @@ public final class StreamProcessor {
         case .success(let e): event = e
         }
         let p = record.partition
-        if let bad = partitions[p, default: PartitionWindows(partition: p, config: config.windows)].ingest(event, input: input) {
+        if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
+        if let bad = partitions[p]!.windows.ingest(event, input: input) {
             return try reject(bad, record: record, value: value)
         }
         stats.accepted += 1
@@ -123,30 +121,24 @@ public final class StreamProcessor {
     /// batches (one forward pass per batch for the neural model). Batches are formed in product-id
     /// order, which is the same in every run whatever order the products were first seen in, so
     /// batched numerics cannot make a replay differ from a live run.
-    func closePeriods(_ windows: inout PartitionWindows) throws {
-        guard let limit = windows.closable, limit > (windows.closedThrough ?? .min) else { return }
-        var slots = memory.removeValue(forKey: windows.partition) ?? []
+    func closePeriods(_ state: inout PartitionState) throws {
+        guard let limit = state.windows.closable, limit > (state.windows.closedThrough ?? .min) else { return }
         defer {
-            memory[windows.partition] = slots
-            if let through = windows.closedThrough, let refreshed = earlyRefreshed[windows.partition] {
-                let stillOpen = refreshed.filter { $0.value > through }
-                earlyRefreshed[windows.partition] = stillOpen.isEmpty ? nil : stillOpen
-            }
+            state.forgetClosedEarlyRefreshes()
             publishMonitorGauges()
         }
         while true {
             var closed: [(slot: Int, window: ProductWindow)] = []
-            guard windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
+            guard state.windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
             closed.sort { $0.window.product < $1.window.product }
-            if let top = closed.map(\.slot).max() { while slots.count <= top { slots.append([]) } }
             for from in stride(from: 0, to: closed.count, by: Self.refreshBatch) {
                 let chunk = closed[from..<min(from + Self.refreshBatch, closed.count)]
-                var states = chunk.map { slots[$0.slot] }
+                var states = chunk.map { state.forecasterState(slot: $0.slot) }
                 let started = DispatchTime.now().uptimeNanoseconds
                 let values = forecaster.forecastBatch(chunk.map(\.window), horizons: config.horizons, quantiles: config.quantiles, states: &states)
                 refreshTimer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
                 for (i, item) in chunk.enumerated() {
-                    slots[item.slot] = states[i]
+                    state.setForecasterState(states[i], slot: item.slot)
                     try monitor(item.window, forecast: values[i])
                     try sink.emit(ForecastMessage(window: item.window, period: config.windows.period, quantiles: config.quantiles,
                                                   values: values[i], model: forecaster.id))
@@ -170,23 +162,20 @@ public final class StreamProcessor {
 
     /// Declares the inputs a partition must hear from before it closes periods (see PartitionWindows).
     public func register(partition p: Int32, inputs: [String]) {
-        var windows = partitions[p] ?? PartitionWindows(partition: p, config: config.windows)
-        for input in inputs { windows.register(input: input) }
-        partitions[p] = windows
+        if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
+        for input in inputs { partitions[p]!.windows.register(input: input) }
     }
 
     /// The source has read everything this input holds so far; periods may close.
     public func inputCaughtUp(_ input: String, partition p: Int32) throws {
         guard partitions[p] != nil else { return }
-        partitions[p]!.markIdle(input: input)
+        partitions[p]!.windows.markIdle(input: input)
         try closePeriods(&partitions[p]!)
     }
 
     /// Drops a partition's in-memory state (after it was checkpointed and revoked).
     public func unload(partition: Int32) {
         partitions[partition] = nil
-        memory[partition] = nil
-        earlyRefreshed[partition] = nil
         offsets.remove(partition: partition)
     }
 }
