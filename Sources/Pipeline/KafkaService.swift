@@ -21,6 +21,10 @@ public final class KafkaService {
     var consumer: KafkaConsumer!
     var checkpointer: Checkpointer!
     private var loaded = Set<Int32>()
+    /// Inputs that reached their partition's end, and when: each keeps holding its partition's
+    /// clock until `config.idleGraceSeconds` pass without a new message. A short list (inputs ×
+    /// assigned partitions at most), scanned only while it is not empty.
+    private var caughtUp: [(input: TopicPartition, since: Date)] = []
     /// Hot model reload (nil: the forecaster is fixed for the run).
     public var reloader: ModelReloader?
 
@@ -66,12 +70,18 @@ public final class KafkaService {
             for event in batch {
                 switch event {
                 case .message(let m):
+                    if !caughtUp.isEmpty, let i = caughtUp.firstIndex(where: { $0.input.partition == m.partition && $0.input.topic == m.topic }) {
+                        caughtUp.remove(at: i)
+                    }
                     let record = SourceRecord(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key)
                     try m.value.withUnsafeBytes { try processor.process(record, value: $0) }
                 case .endOfPartition(let topic, let partition, _):
-                    try processor.inputCaughtUp(topic, partition: partition)
+                    let input = TopicPartition(topic: topic, partition: partition)
+                    caughtUp.removeAll { $0.input == input }
+                    caughtUp.append((input, Date()))
                 }
             }
+            try releaseIdleInputs()
             producer.poll()
             try checkpointer.maybeCheckpoint(afterEvents: batch.count)
         }
@@ -82,6 +92,17 @@ public final class KafkaService {
 
     /// Checkpoints now (outputs flushed, then state and offsets).
     public func checkpoint() throws { try checkpointer.checkpoint() }
+
+    /// Inputs caught up for the grace time stop holding their partition's clock: its periods close
+    /// on the other inputs (a later event of theirs for a closed period is late).
+    private func releaseIdleInputs() throws {
+        guard !caughtUp.isEmpty else { return }
+        let now = Date()
+        let due = caughtUp.filter { now.timeIntervalSince($0.since) >= config.idleGraceSeconds }
+        guard !due.isEmpty else { return }
+        caughtUp.removeAll { now.timeIntervalSince($0.since) >= config.idleGraceSeconds }
+        for (input, _) in due { try processor.inputCaughtUp(input.topic, partition: input.partition) }
+    }
 
     /// Restores each new partition's state; a partition that cannot be restored stops the service
     /// (the error leaves `run`): serving it from an empty state would silently forget its history.
@@ -112,5 +133,6 @@ public final class KafkaService {
             processor.unload(partition: p)
             loaded.remove(p)
         }
+        caughtUp.removeAll { pending in parts.contains { $0.partition == pending.input.partition } }
     }
 }

@@ -54,6 +54,11 @@ public struct PipelineConfig: Sendable {
     public var maxMessageBytes = 64 * 1024
     /// Checkpoint every this many seconds or events, whichever comes first.
     public var checkpointSeconds = 5.0
+    /// How long an input that has caught up with its partition's end keeps holding the partition's
+    /// clock (Kafka Streams' max.task.idle.ms): a feed that lags behind the others by less than
+    /// this loses nothing to lateness. Processing time; the Kafka service only (a replay knows
+    /// where each input ends).
+    public var idleGraceSeconds = 30.0
     public var checkpointEvents = 200_000
     /// What to do when a checkpoint cannot be written (read-only file, full disk, lock held).
     public var storageFaults = StorageFaultPolicy.exit

@@ -155,6 +155,7 @@ public final class StreamProcessor {
     private func reject(_ bad: BadEvent, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
         stats.deadLetters[bad.reason.rawValue, default: 0] += 1
         Counter(label: "streamcast_dead_letters_total", dimensions: [("reason", bad.reason.rawValue)]).increment()
+        if bad.reason == .late { Counter(label: "streamcast_late_events_total", dimensions: [("input", record.topic)]).increment() }
         try sink.deadLetter(DeadLetter(reason: bad.reason.rawValue, detail: bad.detail, topic: record.topic,
                                        partition: record.partition, offset: record.offset, key: record.key,
                                        value: Array(value)))

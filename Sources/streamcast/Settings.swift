@@ -38,6 +38,7 @@ struct Settings {
         "monitoring.ph_lambda": "a number > 0 (per-product Page-Hinkley alarm threshold)", "topics.partitions": "an integer in 1...1024",
         "windows.period": "one of hour, day, week, month", "windows.length": "an integer in 2...4096",
         "windows.lateness_seconds": "an integer >= 0", "windows.max_future_periods": "an integer >= 1",
+        "windows.idle_grace_seconds": "a number >= 0 (how long an input that has caught up still holds its partition's clock)",
         "forecast.model": "a forecaster name", "forecast.model_file": "a model file from `streamcast train` (A+B+C: the ensemble of those files)", "forecast.horizons": "an integer in 1...1000",
         "forecast.early_refresh": "true or false (refresh before the period closes on a page-view surge or price change)",
         "forecast.early_refresh_view_ratio": "a number >= 1 (views so far / usual views per period)",
@@ -147,6 +148,9 @@ struct Settings {
         case "windows.length": pipeline.windows.length = try int(2...4096)
         case "windows.lateness_seconds": pipeline.windows.lateness = Int64(try int(0...Int(Int32.max))) * 1000
         case "windows.max_future_periods": pipeline.windows.maxFuturePeriods = Int64(try int(1...100_000))
+        case "windows.idle_grace_seconds":
+            guard let v = Double(value), v >= 0, v.isFinite else { throw bad() }
+            pipeline.idleGraceSeconds = v
         case "forecast.model": pipeline.forecaster = try name()
         case "forecast.model_file": modelFile = value.isEmpty ? nil : value
         case "forecast.horizons": pipeline.horizons = try int(1...1000)

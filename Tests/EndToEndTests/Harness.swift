@@ -33,8 +33,12 @@ enum Harness {
         return dir
     }
 
-    /// A process in the package root with this environment added and stdin closed; `executable`
-    /// without a slash is looked up on PATH.
+    /// Services in tests release an input that has caught up after 1 s, not the default 30 s, so a
+    /// log published in full closes its last periods at once (LiveInputTests run the default).
+    static let testEnvironment = ["STREAMCAST_WINDOWS_IDLE_GRACE_SECONDS": "1"]
+
+    /// A process in the package root with this environment added (over `testEnvironment`) and
+    /// stdin closed; `executable` without a slash is looked up on PATH.
     static func process(_ executable: String, _ args: [String], stdout: FileHandle, stderr: FileHandle,
                         environment: [String: String]) -> Process {
         let p = Process()
@@ -43,7 +47,7 @@ enum Harness {
         p.standardOutput = stdout
         p.standardError = stderr
         p.standardInput = FileHandle.nullDevice
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.environment = ProcessInfo.processInfo.environment.merging(testEnvironment) { $1 }.merging(environment) { $1 }
         p.currentDirectoryURL = packageRoot
         return p
     }
