@@ -181,6 +181,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// The first offset a partition still holds (older ones were deleted by retention), asked of
+    /// the broker.
+    public func firstOffset(topic: String, partition: Int32, timeoutMs: Int32 = 5000) throws -> Int64 {
+        var low: Int64 = 0, high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(.consume, err, context: "query watermarks of \(topic)[\(partition)]") }
+        return low
+    }
+
     /// High watermark of a partition as last seen by the client (for lag), or nil if unknown.
     public func highWatermark(topic: String, partition: Int32) -> Int64? {
         var low: Int64 = 0, high: Int64 = 0

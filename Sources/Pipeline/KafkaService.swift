@@ -3,6 +3,7 @@ import Forecasting
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import Monitoring
 
 /// The service loop: Kafka source → processor → Kafka sink, with checkpoints (`Checkpointer`:
@@ -119,9 +120,30 @@ public final class KafkaService {
         }
         // Start where the checkpoint says; with no checkpoint for a partition, from its beginning.
         let positions = processor.positions
+        for tp in parts { try checkRetention(tp.topic, tp.partition, needed: positions[tp.topic]?[tp.partition] ?? 0) }
         return parts.map { tp in
             TopicPartitionOffset(topic: tp.topic, partition: tp.partition,
                                  offset: positions[tp.topic]?[tp.partition] ?? KafkaOffset.beginning)
+        }
+    }
+
+    /// Says so, loudly, when an input partition no longer holds offsets the state has not read
+    /// (retention deleted them first): its products' windows will miss those events. Goes on or
+    /// stops per `service.on_retention_gap`.
+    private func checkRetention(_ topic: String, _ partition: Int32, needed: Int64) throws {
+        let first: Int64
+        do { first = try consumer.firstOffset(topic: topic, partition: partition) } catch {
+            logger.warning("cannot ask the broker where a partition starts; retention gaps go unchecked", metadata: ["topic": "\(topic)", "partition": "\(partition)", "error": "\(error)"])
+            return
+        }
+        guard first > needed else { return }
+        let gone = first - needed
+        Counter(label: "streamcast_retention_gap_offsets_total", dimensions: [("topic", topic)]).increment(by: Int(gone))
+        logger.error("retention gap: the input no longer holds offsets the state has not read; their events are lost to the windows",
+                     metadata: ["topic": "\(topic)", "partition": "\(partition)", "needed_from": "\(needed)", "first_available": "\(first)",
+                                "offsets_gone": "\(gone)", "policy": "\(config.stopOnRetentionGap ? "stop" : "continue")"])
+        if config.stopOnRetentionGap {
+            throw RetentionGapError(topic: topic, partition: partition, needed: needed, firstAvailable: first)
         }
     }
 
@@ -134,5 +156,16 @@ public final class KafkaService {
             loaded.remove(p)
         }
         caughtUp.removeAll { pending in parts.contains { $0.partition == pending.input.partition } }
+    }
+}
+
+/// An input partition lost offsets the state had not read (`service.on_retention_gap = "stop"`).
+public struct RetentionGapError: Error, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public var needed: Int64
+    public var firstAvailable: Int64
+    public var description: String {
+        "retention gap on \(topic)[\(partition)]: the state needs offsets from \(needed), the partition starts at \(firstAvailable) (\(firstAvailable - needed) offsets gone); set service.on_retention_gap = \"continue\" to serve with the rest"
     }
 }

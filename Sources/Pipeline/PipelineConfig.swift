@@ -59,6 +59,9 @@ public struct PipelineConfig: Sendable {
     /// this loses nothing to lateness. Processing time; the Kafka service only (a replay knows
     /// where each input ends).
     public var idleGraceSeconds = 30.0
+    /// Stop (true) or go on (false, logging an error) when an input partition no longer holds
+    /// offsets the state has not read yet (retention deleted them before they were consumed).
+    public var stopOnRetentionGap = false
     public var checkpointEvents = 200_000
     /// What to do when a checkpoint cannot be written (read-only file, full disk, lock held).
     public var storageFaults = StorageFaultPolicy.exit

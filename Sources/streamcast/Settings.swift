@@ -56,6 +56,7 @@ struct Settings {
         "checkpoint.retry_max_seconds": "a number >= 0 (how long on_error = \"retry\" keeps trying; 0: without limit)",
         "events.max_message_bytes": "an integer in 256...16777216",
         "service.group": "a consumer group id", "service.http": "ADDR:PORT",
+        "service.on_retention_gap": "continue or stop (an input partition no longer holds offsets the state has not read)",
     ]
 
     /// Loads the layers below flags. `configPath` nil = Config/streamcast.toml if it exists.
@@ -202,6 +203,9 @@ struct Settings {
         case "service.http":
             guard value.split(separator: ":").count == 2, Int(value.split(separator: ":")[1]) != nil else { throw bad() }
             http = value
+        case "service.on_retention_gap":
+            guard ["continue", "stop"].contains(value) else { throw bad() }
+            pipeline.stopOnRetentionGap = value == "stop"
         default: throw bad()
         }
     }
