@@ -37,6 +37,7 @@ public final class KafkaService {
         store = try CheckpointStore(path: statePath)
         try store.bind(fingerprint: config.fingerprint)
         var producerConfig = kafka
+        producerConfig["group.instance.id"] = nil  // a consumer property (service.instance)
         producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
         producer = try KafkaProducer(config: producerConfig)
         processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)

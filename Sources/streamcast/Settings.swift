@@ -56,6 +56,7 @@ struct Settings {
         "checkpoint.retry_max_seconds": "a number >= 0 (how long on_error = \"retry\" keeps trying; 0: without limit)",
         "events.max_message_bytes": "an integer in 256...16777216",
         "service.group": "a consumer group id", "service.http": "ADDR:PORT",
+        "service.instance": "a name unique in the group (static membership: a restarted instance gets its partitions back without a rebalance)",
         "service.on_retention_gap": "continue or stop (an input partition no longer holds offsets the state has not read)",
     ]
 
@@ -104,6 +105,11 @@ struct Settings {
     /// Applies one key (from any layer).
     mutating func apply(_ key: String, _ value: String, origin: String = "flag") throws {
         if key.hasPrefix("kafka.") {
+            // The rebalance callback assigns and revokes whole assignments (the eager protocol);
+            // an incremental one would be misread, so it is refused here, not at the first rebalance.
+            if key == "kafka.partition.assignment.strategy" && value.contains("cooperative") {
+                throw ConfigError(key: key, message: "'\(value)' (from \(origin)) is an incremental (cooperative) protocol, which StreamCast does not handle; use range or roundrobin (eager, librdkafka's default), and service.instance for restarts without a rebalance wait")
+            }
             kafka[String(key.dropFirst(6))] = value
             return
         }
@@ -203,6 +209,7 @@ struct Settings {
         case "service.http":
             guard value.split(separator: ":").count == 2, Int(value.split(separator: ":")[1]) != nil else { throw bad() }
             http = value
+        case "service.instance": kafka["group.instance.id"] = value.isEmpty ? nil : try name()
         case "service.on_retention_gap":
             guard ["continue", "stop"].contains(value) else { throw bad() }
             pipeline.stopOnRetentionGap = value == "stop"

@@ -64,4 +64,11 @@ import Testing
         #expect(status != 0)
         #expect(!err.contains("hunter2-secret"))
     }
+
+    /// The cooperative (incremental) rebalance protocol is refused up front, with what to use.
+    @Test func cooperativeRebalancingIsRefusedWithTheAlternative() throws {
+        let (status, err) = try run(config: nil, environment: ["STREAMCAST_KAFKA_PARTITION_ASSIGNMENT_STRATEGY": "cooperative-sticky"])
+        #expect(status == 2)
+        #expect(err.contains("kafka.partition.assignment.strategy") && err.contains("range or roundrobin") && err.contains("service.instance"), "\(err)")
+    }
 }
