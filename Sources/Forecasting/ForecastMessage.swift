@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Synchronization
 import Windows
 
 /// The forecast message of the contract: key = product, value = this JSON (schema 1).
@@ -95,19 +96,16 @@ public struct ForecastMessage: Sendable, Equatable {
 
 /// Formatted period starts: the same few instants appear in every forecast of a close.
 enum TimestampCache {
-    nonisolated(unsafe) private static var cache: [Int64: [UInt8]] = [:]
-    private static let lock = NSLock()
+    private static let cache = Mutex<[Int64: [UInt8]]>([:])
 
     static func append(_ ms: Int64, to out: inout [UInt8]) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let hit = cache[ms] {
-            out.append(contentsOf: hit)
-            return
+        let bytes = cache.withLock { cache in
+            if let hit = cache[ms] { return hit }
+            let bytes = Array(Timestamp.format(ms).utf8)
+            if cache.count > 100_000 { cache.removeAll() }
+            cache[ms] = bytes
+            return bytes
         }
-        let bytes = Array(Timestamp.format(ms).utf8)
-        if cache.count > 100_000 { cache.removeAll() }
-        cache[ms] = bytes
         out.append(contentsOf: bytes)
     }
 }

@@ -121,23 +121,25 @@ public enum BLAS {
 /// parallel, so the count is atomic, and when off a call pays one flag load. With `timing` (one
 /// thread only: the clock is read per call) also the wall time spent inside cblas_sgemm.
 public enum GEMMStatistics {
-    /// Written only by `start`/`stop`, while no model work runs.
-    nonisolated(unsafe) static var counting = false
-    nonisolated(unsafe) static var timing = false
+    /// Switched by `start`/`stop`; read (relaxed) on every call.
+    static let countingFlag = Atomic<Bool>(false)
+    static let timingFlag = Atomic<Bool>(false)
+    static var counting: Bool { countingFlag.load(ordering: .relaxed) }
+    static var timing: Bool { timingFlag.load(ordering: .relaxed) }
     static let operations = Atomic<UInt64>(0)
     static let nanoseconds = Atomic<UInt64>(0)
 
     public static func start(timing: Bool = false) {
         operations.store(0, ordering: .relaxed)
         nanoseconds.store(0, ordering: .relaxed)
-        counting = true
-        Self.timing = timing
+        countingFlag.store(true, ordering: .relaxed)
+        timingFlag.store(timing, ordering: .relaxed)
     }
 
     /// Stops counting; returns the flops and (with timing) the seconds inside sgemm since `start`.
     public static func stop() -> (flops: Double, seconds: Double) {
-        counting = false
-        timing = false
+        countingFlag.store(false, ordering: .relaxed)
+        timingFlag.store(false, ordering: .relaxed)
         return (Double(operations.load(ordering: .relaxed)), Double(nanoseconds.load(ordering: .relaxed)) * 1e-9)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import Metrics
 import Prometheus
@@ -8,12 +9,11 @@ import Prometheus
 /// `/api/...`). Binds to loopback unless told.
 enum MetricsEndpoint {
     static let registry = PrometheusCollectorRegistry()
-    nonisolated(unsafe) private static var bootstrapped = false
+    private static let bootstrapped = Atomic<Bool>(false)
 
     /// Routes swift-metrics to the Prometheus registry (once per process).
     static func bootstrap() {
-        guard !bootstrapped else { return }
-        bootstrapped = true
+        guard bootstrapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,11 +52,11 @@ enum Signals {
         registry.lock.lock()
         registry.handlers[signal, default: []].append(handler)
         registry.lock.unlock()
-        signalPipeFD = registry.writeFD
+        signalPipeFD.store(registry.writeFD, ordering: .relaxed)
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { number in
             var byte = UInt8(truncatingIfNeeded: number)
-            _ = write(signalPipeFD, &byte, 1)
+            _ = write(signalPipeFD.load(ordering: .relaxed), &byte, 1)
         }
         action.sa_flags = SA_RESTART
         sigemptyset(&action.sa_mask)
@@ -70,6 +71,6 @@ enum Signals {
     }
 }
 
-/// The pipe's write end, read by the signal handler (a C function pointer cannot capture context).
-/// Written once, before the first handler is installed.
-nonisolated(unsafe) private var signalPipeFD: Int32 = -1
+/// The pipe's write end, read by the signal handler (a C function pointer cannot capture context;
+/// a lock-free atomic load is async-signal-safe). Stored once, before the first handler is installed.
+private let signalPipeFD = Atomic<Int32>(-1)

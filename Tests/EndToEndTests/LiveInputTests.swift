@@ -18,7 +18,7 @@ import Testing
         let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", http],
                                         log: f.dir.appendingPathComponent("run-\(grace ?? "default").log"), environment: env)
         // Partitions assigned (the group join takes ~3 s): the service reports its lag gauge.
-        _ = try Harness.waitUntil(timeout: 30) { (try? Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 5).1.contains("streamcast_")) ?? false }
+        _ = Harness.waitUntil(timeout: 30) { (try? Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 5).1.contains("streamcast_")) ?? false }
         sleep(4)
         return (broker, service, http)
     }

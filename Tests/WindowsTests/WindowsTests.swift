@@ -85,17 +85,24 @@ func t(_ s: String) -> Int64 { Timestamp.parse(s)! }
         #expect(w.ingest(sale("A", "2024-03-01T11:00:00Z"), input: "sales") == nil)
     }
 
-    @Test func pricesAreTimeWeightedAndAnnouncedChangesApplyLater() {
-        var w = PartitionWindows(partition: 0, config: config)
+    /// Product A at price 10 from day 1, and a promotion to 6 announced on day 1, effective at
+    /// `effective`; a sale on day 5; every period up to day 4 closed.
+    func promotedProduct(effective: String, config c: WindowConfig) -> ProductWindow {
+        var w = PartitionWindows(partition: 0, config: c)
         _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T00:00:00Z"), quantity: 10), input: "prices")
-        // Announced on day 1, effective at noon on day 3 (promo).
         _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T01:00:00Z"), quantity: 6,
-                           effective: t("2024-03-03T12:00:00Z"), promo: true), input: "prices")
+                           effective: t(effective), promo: true), input: "prices")
         _ = w.ingest(sale("A", "2024-03-05T02:00:00Z"), input: "sales")
         w.markIdle(input: "prices")
         _ = closeAll(&w)
-        #expect(w.product("A")!.recent(.price) == [10, 10, 8, 6])
-        #expect(w.product("A")!.recent(.promo) == [0, 0, 1, 1])
+        return w.product("A")!
+    }
+
+    @Test func pricesAreTimeWeightedAndAnnouncedChangesApplyLater() {
+        // Effective at noon on day 3: day 3's price is the time-weighted mean.
+        let a = promotedProduct(effective: "2024-03-03T12:00:00Z", config: config)
+        #expect(a.recent(.price) == [10, 10, 8, 6])
+        #expect(a.recent(.promo) == [0, 0, 1, 1])
     }
 
     @Test func codecRoundTripsAProductWindow() throws {
@@ -110,20 +117,14 @@ func t(_ s: String) -> Int64 { Timestamp.parse(s)! }
         #expect(decoded.lastClosed == original.lastClosed && decoded.totalUnits == original.totalUnits && decoded.category == "cat")
         #expect(WindowCodec.encode(decoded) == WindowCodec.encode(original))
     }
+
     /// Offline training keeps every price change with its announcement (`keepsPriceHistory`), so a
     /// past FCT's future prices can be read as they were known then; the service prunes them.
     @Test func trainingWindowsKeepTheWholePriceSchedule() {
         for keeps in [false, true] {
             var c = config
             c.keepsPriceHistory = keeps
-            var w = PartitionWindows(partition: 0, config: c)
-            _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T00:00:00Z"), quantity: 10), input: "prices")
-            _ = w.ingest(Event(kind: .price, product: "A", time: t("2024-03-01T01:00:00Z"), quantity: 6,
-                               effective: t("2024-03-03T00:00:00Z"), promo: true), input: "prices")
-            _ = w.ingest(sale("A", "2024-03-05T02:00:00Z"), input: "sales")
-            w.markIdle(input: "prices")
-            _ = closeAll(&w)
-            let a = w.product("A")!
+            let a = promotedProduct(effective: "2024-03-03T00:00:00Z", config: c)
             #expect(a.recent(.price) == [10, 10, 6, 6], "the closed periods' prices do not depend on it")
             #expect(a.prices.count == (keeps ? 2 : 1))
             if keeps {
