@@ -55,7 +55,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+        ], resources: [.embedInCode("Resources/dashboard.html")]),
         .systemLibrary(name: "CFuzzerDriver"),
         .executableTarget(name: "StreamcastFuzz", dependencies: ["Events", "Pipeline", "CFuzzerDriver"]),
 
