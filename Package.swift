@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Events", "Windows"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Events", "Windows"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Forecasting", "Checkpoint", "Windows"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Forecasting", "Events", "Checkpoint", "Windows"]),
     ]
