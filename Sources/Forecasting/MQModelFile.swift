@@ -169,6 +169,13 @@ extension MQModel {
         return EnsembleForecaster(models: memberModels, useMemory: useMemory, id: id)
     }
 
+    /// What serves several model files together (`A+B+C`): the quantile average of all their
+    /// networks, each with its own error memory; a single file serves as `forecaster` does.
+    public static func forecaster(serving models: [MQModel], useMemory: Bool = true) -> any Forecaster {
+        models.count == 1 ? models[0].forecaster(useMemory: useMemory)
+                          : EnsembleForecaster(models: models.flatMap(\.memberModels), useMemory: useMemory)
+    }
+
     /// One single-network model per network, each with the model's calendar, blend and rounding.
     public var memberModels: [MQModel] {
         networks.enumerated().map { i, net in

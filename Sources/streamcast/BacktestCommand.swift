@@ -46,8 +46,9 @@ struct BacktestCommand: ParsableCommand {
             guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
             return f
         }
-        let learned: [any Forecaster] = models.map { $0.forecaster() } + ensembles.map { EnsembleForecaster(models: $0.flatMap(\.memberModels)) }
-            + (noMemory ? models.map { $0.forecaster(useMemory: false) } + ensembles.map { EnsembleForecaster(models: $0.flatMap(\.memberModels), useMemory: false) } : [])
+        let learned: [any Forecaster] = (noMemory ? [true, false] : [true]).flatMap { memory in
+            models.map { $0.forecaster(useMemory: memory) } + ensembles.map { MQModel.forecaster(serving: $0, useMemory: memory) }
+        }
         let scale = recalibrationScale ?? settings.recalibrationScale
         all += learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
         for f in all {

@@ -107,8 +107,7 @@ extension Settings {
     /// error-memory switch, wrapped in the recalibrator when configured.
     func serving(_ models: [MQModel]) -> any Forecaster {
         _ = warnedIfBatchesAreNotExact
-        return recalibrated(models.count == 1 ? models[0].forecaster(useMemory: errorMemory)
-                                              : EnsembleForecaster(models: models.flatMap(\.memberModels), useMemory: errorMemory))
+        return recalibrated(MQModel.forecaster(serving: models, useMemory: errorMemory))
     }
 
     /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.
