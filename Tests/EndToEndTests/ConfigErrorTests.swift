@@ -71,4 +71,28 @@ import Testing
         #expect(status == 2)
         #expect(err.contains("kafka.partition.assignment.strategy") && err.contains("range or roundrobin") && err.contains("service.instance"), "\(err)")
     }
+
+    /// docs/operations.md's key table lists exactly the keys the service accepts (as its error for
+    /// an unknown key lists them): a key added without its documentation, or documented and gone,
+    /// fails here. A cell `section.a` / `b` documents `section.a` and `section.b`.
+    @Test func theOperationsKeyTableMatchesTheKeysAccepted() throws {
+        let (status, err) = try run(config: "[zzzz]\nqqqq = 1\n")
+        #expect(status == 2)
+        let listed = try #require(err.range(of: "known keys: ").map { err[$0.upperBound...] })
+        let accepted = Set(listed.split(separator: "\n")[0].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.hasPrefix("kafka.") })
+        let docs = try String(contentsOf: Harness.packageRoot.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        var documented = Set<String>()
+        for line in docs.split(separator: "\n") where line.hasPrefix("| `") {
+            let cell = line.dropFirst(2).prefix { $0 != "|" }
+            let parts = cell.split(separator: "/").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`")) }
+            guard let first = parts.first, let dot = first.firstIndex(of: "."), !first.hasPrefix("kafka.") else { continue }
+            let section = first[..<dot]
+            documented.insert(first)
+            for part in parts.dropFirst() { documented.insert("\(section).\(part)") }
+        }
+        #expect(accepted.count > 30)
+        #expect(accepted.subtracting(documented).isEmpty, "accepted but not in docs/operations.md: \(accepted.subtracting(documented).sorted())")
+        #expect(documented.subtracting(accepted).isEmpty, "documented but not accepted: \(documented.subtracting(accepted).sorted())")
+    }
 }
