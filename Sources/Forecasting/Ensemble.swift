@@ -8,7 +8,7 @@ import Windows
 ///
 /// State: [u32 member count] then per member [u32 length][bytes]; an empty or foreign state gives
 /// every member an empty one (a product seen for the first time).
-public final class EnsembleForecaster: Forecaster, @unchecked Sendable {
+public final class EnsembleForecaster: Forecaster, Sendable {
     public let members: [any Forecaster]
     /// Whole-unit rounding of the average, by quantile level (see `init(models:)`).
     let roundingPoints: [Double: Float]

@@ -5,6 +5,7 @@ import Windows
 /// The trained network as a `Forecaster` for the stream. Per-product state is the error memory:
 /// the base medians (or quantiles) of the last R forecasts with their FCTs; when a refresh comes, the periods
 /// that have closed since fill in those forecasts' errors (no retraining) before the network runs.
+/// Unchecked Sendable: a lock lets one batch run at a time; its replicas and workspaces are touched only inside it.
 public final class MQForecaster: Forecaster, @unchecked Sendable {
     public let model: MQModel
     let features: FeatureBuilder

@@ -17,7 +17,7 @@ import Windows
 /// State: the inner forecaster's bytes, then a fixed trailer
 /// [fct Int64][last one-step values Q×f32][θ Q×f32]["ACI1"], so switching recalibration on for a
 /// running service keeps the inner state (a state without the trailer starts at θ = 0).
-public final class ConformalRecalibrator: Forecaster, @unchecked Sendable {
+public final class ConformalRecalibrator: Forecaster, Sendable {
     public let inner: any Forecaster
     /// η: the step per miss, in units of the product's scale.
     public let step: Float

@@ -7,6 +7,7 @@ import Logging
 /// It speaks the real Kafka protocol, so kcat, confluent-kafka and StreamCast itself connect to it
 /// as to any broker. In memory only and keeps roughly the last 5 MB per partition: not for
 /// production. Port 0 picks a free port (tests); otherwise the given port is used.
+/// Unchecked Sendable: librdkafka's mock cluster handle is thread-safe; the Swift side holds no mutable state.
 public final class EmbeddedBroker: @unchecked Sendable {
     private let handle: OpaquePointer
     private let cluster: OpaquePointer

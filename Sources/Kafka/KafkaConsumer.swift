@@ -6,6 +6,7 @@ import Logging
 /// The rebalance callback runs inside `poll` on the caller's thread, so the owner can restore or
 /// flush per-partition state synchronously before partitions are (re)assigned. On assignment the
 /// owner returns the offsets to start from (StreamCast's checkpoint, not the group's commits).
+/// Unchecked Sendable: owned by one thread (the consume loop); librdkafka runs the rebalance callback on it, inside poll.
 public final class KafkaConsumer: @unchecked Sendable {
     /// Called with the newly assigned partitions (offset = stored sentinel); returns where to start.
     /// An error (e.g. a partition's state cannot be restored) leaves the partitions unassigned and

@@ -7,6 +7,7 @@ import Logging
 /// reports until there is room (back-pressure instead of dropping). `flush` waits until every
 /// message sent so far is acknowledged and throws if any delivery failed, so a caller can make
 /// "produced" a precondition of "checkpointed".
+/// Unchecked Sendable: librdkafka's producer handle is thread-safe; delivery counts are updated from its callback, read after poll/flush.
 public final class KafkaProducer: @unchecked Sendable {
     private final class Deliveries {
         var delivered = 0

@@ -7,6 +7,7 @@ import Foundation
 ///
 /// One-step-ahead forecasts are what is scored (the freshest forecast of every period), so the
 /// per-product state stays O(H + Q) whatever the horizon.
+/// Unchecked Sendable: every read and write of its state takes `lock` (the pipeline writes, the HTTP thread reads).
 public final class ForecastMonitor: @unchecked Sendable {
     public struct Config: Sendable {
         public var quantiles: [Double] = [0.1, 0.5, 0.9]

@@ -8,6 +8,7 @@ import Metrics
 /// which switches between two polls: no state is lost and consumption never stops. A model that
 /// cannot take over (other horizons, memory size, period, ...) is refused with one log line and
 /// the serving model stays.
+/// Unchecked Sendable: every mutable field is behind `lock` (the watcher thread hands models to the pipeline thread).
 public final class ModelReloader: @unchecked Sendable {
     public let path: String
     let windowLength: Int

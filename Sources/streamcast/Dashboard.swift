@@ -1,14 +1,14 @@
 import Foundation
 import Hummingbird
 import Monitoring
+import Synchronization
 
 /// The service's monitor, for the HTTP thread (set once the pipeline exists).
-final class MonitorHandle: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ForecastMonitor?
+final class MonitorHandle: Sendable {
+    private let value = Mutex<ForecastMonitor?>(nil)
     var monitor: ForecastMonitor? {
-        get { lock.lock(); defer { lock.unlock() }; return value }
-        set { lock.lock(); value = newValue; lock.unlock() }
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }
 

@@ -5,6 +5,7 @@ import Kafka
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Synchronization
 
 /// `streamcast run`: the service. Consume, window, forecast, produce, checkpoint; stops gracefully
 /// on SIGTERM/SIGINT (final checkpoint, leave the group).
@@ -57,15 +58,15 @@ func serve(_ service: ForecastService, http: String, logger: Logger) async throw
 }
 
 /// A thread-safe flag.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopped = false
-    func stop() { lock.lock(); stopped = true; lock.unlock() }
-    var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+final class StopFlag: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    func stop() { stopped.store(true, ordering: .releasing) }
+    var isStopped: Bool { stopped.load(ordering: .acquiring) }
 }
 
 /// The Kafka service as a swift-service-lifecycle Service. The consume loop is blocking (librdkafka
-/// polls), so it runs on its own thread; graceful shutdown sets the stop flag.
+/// polls), so it runs on its own thread; graceful shutdown sets the stop flag. Unchecked because
+/// the service it wraps is used by that one thread only; `stop` is the only shared state.
 final class ForecastService: Service, @unchecked Sendable {
     let service: KafkaService
     let stop = StopFlag()

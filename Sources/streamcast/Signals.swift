@@ -12,6 +12,7 @@ import Glibc
 /// is doing (a blocking consume loop included), so every long-running command stops on SIGINT /
 /// SIGTERM in every state.
 enum Signals {
+/// Unchecked Sendable: `handlers` is behind `lock`; the pipe ends are immutable.
     private final class Registry: @unchecked Sendable {
         let lock = NSLock()
         var handlers: [Int32: [@Sendable () -> Void]] = [:]
