@@ -32,7 +32,7 @@ import Testing
         let service = try Harness.start(Harness.binary, ["run", "--state", dir.appendingPathComponent("b.sqlite").path, "--http", http],
                                         log: runLog, environment: env)
         var metrics = ""
-        let counted = try Harness.waitUntil(timeout: 60) {
+        let counted = Harness.waitUntil(timeout: 60) {
             metrics = (try? Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 5).1) ?? ""
             return metrics.contains("streamcast_retention_gap_offsets_total") && metrics.contains("streamcast_forecasts_total")
         }
