@@ -27,10 +27,10 @@ final class Checkpointer {
     private var pendingBatch: CheckpointStore.Batch?
     /// Set while checkpoints fail under the retry policy.
     private var outage: (since: Date, attempts: Int, nextAttempt: Date)?
-    private let timer = Timer(label: "streamcast_checkpoint_duration")
-    private let failures = Counter(label: "streamcast_checkpoint_failures_total")
-    private let deferred = Counter(label: "streamcast_checkpoints_deferred_total")
-    private let failing = Gauge(label: "streamcast_checkpoint_failing")
+    private let timer = PipelineMetrics.checkpointDuration()
+    private let failures = PipelineMetrics.checkpointFailures()
+    private let deferred = PipelineMetrics.checkpointsDeferred()
+    private let failing = PipelineMetrics.checkpointFailing()
 
     init(store: CheckpointStore, processor: StreamProcessor, consumer: KafkaConsumer, config: PipelineConfig, logger: Logger) {
         self.store = store
@@ -90,8 +90,7 @@ final class Checkpointer {
         for tp in consumer.assignment {
             guard let high = consumer.highWatermark(topic: tp.topic, partition: tp.partition) else { continue }
             let next = positions[tp.topic]?[tp.partition] ?? 0
-            Gauge(label: "streamcast_consumer_lag", dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
-                .record(max(0, high - next))
+            PipelineMetrics.consumerLag(topic: tp.topic, partition: tp.partition).record(max(0, high - next))
         }
     }
 

@@ -32,7 +32,7 @@ extension StreamProcessor {
         for alert in monitor.observe(product: window.product, category: window.category, period: window.lastClosed,
                                      actual: Double(y), scale: scale, forecast: forecast) {
             try sink.drift(alert, json: alert.json(period: config.windows.period))
-            Counter(label: "streamcast_drift_alerts_total", dimensions: [("scope", alert.scope), ("status", alert.status.rawValue)]).increment()
+            PipelineMetrics.driftAlerts(scope: alert.scope, status: alert.status.rawValue).increment()
         }
     }
 
@@ -40,11 +40,11 @@ extension StreamProcessor {
     func publishMonitorGauges() {
         guard let view = monitor?.view() else { return }
         for (q, c) in zip(view.quantiles, view.windowCoverage) {
-            Gauge(label: "streamcast_coverage", dimensions: [("quantile", String(q))]).record(c)
+            PipelineMetrics.coverage(quantile: q).record(c)
         }
-        Gauge(label: "streamcast_wql").record(view.windowWQL)
-        Gauge(label: "streamcast_bias").record(view.windowBias)
-        Gauge(label: "streamcast_volatility").record(view.windowVolatility)
-        Gauge(label: "streamcast_drift_alerts_active", dimensions: [("scope", "global")]).record(Double(view.activeAlerts.count))
+        PipelineMetrics.wql().record(view.windowWQL)
+        PipelineMetrics.bias().record(view.windowBias)
+        PipelineMetrics.volatility().record(view.windowVolatility)
+        PipelineMetrics.activeDriftAlerts(scope: "global").record(Double(view.activeAlerts.count))
     }
 }

@@ -44,6 +44,6 @@ extension StreamProcessor {
         message.provisional = true
         try sink.emit(message)
         stats.earlyRefreshes += 1
-        Counter(label: "streamcast_early_refreshes_total", dimensions: [("trigger", trigger)]).increment()
+        PipelineMetrics.earlyRefreshes(trigger: trigger).increment()
     }
 }

@@ -139,7 +139,7 @@ public final class KafkaService {
         }
         guard first > needed else { return }
         let gone = first - needed
-        Counter(label: "streamcast_retention_gap_offsets_total", dimensions: [("topic", topic)]).increment(by: Int(gone))
+        PipelineMetrics.retentionGapOffsets(topic: topic).increment(by: Int(gone))
         logger.error("retention gap: the input no longer holds offsets the state has not read; their events are lost to the windows",
                      metadata: ["topic": "\(topic)", "partition": "\(partition)", "needed_from": "\(needed)", "first_available": "\(first)",
                                 "offsets_gone": "\(gone)", "policy": "\(config.stopOnRetentionGap ? "stop" : "continue")"])

@@ -90,12 +90,12 @@ public final class ModelReloader: @unchecked Sendable {
         current = model
         pending = serve(model)
         lock.unlock()
-        Counter(label: "streamcast_model_reloads_total", dimensions: [("result", "loaded")]).increment()
+        PipelineMetrics.modelReloads(result: "loaded").increment()
         logger.info("model reload: switching", metadata: ["from": "\(serving.id)", "to": "\(model.id)", "reason": "\(reason)"])
     }
 
     private func refuse(_ why: String, reason: String) {
-        Counter(label: "streamcast_model_reloads_total", dimensions: [("result", "refused")]).increment()
+        PipelineMetrics.modelReloads(result: "refused").increment()
         logger.error("model reload refused: \(why); still serving \(current.id)", metadata: ["path": "\(path)", "reason": "\(reason)"])
     }
 }

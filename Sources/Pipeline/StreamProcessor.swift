@@ -49,9 +49,9 @@ public final class StreamProcessor {
     }
 
     private let eventsIn: [Counter]
-    private let forecastsOut = Counter(label: "streamcast_forecasts_total")
+    private let forecastsOut = PipelineMetrics.forecasts()
     /// Time per batched refresh call (up to `refreshBatch` products): a histogram in Prometheus.
-    private let refreshTimer = Timer(label: "streamcast_refresh_duration")
+    private let refreshTimer = PipelineMetrics.refreshDuration()
 
     public init(config: PipelineConfig, sink: PipelineSink, forecaster: (any Forecaster)? = nil) throws {
         self.config = config
@@ -63,7 +63,7 @@ public final class StreamProcessor {
             c.quantiles = config.quantiles
             return ForecastMonitor(config: c)
         }
-        eventsIn = EventKind.allCases.map { Counter(label: "streamcast_events_total", dimensions: [("kind", $0.wireName)]) }
+        eventsIn = EventKind.allCases.map { PipelineMetrics.events(kind: $0.wireName) }
     }
 
     /// Switches the model between two records (hot reload). The per-product state carries over:
@@ -154,8 +154,8 @@ public final class StreamProcessor {
 
     private func reject(_ bad: BadEvent, record: SourceRecord, value: UnsafeRawBufferPointer) throws {
         stats.deadLetters[bad.reason.rawValue, default: 0] += 1
-        Counter(label: "streamcast_dead_letters_total", dimensions: [("reason", bad.reason.rawValue)]).increment()
-        if bad.reason == .late { Counter(label: "streamcast_late_events_total", dimensions: [("input", record.topic)]).increment() }
+        PipelineMetrics.deadLetters(reason: bad.reason.rawValue).increment()
+        if bad.reason == .late { PipelineMetrics.lateEvents(input: record.topic).increment() }
         try sink.deadLetter(DeadLetter(reason: bad.reason.rawValue, detail: bad.detail, topic: record.topic,
                                        partition: record.partition, offset: record.offset, key: record.key,
                                        value: Array(value)))
