@@ -91,16 +91,6 @@ public struct KafkaMessage: Sendable {
     }
 }
 
-/// A topic partition.
-public struct TopicPartition: Hashable, Sendable {
-    public var topic: String
-    public var partition: Int32
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-}
-
 /// A topic partition and an offset (the next offset to read, as Kafka commits them).
 public struct TopicPartitionOffset: Hashable, Sendable {
     public var topic: String

@@ -22,14 +22,15 @@ public final class KafkaService {
     var consumer: KafkaConsumer!
     var checkpointer: Checkpointer!
     private var loaded = Set<Int32>()
-    /// Inputs that reached their partition's end, and when: each keeps holding its partition's
-    /// clock until `config.idleGraceSeconds` pass without a new message. A short list (inputs ×
-    /// assigned partitions at most), scanned only while it is not empty.
-    private var caughtUp: [(input: TopicPartition, since: Date)] = []
+    /// Inputs that reached their partition's end, and when (by partition number, then topic): each
+    /// keeps holding its partition's clock until `config.idleGraceSeconds` pass without a new
+    /// message. Looked up per message only while it is not empty, by the partition's number.
+    private var caughtUp: [Int32: [String: Date]] = [:]
     /// Hot model reload (nil: the forecaster is fixed for the run).
     public var reloader: ModelReloader?
 
-    public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String,
+    /// `instanceID`: static group membership (`group.instance.id`), a consumer property like the group.
+    public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String, instanceID: String? = nil,
                 forecaster: (any Forecaster)? = nil, logger: Logger = Logger(label: "streamcast.service")) throws {
         self.config = config
         self.kafka = kafka
@@ -37,7 +38,6 @@ public final class KafkaService {
         store = try CheckpointStore(path: statePath)
         try store.bind(fingerprint: config.fingerprint)
         var producerConfig = kafka
-        producerConfig["group.instance.id"] = nil  // a consumer property (service.instance)
         producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
         producer = try KafkaProducer(config: producerConfig)
         processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)
@@ -48,6 +48,7 @@ public final class KafkaService {
         }
         var consumerConfig = kafka
         consumerConfig["group.id"] = groupID
+        if let instanceID { consumerConfig["group.instance.id"] = instanceID }
         consumer = try KafkaConsumer(config: consumerConfig, logger: logger,
                                      onAssign: { [unowned self] in try self.assigned($0) },
                                      onRevoke: { [unowned self] in self.revoked($0) })
@@ -72,15 +73,14 @@ public final class KafkaService {
             for event in batch {
                 switch event {
                 case .message(let m):
-                    if !caughtUp.isEmpty, let i = caughtUp.firstIndex(where: { $0.input.partition == m.partition && $0.input.topic == m.topic }) {
-                        caughtUp.remove(at: i)
+                    if !caughtUp.isEmpty, caughtUp[m.partition] != nil {
+                        caughtUp[m.partition]![m.topic] = nil
+                        if caughtUp[m.partition]!.isEmpty { caughtUp[m.partition] = nil }
                     }
                     let record = SourceRecord(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key)
                     try m.value.withUnsafeBytes { try processor.process(record, value: $0) }
                 case .endOfPartition(let topic, let partition, _):
-                    let input = TopicPartition(topic: topic, partition: partition)
-                    caughtUp.removeAll { $0.input == input }
-                    caughtUp.append((input, Date()))
+                    caughtUp[partition, default: [:]][topic] = Date()
                 }
             }
             try releaseIdleInputs()
@@ -100,10 +100,13 @@ public final class KafkaService {
     private func releaseIdleInputs() throws {
         guard !caughtUp.isEmpty else { return }
         let now = Date()
-        let due = caughtUp.filter { now.timeIntervalSince($0.since) >= config.idleGraceSeconds }
-        guard !due.isEmpty else { return }
-        caughtUp.removeAll { now.timeIntervalSince($0.since) >= config.idleGraceSeconds }
-        for (input, _) in due { try processor.inputCaughtUp(input.topic, partition: input.partition) }
+        for partition in caughtUp.keys.sorted() {
+            for (topic, since) in caughtUp[partition]!.sorted(by: { $0.key < $1.key }) where now.timeIntervalSince(since) >= config.idleGraceSeconds {
+                caughtUp[partition]![topic] = nil
+                try processor.inputCaughtUp(topic, partition: partition)
+            }
+            if caughtUp[partition]!.isEmpty { caughtUp[partition] = nil }
+        }
     }
 
     /// Restores each new partition's state; a partition that cannot be restored stops the service
@@ -156,7 +159,7 @@ public final class KafkaService {
             processor.unload(partition: p)
             loaded.remove(p)
         }
-        caughtUp.removeAll { pending in parts.contains { $0.partition == pending.input.partition } }
+        for p in parts { caughtUp[p.partition] = nil }
     }
 }
 

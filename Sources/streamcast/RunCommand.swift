@@ -81,7 +81,8 @@ final class ForecastService: Service, @unchecked Sendable {
         let forecaster = models.isEmpty ? try makeForecaster(settings) : settings.serving(models)
         pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
         service = try KafkaService(config: pipeline, kafka: settings.kafkaConfig(bootstrap: nil),
-                                   statePath: settings.statePath, groupID: settings.group, forecaster: forecaster, logger: logger)
+                                   statePath: settings.statePath, groupID: settings.group, instanceID: settings.instance,
+                                   forecaster: forecaster, logger: logger)
         if models.count > 1 {
             logger.notice("serving an ensemble of \(models.count) models; hot reload is for single models (restart to change the ensemble)")
         }

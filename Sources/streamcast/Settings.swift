@@ -14,9 +14,11 @@ struct Settings {
     var kafka: [String: String] = [:]
     var statePath = "streamcast.sqlite"
     var group = "streamcast"
+    /// Static group membership (`service.instance`); nil: dynamic.
+    var instance: String?
     var http = "127.0.0.1:8080"
     var modelFile: String?
-    /// Serving switches of the neural model (issue 5): the error memory, online recalibration.
+    /// Serving switches of the neural model: the error memory, online recalibration.
     var errorMemory = true
     var recalibration = "off"
     var recalibrationStep: Float = 0.05
@@ -209,7 +211,7 @@ struct Settings {
         case "service.http":
             guard value.split(separator: ":").count == 2, Int(value.split(separator: ":")[1]) != nil else { throw bad() }
             http = value
-        case "service.instance": kafka["group.instance.id"] = value.isEmpty ? nil : try name()
+        case "service.instance": instance = value.isEmpty ? nil : try name()
         case "service.on_retention_gap":
             guard ["continue", "stop"].contains(value) else { throw bad() }
             pipeline.stopOnRetentionGap = value == "stop"
