@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a forecaster recovers when some products' demand shifts (issue 5, the feedback experiment):
+/// How a forecaster recovers when some products' demand shifts (the feedback experiment):
 /// accuracy of the shifted products just after the shift, how long until their coverage is back
 /// near nominal, and volatility/accuracy over the whole log for every product.
 public struct ShiftRecoveryReport: Sendable, Codable {

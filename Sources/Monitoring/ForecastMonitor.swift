@@ -1,6 +1,6 @@
 import Foundation
 
-/// Online forecast monitoring (issue 6): as each period's actual becomes final, the forecast made
+/// Online forecast monitoring: as each period's actual becomes final, the forecast made
 /// one period earlier is scored — globally, per category and per product — and drift detectors
 /// run on those streams. Bounded memory: per product a few numbers; per scope one bucket per
 /// period of the rolling window.

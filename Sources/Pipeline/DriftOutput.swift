@@ -24,7 +24,7 @@ func jsonString(_ s: String) -> String {
 
 extension StreamProcessor {
     /// Scores the forecast a product just replaced against the actual that closed, and passes any
-    /// drift alert to the sink (issue 6). Called for every product refreshed at a period close.
+    /// drift alert to the sink. Called for every product refreshed at a period close.
     func monitor(_ window: ProductWindow, forecast: [[Float]]) throws {
         guard let monitor, let y = window.recent(.units, count: 1).last else { return }
         let recent = window.recent(.units, count: 28)

@@ -12,7 +12,7 @@ public struct Topics: Sendable, Equatable {
     public var mixed: String? = nil
     public var forecasts = "forecasts"
     public var deadLetter = "streamcast-dlq"
-    /// Drift alerts and recoveries (issue 6).
+    /// Drift alerts and recoveries.
     public var drift = "forecast-drift"
 
     public init() {}
@@ -107,7 +107,7 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var description: String { "config error at '\(key)': \(message)" }
 }
 
-/// When a product is refreshed early (issue 5): a page-view surge in the open period, or an
+/// When a product is refreshed early: a page-view surge in the open period, or an
 /// announced price change within the horizon. At most one early refresh per product and period.
 public struct EarlyRefresh: Sendable, Equatable {
     /// Views so far in the open period ≥ this × the mean views per closed period in the window.

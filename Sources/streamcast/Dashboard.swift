@@ -12,7 +12,7 @@ final class MonitorHandle: Sendable {
     }
 }
 
-/// JSON endpoints of the drift monitor and the dashboard page that draws them (issue 6).
+/// JSON endpoints of the drift monitor and the dashboard page that draws them.
 enum Dashboard {
     static func routes(_ router: Router<BasicRequestContext>, handle: MonitorHandle) {
         router.get("/api/fleet") { request, _ -> Response in

@@ -132,7 +132,7 @@ struct OnlineEvalCommand: ParsableCommand {
     }
 }
 
-/// How well the monitor's per-product detector finds injected shifts (issue 6, docs/monitoring.md).
+/// How well the monitor's per-product detector finds injected shifts (docs/monitoring.md).
 struct DetectorReport: Codable {
     var model: String
     var shifted: Int
