@@ -32,11 +32,24 @@ public final class CheckpointStore {
         }
     }
 
+    /// Where a partition's state stands in the state changelog topic: the sequence number of
+    /// its newest commit record and the changelog offset after it. A partition whose changelog
+    /// still ends there is current in this file.
+    public struct ChangelogPosition: Sendable, Equatable {
+        public var seq: Int64
+        public var end: Int64
+        public init(seq: Int64, end: Int64) {
+            self.seq = seq
+            self.end = end
+        }
+    }
+
     /// What one checkpoint writes.
     public struct Batch: Sendable {
         public var offsets: [StoredOffset] = []
         public var partitions: [(partition: Int32, state: [UInt8])] = []
         public var products: [ProductRow] = []
+        public var changelog: [Int32: ChangelogPosition] = [:]
         public init() {}
 
         /// This batch with a newer one laid over it: the newer offsets, partition states and
@@ -50,6 +63,7 @@ public final class CheckpointStore {
             out.partitions += partitions.filter { !newerPartitions.contains($0.partition) }
             let newerProducts = Set(newer.products.map { "\($0.partition)\u{0}\($0.product)" })
             out.products = products.filter { !newerProducts.contains("\($0.partition)\u{0}\($0.product)") } + newer.products
+            out.changelog = changelog.merging(newer.changelog) { $1 }
             return out
         }
     }
@@ -59,20 +73,23 @@ public final class CheckpointStore {
     private var upsertOffset: SQLiteDatabase.Statement
     private var upsertPartition: SQLiteDatabase.Statement
     private var upsertProduct: SQLiteDatabase.Statement
+    private var upsertChangelog: SQLiteDatabase.Statement
 
     public init(path: String) throws {
         self.path = path
-        (db, upsertOffset, upsertPartition, upsertProduct) = try Self.open(path)
+        (db, upsertOffset, upsertPartition, upsertProduct, upsertChangelog) = try Self.open(path)
     }
 
     /// Closes the connection and opens the file again. A connection that SQLite opened read-only
     /// (the file was not writable then) stays read-only, so a retry after the operator fixed the
     /// permissions or freed the disk starts from a fresh connection.
     public func reopen() throws {
-        (db, upsertOffset, upsertPartition, upsertProduct) = try Self.open(path)
+        (db, upsertOffset, upsertPartition, upsertProduct, upsertChangelog) = try Self.open(path)
     }
 
-    private static func open(_ path: String) throws -> (SQLiteDatabase, SQLiteDatabase.Statement, SQLiteDatabase.Statement, SQLiteDatabase.Statement) {
+    private typealias Opened = (SQLiteDatabase, SQLiteDatabase.Statement, SQLiteDatabase.Statement, SQLiteDatabase.Statement, SQLiteDatabase.Statement)
+
+    private static func open(_ path: String) throws -> Opened {
         let db = try SQLiteDatabase(path: path)
         try db.execute("""
             PRAGMA journal_mode=WAL;
@@ -84,11 +101,13 @@ public final class CheckpointStore {
             CREATE TABLE IF NOT EXISTS products(partition INTEGER NOT NULL, product TEXT NOT NULL,
                 slot INTEGER NOT NULL, window BLOB NOT NULL, forecaster BLOB NOT NULL,
                 PRIMARY KEY(partition, product));
+            CREATE TABLE IF NOT EXISTS changelog(partition INTEGER PRIMARY KEY, seq INTEGER NOT NULL, end_offset INTEGER NOT NULL);
             """)
         return (db,
                 try db.prepare("INSERT INTO offsets VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET next_offset=excluded.next_offset"),
                 try db.prepare("INSERT INTO partitions VALUES(?,?) ON CONFLICT(partition) DO UPDATE SET state=excluded.state"),
-                try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster"))
+                try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster"),
+                try db.prepare("INSERT INTO changelog VALUES(?,?,?) ON CONFLICT(partition) DO UPDATE SET seq=excluded.seq, end_offset=excluded.end_offset"))
     }
 
     /// Stores the layout of the forecaster's per-product state (`Forecaster.stateLayout`). If the
@@ -129,7 +148,33 @@ public final class CheckpointStore {
             for r in batch.products {
                 try upsertProduct.run([.int(Int64(r.partition)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster)])
             }
+            for (p, c) in batch.changelog { try upsertChangelog.run([.int(Int64(p)), .int(c.seq), .int(c.end)]) }
         }
+    }
+
+    /// Replaces everything stored for one partition (its products, bookkeeping, input offsets and
+    /// changelog position) in one transaction: a partition restored from the changelog.
+    public func replace(partition p: Int32, state: [UInt8], offsets: [StoredOffset], products: [ProductRow],
+                        changelog: ChangelogPosition) throws {
+        try db.transaction {
+            try db.prepare("DELETE FROM products WHERE partition=?").run([.int(Int64(p))])
+            try db.prepare("DELETE FROM offsets WHERE partition=?").run([.int(Int64(p))])
+            try upsertPartition.run([.int(Int64(p)), .blob(state)])
+            for o in offsets { try upsertOffset.run([.text(o.topic), .int(Int64(p)), .int(o.next)]) }
+            for r in products {
+                try upsertProduct.run([.int(Int64(p)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster)])
+            }
+            try upsertChangelog.run([.int(Int64(p)), .int(changelog.seq), .int(changelog.end)])
+        }
+    }
+
+    /// Where this file's state of a partition stands in the changelog (nil: never written there).
+    public func changelogPosition(_ partition: Int32) throws -> ChangelogPosition? {
+        var out: ChangelogPosition?
+        try db.prepare("SELECT seq, end_offset FROM changelog WHERE partition=?").run([.int(Int64(partition))]) {
+            out = ChangelogPosition(seq: $0.int(0), end: $0.int(1))
+        }
+        return out
     }
 
     public func offsets() throws -> [StoredOffset] {

@@ -3,9 +3,10 @@ import CRdKafka
 /// Topic administration for real clusters (the embedded broker pre-creates its topics).
 public enum KafkaAdmin {
     /// Creates the topics that do not exist yet. Returns the names created; an existing topic is
-    /// not an error. `replicationFactor` -1 = the broker's default.
+    /// not an error. `replicationFactor` -1 = the broker's default; `topicConfig` sets topic
+    /// properties such as cleanup.policy.
     @discardableResult
-    public static func createTopics(config: KafkaConfig, topics: [String], partitions: Int,
+    public static func createTopics(config: KafkaConfig, topics: [String], partitions: Int, topicConfig: [String: String] = [:],
                                     replicationFactor: Int = -1, timeoutMs: Int32 = 15_000) throws -> [String] {
         let conf = try config.makeConf()
         var errbuf = [CChar](repeating: 0, count: 512)
@@ -21,6 +22,10 @@ public enum KafkaAdmin {
                 throw KafkaError(.topic, "topic \(name): \(errorText(errbuf))")
             }
             newTopics.append(t)
+            for (key, value) in topicConfig.sorted(by: { $0.key < $1.key }) {
+                let err = rd_kafka_NewTopic_set_config(t, key, value)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(.topic, err, context: "topic \(name): \(key)") }
+            }
         }
         let queue = rd_kafka_queue_new(rk)
         defer { rd_kafka_queue_destroy(queue) }

@@ -19,6 +19,12 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "Kafka \(kind) error: \(message)" }
+
+    /// The broker said the topic or partition does not exist (not: it did not answer).
+    public var isUnknownTopicOrPartition: Bool {
+        code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue || code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION.rawValue
+            || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC.rawValue
+    }
 }
 
 /// The text librdkafka wrote into an error buffer (up to its terminating zero).

@@ -13,6 +13,9 @@ public final class KafkaProducer: @unchecked Sendable {
         var delivered = 0
         var failed = 0
         var lastFailure: String?
+        /// Topics whose delivered positions are kept (by topic handle): partition → offset after
+        /// the newest message delivered.
+        var tracked: [OpaquePointer: [Int32: Int64]] = [:]
     }
 
     private let handle: OpaquePointer
@@ -33,6 +36,10 @@ public final class KafkaProducer: @unchecked Sendable {
             let d = Unmanaged<Deliveries>.fromOpaque(opaque).takeUnretainedValue()
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 d.delivered += 1
+                if !d.tracked.isEmpty, let rkt = message.pointee.rkt, d.tracked[rkt] != nil {
+                    let m = message.pointee
+                    d.tracked[rkt]![m.partition] = max(d.tracked[rkt]![m.partition] ?? 0, m.offset + 1)
+                }
             } else {
                 d.failed += 1
                 d.lastFailure = String(cString: rd_kafka_err2str(message.pointee.err))
@@ -106,6 +113,18 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_error_destroy(error)
         rd_kafka_headers_destroy(hdrs)  // ownership passes to librdkafka only on success
         return code
+    }
+
+    /// Keeps, for this topic, the offset after the newest message delivered to each partition
+    /// (`deliveredEnd`): where a reader of what this producer wrote must read up to.
+    public func trackDeliveredOffsets(topic name: String) throws {
+        let rkt = try topic(name)
+        if deliveries.tracked[rkt] == nil { deliveries.tracked[rkt] = [:] }
+    }
+
+    /// The offset after the newest delivered message of a tracked topic's partition (nil: none yet).
+    public func deliveredEnd(topic name: String, partition: Int32) -> Int64? {
+        topics[name].flatMap { deliveries.tracked[$0]?[partition] }
     }
 
     /// Serves delivery reports without blocking.

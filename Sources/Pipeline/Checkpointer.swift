@@ -8,8 +8,10 @@ import Metrics
 ///
 /// Protocol (at-least-once output, exactly-once state):
 ///   1. flush the producer: every forecast and dead letter so far is acknowledged;
-///   2. one SQLite transaction: changed state + the offsets it reflects;
-///   3. commit the same offsets to the group (for lag tooling only).
+///   2. the changed state and the offsets it reflects to the changelog topic, flushed (when one
+///      is configured; `ChangelogWriter`), so the changelog is never behind the local file;
+///   3. one SQLite transaction: changed state + the offsets it reflects + where the changelog ends;
+///   4. commit the same offsets to the group (for lag tooling only).
 /// If the flush times out (broker away) the checkpoint is deferred and consumption goes on; a
 /// delivery that failed for good stops the service (a restart re-emits from the last checkpoint).
 /// A checkpoint that cannot be written (read-only file, full disk, lock held) stops the service or,
@@ -19,6 +21,7 @@ final class Checkpointer {
     let store: CheckpointStore
     let processor: StreamProcessor
     unowned let consumer: KafkaConsumer
+    let changelog: ChangelogWriter?
     let config: PipelineConfig
     let logger: Logger
     private var eventsSince = 0
@@ -32,10 +35,12 @@ final class Checkpointer {
     private let deferred = PipelineMetrics.checkpointsDeferred()
     private let failing = PipelineMetrics.checkpointFailing()
 
-    init(store: CheckpointStore, processor: StreamProcessor, consumer: KafkaConsumer, config: PipelineConfig, logger: Logger) {
+    init(store: CheckpointStore, processor: StreamProcessor, consumer: KafkaConsumer, changelog: ChangelogWriter?,
+         config: PipelineConfig, logger: Logger) {
         self.store = store
         self.processor = processor
         self.consumer = consumer
+        self.changelog = changelog
         self.config = config
         self.logger = logger
     }
@@ -67,16 +72,24 @@ final class Checkpointer {
         try checkpoint()
     }
 
-    /// Flush outputs, then state + offsets in one transaction, then group offsets.
+    /// Flush outputs, then the changelog, then state + offsets in one transaction, then group offsets.
+    /// A batch taken but not stored (changelog not acknowledged, file not written) is kept and
+    /// merged into the next attempt.
     func checkpoint() throws {
         let started = DispatchTime.now()
         try processor.sink.flush()
         var batch = processor.checkpointBatch()
         if let pending = pendingBatch { batch = pending.merging(batch) }
-        do { try store.commit(batch) } catch {
-            pendingBatch = batch
-            throw error
+        pendingBatch = batch
+        if let changelog {
+            let written = try changelog.write(batch, from: processor)
+            if !written.isEmpty {
+                try processor.sink.flush()
+                batch.changelog = changelog.positions(written)
+                pendingBatch = batch
+            }
         }
+        try store.commit(batch)
         pendingBatch = nil
         try? consumer.commit(batch.offsets.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.next) })
         recordLag()

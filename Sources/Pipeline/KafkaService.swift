@@ -21,6 +21,9 @@ public final class KafkaService {
     let producer: KafkaProducer
     var consumer: KafkaConsumer!
     var checkpointer: Checkpointer!
+    /// The state changelog (nil: `topics.changelog` is empty; state lives only in the local file).
+    let changelog: ChangelogWriter?
+    var restorer: PartitionRestorer!
     private var loaded = Set<Int32>()
     /// Inputs that reached their partition's end, and when (by partition number, then topic): each
     /// keeps holding its partition's clock until `config.idleGraceSeconds` pass without a new
@@ -39,8 +42,10 @@ public final class KafkaService {
         try store.bind(fingerprint: config.fingerprint)
         var producerConfig = kafka
         producerConfig["partitioner"] = producerConfig["partitioner"] ?? "murmur2_random"
-        producer = try KafkaProducer(config: producerConfig)
+        let producer = try KafkaProducer(config: producerConfig)
+        self.producer = producer
         processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)
+        changelog = try config.topics.changelog.map { try ChangelogWriter(topic: $0, producer: producer) }
         let layout = processor.forecaster.stateLayout
         if let old = try store.bind(forecasterState: layout) {
             logger.warning("forecaster state reset: the checkpoint's per-product states are of another layout; every product keeps its window and starts a fresh memory",
@@ -52,7 +57,9 @@ public final class KafkaService {
         consumer = try KafkaConsumer(config: consumerConfig, logger: logger,
                                      onAssign: { [unowned self] in try self.assigned($0) },
                                      onRevoke: { [unowned self] in self.revoked($0) })
-        checkpointer = Checkpointer(store: store, processor: processor, consumer: consumer, config: config, logger: logger)
+        checkpointer = Checkpointer(store: store, processor: processor, consumer: consumer, changelog: changelog, config: config, logger: logger)
+        restorer = PartitionRestorer(store: store, kafka: kafka, changelog: changelog, logger: logger)
+        try restorer.checkChangelogTopic(partitions: config.partitions)
     }
 
     public var stats: StreamProcessor.Stats { processor.stats }
@@ -109,12 +116,13 @@ public final class KafkaService {
         }
     }
 
-    /// Restores each new partition's state; a partition that cannot be restored stops the service
-    /// (the error leaves `run`): serving it from an empty state would silently forget its history.
+    /// Restores each new partition's state (`PartitionRestorer`: the local file or the changelog); a
+    /// partition that cannot be restored stops the service (the error leaves `run`): serving it from
+    /// an empty state would silently forget its history.
     private func assigned(_ parts: [TopicPartitionOffset]) throws -> [TopicPartitionOffset] {
         for p in Set(parts.map(\.partition)).sorted() where !loaded.contains(p) {
             do {
-                try processor.restore(partition: p, from: store)
+                try restorer.restore(p, into: processor)
             } catch {
                 logger.critical("cannot restore partition state; stopping", metadata: ["partition": "\(p)", "state": "\(store.path)", "error": "\(error)"])
                 throw error
@@ -157,6 +165,7 @@ public final class KafkaService {
         }
         for p in Set(parts.map(\.partition)) {
             processor.unload(partition: p)
+            changelog?.revoked(p)
             loaded.remove(p)
         }
         for p in parts { caughtUp[p.partition] = nil }

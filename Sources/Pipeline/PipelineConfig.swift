@@ -14,6 +14,15 @@ public struct Topics: Sendable, Equatable {
     public var deadLetter = "streamcast-dlq"
     /// Drift alerts and recoveries.
     public var drift = "forecast-drift"
+    /// The state changelog (one partition per input partition; compacted on a real cluster).
+    /// nil: state lives only in the instance's local file.
+    public var changelog: String? = "streamcast-changelog"
+
+    /// How the changelog topic is created on a real cluster: compacted (the newest record of each
+    /// product is kept for good), and not compacted within the first hour, so records of a
+    /// checkpoint that never completed are superseded by the next owner's snapshot before
+    /// compaction could drop what they replace.
+    public static let changelogTopicConfig = ["cleanup.policy": "compact", "min.compaction.lag.ms": "3600000"]
 
     public init() {}
 

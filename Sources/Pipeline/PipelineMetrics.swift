@@ -23,6 +23,12 @@ enum PipelineMetrics {
     }
     static func retentionGapOffsets(topic: String) -> Counter { Counter(label: "streamcast_retention_gap_offsets_total", dimensions: [("topic", topic)]) }
 
+    // Partition state restored on assignment (PartitionRestore): from the local file, the
+    // changelog, or nothing (a partition never served anywhere).
+    static func stateRestores(source: String) -> Counter { Counter(label: "streamcast_state_restores_total", dimensions: [("source", source)]) }
+    static func stateRestoreDuration() -> Timer { Timer(label: "streamcast_state_restore_duration") }
+    static func changelogFailures() -> Counter { Counter(label: "streamcast_changelog_restore_failures_total") }
+
     // Model reloads (ModelReloader).
     static func modelReloads(result: String) -> Counter { Counter(label: "streamcast_model_reloads_total", dimensions: [("result", result)]) }
 

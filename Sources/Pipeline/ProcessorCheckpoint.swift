@@ -22,6 +22,17 @@ extension StreamProcessor {
         return batch
     }
 
+    /// Every product of a partition as checkpoint rows (a full snapshot of it).
+    public func allRows(partition p: Int32) -> [CheckpointStore.ProductRow] {
+        guard let state = partitions[p] else { return [] }
+        return state.windows.products.enumerated().map { slot, product in
+            .init(partition: p, slot: slot, product: product.product, window: WindowCodec.encode(product),
+                  forecaster: state.forecasterState(slot: slot))
+        }
+    }
+
+    func productCount(partition p: Int32) -> Int { partitions[p]?.windows.products.count ?? 0 }
+
     /// Loads a partition's state and returns the stored next offsets of its topic-partitions.
     public func restore(partition p: Int32, from store: CheckpointStore) throws {
         var windows = PartitionWindows(partition: p, config: config.windows)

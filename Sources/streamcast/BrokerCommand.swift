@@ -32,7 +32,7 @@ struct BrokerCommand: ParsableCommand {
     }
 }
 
-func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter, t.drift] }
+func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter, t.drift] + (t.changelog.map { [$0] } ?? []) }
 
 func startBroker(port: Int, partitions: Int, topics: Topics) throws -> EmbeddedBroker {
     let broker = try EmbeddedBroker(port: port)

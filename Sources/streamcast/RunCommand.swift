@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PipelineOptions
     @Option(help: "Serve /metrics and /healthz on ADDR:PORT (default from config: 127.0.0.1:8080).") var http: String?
-    @Flag(help: "Create missing input, forecast and dead-letter topics (topics.partitions partitions) before starting.") var createTopics = false
+    @Flag(help: "Create missing input, forecast, dead-letter, drift and changelog (compacted) topics, topics.partitions partitions each, before starting.") var createTopics = false
 
     func run() async throws {
         var settings = try options.settings()
@@ -24,8 +24,13 @@ struct RunCommand: AsyncParsableCommand {
         try MetricsEndpoint.checkBindable(settings.http)
         if createTopics {
             let t = settings.pipeline.topics
-            let created = try KafkaAdmin.createTopics(config: settings.kafkaConfig(bootstrap: nil),
-                                                      topics: t.inputs + [t.forecasts, t.deadLetter, t.drift], partitions: settings.pipeline.partitions)
+            let kafka = settings.kafkaConfig(bootstrap: nil)
+            var created = try KafkaAdmin.createTopics(config: kafka, topics: t.inputs + [t.forecasts, t.deadLetter, t.drift],
+                                                      partitions: settings.pipeline.partitions)
+            if let changelog = t.changelog {
+                created += try KafkaAdmin.createTopics(config: kafka, topics: [changelog], partitions: settings.pipeline.partitions,
+                                                       topicConfig: Topics.changelogTopicConfig)
+            }
             logger.info("topics created", metadata: ["topics": "\(created)"])
         }
         let service = try ForecastService(settings: settings, logger: logger)

@@ -35,6 +35,7 @@ struct Settings {
         "topics.sales": "a topic name", "topics.page_views": "a topic name", "topics.prices": "a topic name",
         "topics.mixed": "a topic name (\"\" for per-kind topics)", "topics.forecasts": "a topic name",
         "topics.dead_letter": "a topic name", "topics.drift": "a topic name",
+        "topics.changelog": "a topic name (\"\": state only in the local file)",
         "monitoring.enabled": "true or false", "monitoring.window": "an integer in 2...10000 (periods)",
         "monitoring.ph_delta": "a number >= 0 (per-product Page-Hinkley tolerance, in forecast-spread units)",
         "monitoring.ph_lambda": "a number > 0 (per-product Page-Hinkley alarm threshold)", "topics.partitions": "an integer in 1...1024",
@@ -136,6 +137,7 @@ struct Settings {
         case "topics.forecasts": pipeline.topics.forecasts = try name()
         case "topics.dead_letter": pipeline.topics.deadLetter = try name()
         case "topics.drift": pipeline.topics.drift = try name()
+        case "topics.changelog": pipeline.topics.changelog = value.isEmpty ? nil : try name()
         case "monitoring.enabled":
             guard let b = Bool(value) else { throw bad() }
             pipeline.monitoring = b ? (pipeline.monitoring ?? ForecastMonitor.Config()) : nil

@@ -47,7 +47,10 @@ enum Harness {
         p.standardOutput = stdout
         p.standardError = stderr
         p.standardInput = FileHandle.nullDevice
-        p.environment = ProcessInfo.processInfo.environment.merging(testEnvironment) { $1 }.merging(environment) { $1 }
+        // The harness's own switch is not a configuration key of the processes it starts.
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["STREAMCAST_KEEP_TEST_DIRS"] = nil
+        p.environment = inherited.merging(testEnvironment) { $1 }.merging(environment) { $1 }
         p.currentDirectoryURL = packageRoot
         return p
     }
