@@ -69,6 +69,8 @@ struct RestoreBench: ParsableCommand {
             let a = source.allRows(partition: p), b = target.allRows(partition: p)
             same = same && a.count == b.count && zip(a, b).allSatisfy { $0.product == $1.product && $0.window == $1.window && $0.forecaster == $1.forecaster }
         }
+        producer.close()  // before the broker goes away
+        withExtendedLifetime(broker) {}
         let restored = outcomes.reduce(0) { $0 + $1.products }
         guard same, restored == products, outcomes.allSatisfy({ $0.source == .changelog }) else {
             throw ValidationError("restored state differs from the written one (\(restored) of \(products) products)")

@@ -82,14 +82,16 @@ enum Harness {
 
     /// Runs to completion; returns (status, stdout).
     @discardableResult
-    static func run(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 300) throws -> (Int32, String) {
+    /// `stderr`: its output is read too (into the same text).
+    static func run(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 300,
+                    stderr: Bool = false) throws -> (Int32, String) {
         try requireProgram(executable)
         // A file, not a pipe: large outputs cannot block the child.
         let outFile = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outFile) }
         let handle = try FileHandle(forWritingTo: outFile)
-        let p = process(executable, args, stdout: handle, stderr: FileHandle.nullDevice, environment: environment)
+        let p = process(executable, args, stdout: handle, stderr: stderr ? handle : FileHandle.nullDevice, environment: environment)
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }

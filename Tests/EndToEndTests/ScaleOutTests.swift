@@ -95,4 +95,16 @@ import Testing
         let values = Set(forecasts())
         #expect(values == expected, "\(expected.subtracting(values).count) offline forecasts missing, \(values.subtracting(expected).count) different")
     }
+
+    /// Changelog partition p holds input partition p's state: a changelog with fewer partitions
+    /// than the inputs is refused at start, naming the key and how to create the topic.
+    @Test func aChangelogWithTooFewPartitionsIsRefused() throws {
+        let dir = Harness.temporaryDirectory()
+        let broker = try Harness.Broker(dir: dir, partitions: 4)
+        let (status, out) = try Harness.run(Harness.binary, ["run", "--state", dir.appendingPathComponent("s.sqlite").path],
+                                            environment: ["STREAMCAST_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "STREAMCAST_TOPICS_PARTITIONS": "8",
+                                                          "STREAMCAST_SERVICE_HTTP": "127.0.0.1:0"], timeout: 60, stderr: true)
+        #expect(status != 0)
+        #expect(out.contains("topics.changelog") && out.contains("create it with 8 partitions") && out.contains("cleanup.policy=compact"), "\(out)")
+    }
 }
