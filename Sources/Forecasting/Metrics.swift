@@ -8,8 +8,16 @@ public struct AccuracyReport: Sendable, Codable {
     /// wQL[q] = 2·Σρ_q(y − ŷ_q) / Σ|y| over all products, FCTs and horizons.
     public var weightedQuantileLoss: [Double]
     public var meanWeightedQuantileLoss: Double
-    /// Share of cells with y ≤ ŷ_q.
+    /// Coverage per quantile, ties counted by the share the level implies: the share y < ŷ_q
+    /// raised toward q by the ties (y = ŷ_q), at most to the share y ≤ ŷ_q. The true distribution
+    /// of counts is calibrated under it (its q-quantile has P(y < ŷ) ≤ q ≤ P(y ≤ ŷ)); the plain
+    /// share y ≤ ŷ_q is not (the oracle's P10 of sparse daily demand "covers" about half the cells).
+    /// For a count (integral y) a forecast quantile is read as the count ⌊ŷ_q⌋: a network's P10 of
+    /// 0.02 is the count 0, and y = 0 is a tie with it, not below it.
     public var coverage: [Double]
+    /// The two shares the coverage lies between: y < ŷ_q and y ≤ ŷ_q.
+    public var coverageBelow: [Double]
+    public var coverageAtOrBelow: [Double]
     /// Mid coverage: ties count half. A tie is y = ŷ_q, or for a count (integral y) y = ⌊ŷ_q⌋.
     /// Counts cannot be covered at the nominal rate: every P10 in [0, 1) of Poisson(1.5) demand
     /// is exceeded by the same outcomes, so plain coverage is P(y = 0) = 0.22 however well the
@@ -48,7 +56,7 @@ public struct AccuracyEvaluator {
     public func report(model: String, fcts: [Int64]) -> AccuracyReport {
         let nq = quantiles.count
         let median = quantiles.firstIndex(of: 0.5) ?? nq / 2
-        var loss = [Double](repeating: 0, count: nq), hits = [Int](repeating: 0, count: nq)
+        var loss = [Double](repeating: 0, count: nq), hits = [Int](repeating: 0, count: nq), below = hits
         var midHits = [Double](repeating: 0, count: nq)
         var lossByH = [Double](repeating: 0, count: horizons), absByH = [Double](repeating: 0, count: horizons)
         var absY = 0.0, absErr = 0.0, cells = 0
@@ -69,6 +77,7 @@ public struct AccuracyEvaluator {
                         loss[j] += l
                         lossByH[k - 1] += l / Double(nq)
                         if y <= q[j] { hits[j] += 1 }
+                        if y < (y == y.rounded(.down) ? q[j].rounded(.down) : q[j]) { below[j] += 1 }
                         let tie = y == y.rounded(.down) ? y == q[j].rounded(.down) : y == q[j]
                         midHits[j] += tie ? 0.5 : y < q[j] ? 1 : 0
                     }
@@ -96,7 +105,11 @@ public struct AccuracyEvaluator {
         return AccuracyReport(
             model: model, quantiles: quantiles, weightedQuantileLoss: wql,
             meanWeightedQuantileLoss: wql.reduce(0, +) / Double(nq),
-            coverage: hits.map { Double($0) / Double(max(cells, 1)) },
+            coverage: quantiles.indices.map { j in
+                min(max(quantiles[j], Double(below[j]) / Double(max(cells, 1))), Double(hits[j]) / Double(max(cells, 1)))
+            },
+            coverageBelow: below.map { Double($0) / Double(max(cells, 1)) },
+            coverageAtOrBelow: hits.map { Double($0) / Double(max(cells, 1)) },
             midCoverage: midHits.map { $0 / Double(max(cells, 1)) },
             wape: absErr / max(absY, 1e-12), mase: maseCount > 0 ? maseSum / Double(maseCount) : .nan,
             volatility: moveCount > 0 ? (moves / Double(moveCount)) / max(absY / Double(max(cells, 1)), 1e-12) : 0,

@@ -32,8 +32,25 @@ public struct PageHinkley: Sendable, Codable, Equatable {
     }
 }
 
+/// Coverage of a quantile forecast of counts.
+///
+/// With discrete demand an actual often equals the quantile (no sale against a P10 of 0): the
+/// true distribution's τ-quantile q has P(y < q) ≤ τ ≤ P(y ≤ q), so neither "share at or below"
+/// nor "share strictly below" is τ for a perfect forecast (the oracle's P10 "covers" 48 % of a
+/// sparse daily log by y ≤ q). A quantile level is calibrated exactly when τ lies between the two
+/// shares, and its coverage is read so: ties count by the share the level implies — as many of
+/// them as bring the coverage to τ, at most all, at least none. For continuous values (no ties)
+/// this is the share y ≤ q.
+public enum CountCoverage {
+    /// `below`: share of actuals strictly below the quantile; `atOrBelow`: at or below it.
+    public static func coverage(below: Double, atOrBelow: Double, level: Double) -> Double {
+        min(max(level, below), atOrBelow)
+    }
+}
+
 /// Is a realised coverage consistent with its nominal level? A two-sided binomial z-test, plus a
-/// practical margin so that a huge fleet does not alarm on a 0.3-point miss.
+/// practical margin so that a huge fleet does not alarm on a 0.3-point miss. Coverage is read as
+/// `CountCoverage` says, so a calibrated forecast of counts passes.
 public struct CoverageTest: Sendable {
     public var z: Double
     public var margin: Double
@@ -42,9 +59,8 @@ public struct CoverageTest: Sendable {
         self.margin = margin
     }
 
-    public func isOff(hits: Double, cells: Double, nominal q: Double) -> Bool {
+    public func isOff(coverage: Double, cells: Double, nominal q: Double) -> Bool {
         guard cells > 0 else { return false }
-        let coverage = hits / cells
         let sd = (q * (1 - q) / cells).squareRoot()
         return abs(coverage - q) > margin && abs(coverage - q) > z * sd
     }

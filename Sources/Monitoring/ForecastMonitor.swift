@@ -64,10 +64,23 @@ public final class ForecastMonitor: @unchecked Sendable {
     }
 
     /// Sums over one period of a scope.
+    /// `hits`: actuals at or below each quantile; `below`: strictly below (`CountCoverage`).
     struct Bucket {
         var cells = 0.0, absY = 0.0, signed = 0.0, moves = 0.0, moveCells = 0.0
-        var hits: [Double], loss: [Double]
-        init(q: Int) { hits = Array(repeating: 0, count: q); loss = Array(repeating: 0, count: q) }
+        var hits: [Double], below: [Double], loss: [Double]
+        init(q: Int) {
+            hits = Array(repeating: 0, count: q)
+            below = hits
+            loss = hits
+        }
+
+        /// Coverage of quantile j over these buckets, ties counted as `CountCoverage` says.
+        static func coverage<S: Sequence>(_ buckets: S, _ j: Int, level: Double) -> Double where S.Element == Bucket {
+            var cells = 0.0, hits = 0.0, below = 0.0
+            for b in buckets { cells += b.cells; hits += b.hits[j]; below += b.below[j] }
+            guard cells > 0 else { return level }
+            return CountCoverage.coverage(below: below / cells, atOrBelow: hits / cells, level: level)
+        }
     }
 
     struct ScopeState {
@@ -114,10 +127,13 @@ public final class ForecastMonitor: @unchecked Sendable {
             bucket.signed = z
             for (j, level) in q.enumerated() {
                 let f = previous(0, j)
-                let hit = y <= f ? 1.0 : 0.0
+                // A count is a tie with the count ⌊f⌋ (a network's P10 of 0.02 is the count 0).
+                let hit = y <= f ? 1.0 : 0.0, under = y < (y == y.rounded(.down) ? f.rounded(.down) : f) ? 1.0 : 0.0
                 let c = row * q.count + j
                 products.coverage[c] += Float(a * (hit - Double(products.coverage[c])))
+                products.coverageBelow[c] += Float(a * (under - Double(products.coverageBelow[c])))
                 bucket.hits[j] = hit
+                bucket.below[j] = under
                 bucket.loss[j] = max(level * (y - f), (level - 1) * (y - f))
             }
             // Volatility: how far this forecast moved each target the previous one also covered.
@@ -159,7 +175,7 @@ public final class ForecastMonitor: @unchecked Sendable {
         var into = scope.buckets[p] ?? Bucket(q: config.quantiles.count)
         into.cells += b.cells; into.absY += b.absY; into.signed += b.signed
         into.moves += b.moves; into.moveCells += b.moveCells
-        for j in into.hits.indices { into.hits[j] += b.hits[j]; into.loss[j] += b.loss[j] }
+        for j in into.hits.indices { into.hits[j] += b.hits[j]; into.below[j] += b.below[j]; into.loss[j] += b.loss[j] }
         scope.buckets[p] = into
         scopes[key] = scope
     }
@@ -191,18 +207,18 @@ public final class ForecastMonitor: @unchecked Sendable {
             let cells = window.reduce(0) { $0 + $1.cells }
             for (j, level) in config.quantiles.enumerated() {
                 let metric = "coverage[\(level)]"
-                let hits = window.reduce(0) { $0 + $1.hits[j] }
-                let off = cells >= config.minCells && config.coverage.isOff(hits: hits, cells: cells, nominal: level)
+                let coverage = Bucket.coverage(window, j, level: level)
+                let off = cells >= config.minCells && config.coverage.isOff(coverage: coverage, cells: cells, nominal: level)
                 // Hysteresis: recovered only when well inside the margin, so a metric hovering at
                 // the edge does not flap.
-                let back = cells >= config.minCells && abs(hits / cells - level) <= config.coverage.margin / 2
+                let back = cells >= config.minCells && abs(coverage - level) <= config.coverage.margin / 2
                 if off && !scope.alarmed.contains(metric) {
                     scope.alarmed.insert(metric)
-                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / cells, expected: level,
+                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: coverage, expected: level,
                                              detector: "coverage_z", period: p, status: .alert))
                 } else if back && scope.alarmed.contains(metric) {
                     scope.alarmed.remove(metric)
-                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: hits / max(cells, 1), expected: level,
+                    alerts.append(DriftAlert(scope: kind, key: name, metric: metric, value: coverage, expected: level,
                                              detector: "coverage_z", period: p, status: .recovered))
                 }
             }

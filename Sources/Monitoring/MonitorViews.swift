@@ -49,11 +49,11 @@ extension ForecastMonitor {
         let meanY = buckets.reduce(0) { $0 + $1.absY } / max(cells, 1)
         return ScopeView(
             scope: key, quantiles: q, periods: periods,
-            coverage: buckets.map { b in b.hits.map { $0 / max(b.cells, 1) } },
+            coverage: buckets.map { b in q.indices.map { Bucket.coverage([b], $0, level: q[$0]) } },
             wql: buckets.map { wql([$0]) },
             bias: buckets.map { $0.signed / max($0.cells, 1) },
             volatility: buckets.map { ($0.moves / max($0.moveCells, 1)) / max($0.absY / max($0.cells, 1), 1e-9) },
-            windowCoverage: q.indices.map { j in buckets.reduce(0) { $0 + $1.hits[j] } / max(cells, 1) },
+            windowCoverage: q.indices.map { Bucket.coverage(buckets, $0, level: q[$0]) },
             windowWQL: wql(buckets), windowBias: buckets.reduce(0) { $0 + $1.signed } / max(cells, 1),
             windowVolatility: (buckets.reduce(0) { $0 + $1.moves } / max(buckets.reduce(0) { $0 + $1.moveCells }, 1)) / max(meanY, 1e-9),
             cells: cells, activeAlerts: s.alarmed.sorted())
@@ -110,7 +110,11 @@ extension ForecastMonitor {
     private func summary(of id: String, row: Int) -> ProductView {
         let s = products.scalars[row], q = config.quantiles.count
         // Stored as Float; rounded so the JSON says 0.5145, not 0.5145077705383301.
-        return ProductView(product: id, bias: s.bias, coverage: (0..<q).map { (Double(products.coverage[row * q + $0]) * 1e4).rounded() / 1e4 },
+        let coverage = (0..<q).map { j in
+            CountCoverage.coverage(below: Double(products.coverageBelow[row * q + j]), atOrBelow: Double(products.coverage[row * q + j]),
+                                   level: config.quantiles[j])
+        }
+        return ProductView(product: id, bias: s.bias, coverage: coverage.map { ($0 * 1e4).rounded() / 1e4 },
                            alarmed: s.alarmed, observed: Int(s.observed))
     }
 }

@@ -34,8 +34,10 @@ struct ProductTable {
     var scalars: [Scalars] = []
     /// Latest forecast: `maxHorizons` × `quantiles` floats per product (row k = horizon k + 1).
     private(set) var forecast: [Float] = []
-    /// EWMA of 1{y ≤ q} per quantile (a display value, so Float).
+    /// EWMAs of 1{y ≤ q} and 1{y < q} per quantile (display values, so Float; read together as
+    /// `CountCoverage` says).
     var coverage: [Float] = []
+    var coverageBelow: [Float] = []
     /// History ring: the period and (actual, Q one-step quantiles) of the last periods.
     private var historyPeriods: [Int64] = []
     private var historyValues: [Float] = []
@@ -57,6 +59,7 @@ struct ProductTable {
         scalars.append(Scalars(ph: detector))
         forecast.append(contentsOf: repeatElement(0, count: maxHorizons * quantiles))
         coverage.append(contentsOf: nominal.map(Float.init))
+        coverageBelow.append(contentsOf: nominal.map(Float.init))
         historyPeriods.append(contentsOf: repeatElement(0, count: historyCapacity))
         historyValues.append(contentsOf: repeatElement(0, count: historyCapacity * (1 + quantiles)))
         return r

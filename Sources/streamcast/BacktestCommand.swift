@@ -64,6 +64,7 @@ struct BacktestCommand: ParsableCommand {
         writer?.close()
         if let truth {
             let oracle = try oracleReport(truth: truth, config: config, actuals: actuals, fcts: origins)
+            if !json { say(try OracleMonitorCheck.run(truth: truth, config: config, actuals: actuals)) }
             reports.append(oracle)
             for i in reports.indices.dropLast() {
                 reports[i].oracleRatio = reports[i].meanWeightedQuantileLoss / oracle.meanWeightedQuantileLoss
@@ -85,8 +86,9 @@ struct BacktestCommand: ParsableCommand {
     }
 }
 
-/// The oracle: at every FCT it forecasts each target period with the simulator's true quantiles.
-func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int64: Double]], fcts: [Int64]) throws -> AccuracyReport {
+/// The simulator's true quantiles (BASE.truth.csv.gz): product → period index → one value per
+/// configured quantile.
+func readTruth(_ truth: String, config: PipelineConfig) throws -> [String: [Int64: [Float]]] {
     let period = config.windows.period
     var header: [String]?
     var quantilesByPeriod: [String: [Int64: [Float]]] = [:]
@@ -100,7 +102,13 @@ func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int6
         }
         quantilesByPeriod[fields[0], default: [:]][period.index(of: start)] = values
     }
-    var evaluator = AccuracyEvaluator(quantiles: config.quantiles, horizons: config.horizons, season: period.season)
+    return quantilesByPeriod
+}
+
+/// The oracle: at every FCT it forecasts each target period with the simulator's true quantiles.
+func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int64: Double]], fcts: [Int64]) throws -> AccuracyReport {
+    let quantilesByPeriod = try readTruth(truth, config: config)
+    var evaluator = AccuracyEvaluator(quantiles: config.quantiles, horizons: config.horizons, season: config.windows.period.season)
     evaluator.actuals = actuals
     for (product, byPeriod) in quantilesByPeriod {
         for t in fcts.flatMap({ [$0 - 1, $0] }) {

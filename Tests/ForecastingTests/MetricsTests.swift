@@ -16,7 +16,11 @@ import Testing
         #expect(abs(r.weightedQuantileLoss[1] - 3.0 / 16) < 1e-12)
         #expect(abs(r.weightedQuantileLoss[2] - 2.8 / 16) < 1e-12)
         #expect(abs(r.meanWeightedQuantileLoss - 7.0 / 48) < 1e-12)
-        #expect(r.coverage == [0.25, 0.75, 0.75])  // y ≤ q: q10 {A2}; q50 {A1, A2, B1}; q90 {A1, A2, B1}
+        #expect(r.coverageAtOrBelow == [0.25, 0.75, 0.75])  // y ≤ q: q10 {A2}; q50 {A1, A2, B1}; q90 {A1, A2, B1}
+        #expect(r.coverageBelow == [0, 0.25, 0.75])  // y < q: q10 {}; q50 {A2}; q90 {A1, A2, B1}
+        // Ties count by the share the level implies: 0.1 lies in [0, 0.25], 0.5 in [0.25, 0.75];
+        // q90's band is the single point 0.75 (no ties), below nominal.
+        #expect(r.coverage == [0.1, 0.5, 0.75])
         // Mid coverage, ties (counts: y = ⌊q⌋) at half: q10 ties A2 → 0.5/4; q50 below A2, ties A1, B1 → 2/4;
         // q90 below A1, A2, B1 → 3/4 (B2 = 4 is above 3).
         #expect(r.midCoverage == [0.125, 0.5, 0.75])
@@ -25,7 +29,7 @@ import Testing
     }
 
     /// Calibrated quantiles of Poisson(1.5) counts: plain coverage of P10 cannot come near 0.1,
-    /// mid coverage does.
+    /// mid coverage comes near, and coverage with ties counted by the level's share is exact.
     @Test func midCoverageOfCalibratedCountQuantilesIsNearNominal() {
         var e = AccuracyEvaluator(quantiles: [0.1, 0.5, 0.9], horizons: 1, season: 1)
         // Poisson(1.5) pmf ≈ 0.223, 0.335, 0.251, 0.126, 0.047, 0.018: 1,000 outcomes in those shares.
@@ -40,7 +44,12 @@ import Testing
             }
         }
         let r = e.report(model: "m", fcts: [0])
-        #expect(abs(r.coverage[0] - 0.223) < 1e-9)  // every zero is "below" P10
+        #expect(abs(r.coverageAtOrBelow[0] - 0.223) < 1e-9)  // every zero is "at or below" P10
+        // Each level lies between the shares below and at or below its quantile, so the coverage
+        // of the calibrated forecast is nominal exactly.
+        #expect(abs(r.coverageBelow[1] - 0.223) < 1e-9 && abs(r.coverageAtOrBelow[1] - 0.558) < 1e-9)
+        #expect(abs(r.coverageBelow[2] - 0.809) < 1e-9 && abs(r.coverageAtOrBelow[2] - 0.935) < 1e-9)
+        #expect(zip(r.coverage, [0.1, 0.5, 0.9]).allSatisfy { abs($0 - $1) < 1e-12 })
         #expect(abs(r.midCoverage[0] - 0.1115) < 1e-9)
         #expect(abs(r.midCoverage[1] - (0.223 + 0.335 / 2)) < 1e-9)
         #expect(abs(r.midCoverage[2] - (0.223 + 0.335 + 0.251 + 0.126 / 2)) < 1e-9)

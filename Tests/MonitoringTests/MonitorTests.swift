@@ -28,10 +28,10 @@ struct Uniform {
 
     @Test func coverageTestNeedsBothSignificanceAndMargin() {
         let t = CoverageTest(z: 4, margin: 0.05)
-        #expect(!t.isOff(hits: 92, cells: 100, nominal: 0.9))
-        #expect(t.isOff(hits: 8_200, cells: 10_000, nominal: 0.9))
-        #expect(!t.isOff(hits: 9_040, cells: 10_000, nominal: 0.9), "0.4 points off: significant but not material")
-        #expect(t.isOff(hits: 700, cells: 1_000, nominal: 0.9))
+        #expect(!t.isOff(coverage: 0.92, cells: 100, nominal: 0.9))
+        #expect(t.isOff(coverage: 0.82, cells: 10_000, nominal: 0.9))
+        #expect(!t.isOff(coverage: 0.904, cells: 10_000, nominal: 0.9), "0.4 points off: significant but not material")
+        #expect(t.isOff(coverage: 0.7, cells: 1_000, nominal: 0.9))
     }
 
     /// 200 calibrated products (y ~ U(0, 10), forecast quantiles 1/5/9), then a quarter of them
@@ -76,6 +76,35 @@ struct Uniform {
         let fleet = alerts.filter { $0.scope == "global" && $0.metric == "coverage[0.9]" }
         #expect(fleet.first?.status == .alert && fleet.contains { $0.status == .recovered })
         #expect(monitor.topDrifting(5).count == 5)
+    }
+
+    /// Sparse counts (Poisson(0.3): no sale on 74 % of days) forecast with their true quantiles
+    /// (P10 = P50 = 0, P90 = 1, as a network's softplus gives them): no coverage alert, and
+    /// coverage reads nominal although y ≤ P10 holds on 74 % of the days. A P90 that is too low
+    /// for the same demand (0 instead of 1) is flagged.
+    @Test func calibratedCountForecastsRaiseNoCoverageAlert() {
+        func run(_ row: [Float]) -> (ForecastMonitor, [DriftAlert]) {
+            let monitor = ForecastMonitor(config: ForecastMonitor.Config())
+            var u = Uniform(state: 11)
+            var alerts: [DriftAlert] = []
+            for p in Int64(0)..<60 {
+                for i in 0..<300 {
+                    let v = u.next()
+                    let y: Double = v < 0.7408 ? 0 : v < 0.9630 ? 1 : v < 0.9964 ? 2 : 3
+                    alerts += monitor.observe(product: "P\(i)", category: "c\(i % 3)", period: p, actual: y, scale: 1.3,
+                                              forecast: Array(repeating: row, count: 4))
+                }
+            }
+            return (monitor, alerts)
+        }
+        let (calibrated, quiet) = run([0.01, 0.02, 1.01])
+        #expect(quiet.filter { $0.metric.hasPrefix("coverage") }.isEmpty, "\(quiet.filter { $0.metric.hasPrefix("coverage") })")
+        let view = calibrated.view()!
+        #expect(zip(view.windowCoverage, [0.1, 0.5, 0.9]).allSatisfy { abs($0 - $1) < 0.02 }, "\(view.windowCoverage)")
+        #expect(calibrated.view(scope: "category:c1")!.windowCoverage[0] == 0.1)
+        let (_, flagged) = run([0.01, 0.02, 0.03])
+        let p90 = flagged.filter { $0.scope == "global" && $0.metric == "coverage[0.9]" }
+        #expect(p90.first?.status == .alert && abs((p90.first?.value ?? 0) - 0.74) < 0.06, "\(p90)")
     }
 
     /// The product view reads the flat per-product table: the history ring keeps the newest
