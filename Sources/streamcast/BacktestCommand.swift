@@ -8,7 +8,8 @@ import Pipeline
 struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backtest",
-        abstract: "Rolling-origin evaluation (wQL per quantile, mean wQL, coverage, WAPE, MASE, volatility) on a replay file.")
+        abstract: "Rolling-origin evaluation (wQL per quantile, mean wQL, coverage, WAPE, MASE, volatility) on a replay file.",
+        discussion: "Coverage counts an actual equal to the quantile (common with counts) by the share the level implies: the share below the quantile, raised toward the level by the ties, at most to the share at or below; the band in brackets is those two shares. The true distribution reads nominal under it (docs/monitoring.md).")
 
     @Option(help: "Replay file.") var replay: String
     @Option(help: "Number of forecast creation times (the last K whose horizon fits).") var fcts = 8
@@ -78,7 +79,9 @@ struct BacktestCommand: ParsableCommand {
         say("backtest \(replay): \(actuals.count) products, FCTs \(origins.map { Timestamp.format(period.start(of: $0)).prefix(10) }.joined(separator: " ")), H=\(config.horizons)")
         for r in reports {
             let q = zip(r.quantiles, r.weightedQuantileLoss).map { String(format: "wQL[%g]=%.4f", $0, $1) }.joined(separator: " ")
-            let c = zip(r.quantiles, r.coverage).map { String(format: "cov[%g]=%.3f", $0, $1) }.joined(separator: " ")
+            // Coverage with ties counted by the level's share, and the band the ties leave (y < q … y ≤ q).
+            let c = r.quantiles.indices.map { String(format: "cov[%g]=%.3f (%.3f–%.3f)", r.quantiles[$0], r.coverage[$0], r.coverageBelow[$0], r.coverageAtOrBelow[$0]) }
+                .joined(separator: " ")
             say(String(format: "%-26@ mean_wQL=%.4f  %@  %@  WAPE=%.4f MASE=%.3f volatility=%.4f cells=%d",
                        r.model as NSString, r.meanWeightedQuantileLoss, q as NSString, c as NSString, r.wape, r.mase, r.volatility, r.cells)
                 + (r.oracleRatio.map { String(format: "  ×oracle=%.3f", $0) } ?? ""))

@@ -74,7 +74,8 @@ import Testing
         let reports = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
         let names = reports.compactMap { $0["model"] as? String }
         #expect(names.count == 2 && names[1] == names[0] + "+aci-width", "the width step, named: \(names)")
-        let coverage = reports.map { $0["coverage"] as? [Double] ?? [] }
+        // The raw share at or below each quantile (coverage proper may read nominal for both).
+        let coverage = reports.map { $0["coverageAtOrBelow"] as? [Double] ?? [] }
         #expect(coverage[0] != coverage[1], "recalibration moved no quantile")
         // `--no-memory`: the same model with its error memory off, scored beside it (and different:
         // by the last FCTs every product has errors in its memory).
