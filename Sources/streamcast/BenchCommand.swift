@@ -233,3 +233,12 @@ struct InferenceBench: ParsableCommand {
 func benchModel(_ path: String?) throws -> MQModel {
     try path.map { try MQModel.load(from: $0) } ?? MQModel(network: MQNetwork(MQConfig(), seed: 1), period: .day, holidays: [], id: "bench")
 }
+
+/// The pipeline a bench serves `mq` in: its period, the history it reads, its horizons.
+func benchConfig(_ mq: MQModel, partitions: Int) -> PipelineConfig {
+    var config = PipelineConfig()
+    config.windows = WindowConfig(period: mq.period, length: mq.historyNeeded, lateness: 0)
+    config.horizons = mq.network.config.horizons
+    config.partitions = partitions
+    return config
+}

@@ -28,10 +28,7 @@ struct RefreshBench: ParsableCommand {
             guard empiricalBlend > 0 else { throw ValidationError("--empirical-blend must be > 0 (periods)") }
             mq.empiricalBlend = EmpiricalBlend(lookback: empiricalBlend, weights: mq.network.config.quantiles.map { _ in 0.5 })
         }
-        var config = PipelineConfig()
-        config.windows = WindowConfig(period: mq.period, length: mq.historyNeeded, lateness: 0)
-        config.horizons = mq.network.config.horizons
-        config.partitions = partitions
+        var config = benchConfig(mq, partitions: partitions)
         if noMonitoring { config.monitoring = nil }
         let sink = CountingSink()
         // As the service serves it: one network, or the quantile average of the model's networks.

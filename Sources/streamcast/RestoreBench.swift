@@ -22,10 +22,7 @@ struct RestoreBench: ParsableCommand {
 
     func run() throws {
         let mq = try benchModel(model)
-        var config = PipelineConfig()
-        config.windows = WindowConfig(period: mq.period, length: mq.historyNeeded, lateness: 0)
-        config.horizons = mq.network.config.horizons
-        config.partitions = partitions
+        var config = benchConfig(mq, partitions: partitions)
         config.monitoring = nil
         let source = try StreamProcessor(config: config, sink: CountingSink(), forecaster: mq.forecaster())
         let start = Int64(1_704_067_200_000)  // 2024-01-01
