@@ -9,8 +9,11 @@ extension ForecastMonitor {
         public var wql: [Double]
         public var bias: [Double]
         public var volatility: [Double]
-        /// The same over the whole window.
+        /// The same over the whole window; coverage counts ties by the level's share
+        /// (`CountCoverage`), between the shares strictly below and at or below the quantile.
         public var windowCoverage: [Double]
+        public var windowCoverageBelow: [Double]
+        public var windowCoverageAtOrBelow: [Double]
         public var windowWQL: Double
         public var windowBias: Double
         public var windowVolatility: Double
@@ -54,6 +57,8 @@ extension ForecastMonitor {
             bias: buckets.map { $0.signed / max($0.cells, 1) },
             volatility: buckets.map { ($0.moves / max($0.moveCells, 1)) / max($0.absY / max($0.cells, 1), 1e-9) },
             windowCoverage: q.indices.map { Bucket.coverage(buckets, $0, level: q[$0]) },
+            windowCoverageBelow: q.indices.map { j in buckets.reduce(0) { $0 + $1.below[j] } / max(cells, 1) },
+            windowCoverageAtOrBelow: q.indices.map { j in buckets.reduce(0) { $0 + $1.hits[j] } / max(cells, 1) },
             windowWQL: wql(buckets), windowBias: buckets.reduce(0) { $0 + $1.signed } / max(cells, 1),
             windowVolatility: (buckets.reduce(0) { $0 + $1.moves } / max(buckets.reduce(0) { $0 + $1.moveCells }, 1)) / max(meanY, 1e-9),
             cells: cells, activeAlerts: s.alarmed.sorted())
