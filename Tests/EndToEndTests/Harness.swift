@@ -144,6 +144,11 @@ enum Harness {
         }
     }
 
+    /// Until a process's log holds `text` at least `times` times (false after the timeout).
+    static func waitForLog(_ log: URL, _ text: String, times: Int = 1, timeout: Double) -> Bool {
+        waitUntil(timeout: timeout) { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").components(separatedBy: text).count - 1 >= times }
+    }
+
     /// Polls `condition` until it is true or the timeout passes.
     static func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -15,11 +15,10 @@ import Testing
         env["STREAMCAST_WINDOWS_IDLE_GRACE_SECONDS"] = grace ?? "30"  // 30: the default, over the tests' 1 s
         let http = "127.0.0.1:\(Int.random(in: 20000...40000))"
         let state = f.dir.appendingPathComponent("state-\(UUID().uuidString.prefix(6)).sqlite").path
-        let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", http],
-                                        log: f.dir.appendingPathComponent("run-\(grace ?? "default").log"), environment: env)
-        // Partitions assigned (the group join takes ~3 s): the service reports its lag gauge.
-        _ = Harness.waitUntil(timeout: 30) { (try? Harness.run("curl", ["-s", "http://\(http)/metrics"], timeout: 5).1.contains("streamcast_")) ?? false }
-        sleep(4)
+        let log = f.dir.appendingPathComponent("run-\(grace ?? "default").log")
+        let service = try Harness.start(Harness.binary, ["run", "--state", state, "--http", http], log: log, environment: env)
+        // Partitions assigned (the group join takes ~3 s on the embedded broker).
+        #expect(Harness.waitForLog(log, "partitions assigned", timeout: 60), "the service took its partitions")
         return (broker, service, http)
     }
 
