@@ -23,12 +23,15 @@ public final class CheckpointStore {
         public var product: String
         public var window: [UInt8]
         public var forecaster: [UInt8]
-        public init(partition: Int32, slot: Int, product: String, window: [UInt8], forecaster: [UInt8]) {
+        /// The drift monitor's state of the product (empty: none).
+        public var monitor: [UInt8]
+        public init(partition: Int32, slot: Int, product: String, window: [UInt8], forecaster: [UInt8], monitor: [UInt8] = []) {
             self.partition = partition
             self.slot = slot
             self.product = product
             self.window = window
             self.forecaster = forecaster
+            self.monitor = monitor
         }
     }
 
@@ -103,10 +106,14 @@ public final class CheckpointStore {
                 PRIMARY KEY(partition, product));
             CREATE TABLE IF NOT EXISTS changelog(partition INTEGER PRIMARY KEY, seq INTEGER NOT NULL, end_offset INTEGER NOT NULL);
             """)
+        // Files written before the monitor's state was checkpointed gain its column (empty).
+        var hasMonitor = false
+        try db.prepare("SELECT name FROM pragma_table_info('products')").run { if $0.text(0) == "monitor" { hasMonitor = true } }
+        if !hasMonitor { try db.execute("ALTER TABLE products ADD COLUMN monitor BLOB NOT NULL DEFAULT x''") }
         return (db,
                 try db.prepare("INSERT INTO offsets VALUES(?,?,?) ON CONFLICT(topic, partition) DO UPDATE SET next_offset=excluded.next_offset"),
                 try db.prepare("INSERT INTO partitions VALUES(?,?) ON CONFLICT(partition) DO UPDATE SET state=excluded.state"),
-                try db.prepare("INSERT INTO products VALUES(?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster"),
+                try db.prepare("INSERT INTO products(partition, product, slot, window, forecaster, monitor) VALUES(?,?,?,?,?,?) ON CONFLICT(partition, product) DO UPDATE SET slot=excluded.slot, window=excluded.window, forecaster=excluded.forecaster, monitor=excluded.monitor"),
                 try db.prepare("INSERT INTO changelog VALUES(?,?,?) ON CONFLICT(partition) DO UPDATE SET seq=excluded.seq, end_offset=excluded.end_offset"))
     }
 
@@ -146,7 +153,7 @@ public final class CheckpointStore {
             for o in batch.offsets { try upsertOffset.run([.text(o.topic), .int(Int64(o.partition)), .int(o.next)]) }
             for p in batch.partitions { try upsertPartition.run([.int(Int64(p.partition)), .blob(p.state)]) }
             for r in batch.products {
-                try upsertProduct.run([.int(Int64(r.partition)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster)])
+                try upsertProduct.run([.int(Int64(r.partition)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster), .blob(r.monitor)])
             }
             for (p, c) in batch.changelog { try upsertChangelog.run([.int(Int64(p)), .int(c.seq), .int(c.end)]) }
         }
@@ -162,7 +169,7 @@ public final class CheckpointStore {
             try upsertPartition.run([.int(Int64(p)), .blob(state)])
             for o in offsets { try upsertOffset.run([.text(o.topic), .int(Int64(p)), .int(o.next)]) }
             for r in products {
-                try upsertProduct.run([.int(Int64(p)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster)])
+                try upsertProduct.run([.int(Int64(p)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster), .blob(r.monitor)])
             }
             try upsertChangelog.run([.int(Int64(p)), .int(changelog.seq), .int(changelog.end)])
         }
@@ -194,8 +201,9 @@ public final class CheckpointStore {
     /// The partition's products in slot order (first-seen order, which fixes emission order).
     public func products(partition: Int32) throws -> [ProductRow] {
         var out: [ProductRow] = []
-        try db.prepare("SELECT product, slot, window, forecaster FROM products WHERE partition=? ORDER BY slot").run([.int(Int64(partition))]) {
-            out.append(ProductRow(partition: partition, slot: Int($0.int(1)), product: $0.text(0), window: $0.blob(2), forecaster: $0.blob(3)))
+        try db.prepare("SELECT product, slot, window, forecaster, monitor FROM products WHERE partition=? ORDER BY slot").run([.int(Int64(partition))]) {
+            out.append(ProductRow(partition: partition, slot: Int($0.int(1)), product: $0.text(0), window: $0.blob(2), forecaster: $0.blob(3),
+                                  monitor: $0.blob(4)))
         }
         return out
     }

@@ -44,6 +44,7 @@ enum ChangelogRecord {
             w.u32(UInt32(row.slot))
             w.u32(UInt32(row.window.count)); w.bytes(row.window)
             w.u32(UInt32(row.forecaster.count)); w.bytes(row.forecaster)
+            w.u32(UInt32(row.monitor.count)); w.bytes(row.monitor)
         case .snapshot(let seq):
             w.u8(UInt8(ascii: "S"))
             w.i64(seq)
@@ -69,8 +70,9 @@ enum ChangelogRecord {
             let slot = Int(try r.u32())
             let window = Array(try r.take(Int(try r.u32())))
             let forecaster = Array(try r.take(Int(try r.u32())))
+            let monitor = Array(try r.take(Int(try r.u32())))
             return .product(seq: seq, .init(partition: partition, slot: slot, product: String(decoding: key, as: UTF8.self),
-                                            window: window, forecaster: forecaster))
+                                            window: window, forecaster: forecaster, monitor: monitor))
         case UInt8(ascii: "S"):
             return .snapshot(seq: seq)
         case UInt8(ascii: "C"):

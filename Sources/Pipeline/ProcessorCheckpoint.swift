@@ -16,7 +16,8 @@ extension StreamProcessor {
             for (slot, product) in partitions[p]!.windows.takeDirtySlots() {
                 batch.products.append(.init(partition: p, slot: slot, product: product.product,
                                             window: WindowCodec.encode(product),
-                                            forecaster: partitions[p]!.forecasterState(slot: slot)))
+                                            forecaster: partitions[p]!.forecasterState(slot: slot),
+                                            monitor: monitor?.productState(product.product) ?? []))
             }
         }
         return batch
@@ -27,7 +28,7 @@ extension StreamProcessor {
         guard let state = partitions[p] else { return [] }
         return state.windows.products.enumerated().map { slot, product in
             .init(partition: p, slot: slot, product: product.product, window: WindowCodec.encode(product),
-                  forecaster: state.forecasterState(slot: slot))
+                  forecaster: state.forecasterState(slot: slot), monitor: monitor?.productState(product.product) ?? [])
         }
     }
 
@@ -44,6 +45,7 @@ extension StreamProcessor {
         for row in try store.products(partition: p) {
             windows.restore(try WindowCodec.decode(row.window))
             slots.append(row.forecaster)
+            monitor?.restoreProduct(row.product, from: row.monitor)
         }
         _ = windows.takeDirtySlots()
         partitions[p] = PartitionState(windows: windows, forecasterStates: slots)

@@ -8,8 +8,8 @@ import Logging
 import Pipeline
 import Windows
 
-/// A partition's state moving to another instance, measured: N products' state (windows and the
-/// neural model's error memory) written to the changelog topic of an in-process embedded broker as
+/// A partition's state moving to another instance, measured: N products' state (windows, the
+/// neural model's error memory, the drift monitor's product state) written to the changelog topic of an in-process embedded broker as
 /// one snapshot per partition, then restored into an EMPTY state file and processor by the
 /// service's own restore path; the restored rows are checked byte for byte.
 struct RestoreBench: ParsableCommand {
@@ -22,8 +22,7 @@ struct RestoreBench: ParsableCommand {
 
     func run() throws {
         let mq = try benchModel(model)
-        var config = benchConfig(mq, partitions: partitions)
-        config.monitoring = nil
+        let config = benchConfig(mq, partitions: partitions)  // the drift monitor on, as the service runs
         let source = try StreamProcessor(config: config, sink: CountingSink(), forecaster: mq.forecaster())
         let start = Int64(1_704_067_200_000)  // 2024-01-01
         var line = Int64(0)
@@ -47,7 +46,9 @@ struct RestoreBench: ParsableCommand {
             _ = try writer.write(batch, from: source)
             try producer.flush()
         }
-        for p in 0..<Int32(partitions) { bytes += source.allRows(partition: p).reduce(0) { $0 + $1.window.count + $1.forecaster.count + $1.product.utf8.count } }
+        for p in 0..<Int32(partitions) {
+            bytes += source.allRows(partition: p).reduce(0) { $0 + $1.window.count + $1.forecaster.count + $1.monitor.count + $1.product.utf8.count }
+        }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamcast-restore-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -64,7 +65,9 @@ struct RestoreBench: ParsableCommand {
         var same = true
         for p in 0..<Int32(partitions) {
             let a = source.allRows(partition: p), b = target.allRows(partition: p)
-            same = same && a.count == b.count && zip(a, b).allSatisfy { $0.product == $1.product && $0.window == $1.window && $0.forecaster == $1.forecaster }
+            same = same && a.count == b.count && zip(a, b).allSatisfy {
+                $0.product == $1.product && $0.window == $1.window && $0.forecaster == $1.forecaster && $0.monitor == $1.monitor
+            }
         }
         producer.close()  // before the broker goes away
         withExtendedLifetime(broker) {}

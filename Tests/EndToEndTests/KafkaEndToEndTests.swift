@@ -220,6 +220,12 @@ import Windows
         #expect(values.count >= f.offline.count)
         let distinct = Set(values)
         #expect(distinct.count == f.offline.count && distinct == Set(f.offline), "\(Set(f.offline).subtracting(distinct).count) offline values missing")
+        // The drift monitor's per-product state is checkpointed with the product, so its product
+        // alerts after three kills equal the uninterrupted offline run's (re-emitted ones are duplicates).
+        let offlineDrift = Set(try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".drift.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init).filter { $0.contains(#""scope":"product""#) })
+        let kafkaDrift = Set(try Harness.kcat(broker.bootstrap, topic: "forecast-drift").map(\.value).filter { $0.contains(#""scope":"product""#) })
+        #expect(!offlineDrift.isEmpty && kafkaDrift == offlineDrift, "\(kafkaDrift.count) vs \(offlineDrift.count) product drift alerts")
 
         // Per-product totals in the checkpoint equal the log's accepted events (the lines the
         // offline run dead-lettered, e.g. late ones, are not counted).

@@ -107,6 +107,38 @@ struct Uniform {
         #expect(p90.first?.status == .alert && abs((p90.first?.value ?? 0) - 0.74) < 0.06, "\(p90)")
     }
 
+    /// A product's state checkpointed mid-stream and restored into a fresh monitor (a restart, or
+    /// another instance taking the partition) goes on exactly as the monitor that never stopped:
+    /// same product alerts, same product view.
+    @Test func productStateRestoredGoesOnExactly() {
+        func feed(_ monitor: ForecastMonitor, periods: Range<Int64>, _ u: inout Uniform) -> [DriftAlert] {
+            var alerts: [DriftAlert] = []
+            for p in periods {
+                for i in 0..<20 {
+                    let y = (i < 10 && p >= 30 ? 12 : 0) + 10 * u.next()
+                    alerts += monitor.observe(product: "P\(i)", category: nil, period: p, actual: y, scale: 6,
+                                              forecast: Array(repeating: [1, 5, 9], count: 3))
+                }
+            }
+            return alerts.filter { $0.scope == "product" }
+        }
+        let whole = ForecastMonitor(config: ForecastMonitor.Config())
+        var u1 = Uniform(state: 5)
+        _ = feed(whole, periods: 0..<25, &u1)
+        let restored = ForecastMonitor(config: ForecastMonitor.Config())
+        for i in 0..<20 { restored.restoreProduct("P\(i)", from: whole.productState("P\(i)")) }
+        var u2 = u1
+        let expected = feed(whole, periods: 25..<60, &u1), got = feed(restored, periods: 25..<60, &u2)
+        #expect(!expected.isEmpty && got.map(\.key) == expected.map(\.key) && got.map(\.period) == expected.map(\.period))
+        for i in 0..<20 {
+            let a = whole.product("P\(i)"), b = restored.product("P\(i)")
+            #expect(a?.coverage == b?.coverage && a?.bias == b?.bias && a?.actuals == b?.actuals && a?.forecast == b?.forecast && a?.periods == b?.periods)
+        }
+        #expect(whole.productState("P3") == restored.productState("P3"))
+        restored.restoreProduct("P3", from: [9, 9])  // another version: ignored, the state stays
+        #expect(whole.productState("P3") == restored.productState("P3"))
+    }
+
     /// The product view reads the flat per-product table: the history ring keeps the newest
     /// `productHistory` periods in order with the one-step quantiles each was scored against, and
     /// a longer forecast (a model with more horizons) widens the table without touching others.
