@@ -8,6 +8,10 @@ public enum KafkaPartitionReader {
     public struct Range: Sendable, Equatable {
         public var low: Int64
         public var high: Int64
+        public init(low: Int64, high: Int64) {
+            self.low = low
+            self.high = high
+        }
     }
 
     /// The retained range of a partition, asked of the broker.
@@ -15,14 +19,16 @@ public enum KafkaPartitionReader {
         try withConsumer(config) { rk in try watermarks(rk, topic, partition, timeoutMs) }
     }
 
-    /// Calls `body` with every message of [low, high) in offset order; throws if the partition
-    /// cannot be read to its end within `timeoutMs` of no progress.
+    /// Calls `body` with every message of [low, high) in offset order — when `shouldRead` says so
+    /// for that range (one broker round trip decides and reads); throws if the partition cannot be
+    /// read to its end within `timeoutMs` of no progress.
     @discardableResult
     public static func read(config: KafkaConfig, topic: String, partition: Int32, timeoutMs: Int32 = 30_000,
+                            if shouldRead: (Range) -> Bool = { _ in true },
                             _ body: (KafkaMessage) throws -> Void) throws -> Range {
         try withConsumer(config) { rk in
             let range = try watermarks(rk, topic, partition, timeoutMs)
-            guard range.high > range.low else { return range }
+            guard range.high > range.low, shouldRead(range) else { return range }
             let list = PartitionList.make([TopicPartitionOffset(topic: topic, partition: partition, offset: range.low)])
             defer { rd_kafka_topic_partition_list_destroy(list) }
             let err = rd_kafka_assign(rk, list)

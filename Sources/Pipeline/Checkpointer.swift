@@ -66,6 +66,12 @@ final class Checkpointer {
         }
     }
 
+    /// State that must reach the file with the next checkpoint (a partition restored from the
+    /// changelog while the file could not be written).
+    func storeLater(_ batch: CheckpointStore.Batch) {
+        pendingBatch = pendingBatch.map { $0.merging(batch) } ?? batch
+    }
+
     /// The last checkpoint of a run (on a fresh connection if the storage was failing).
     func final() throws {
         if outage != nil { try store.reopen() }

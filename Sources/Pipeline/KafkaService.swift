@@ -122,7 +122,7 @@ public final class KafkaService {
     private func assigned(_ parts: [TopicPartitionOffset]) throws -> [TopicPartitionOffset] {
         for p in Set(parts.map(\.partition)).sorted() where !loaded.contains(p) {
             do {
-                try restorer.restore(p, into: processor)
+                if let unstored = try restorer.restore(p, into: processor).unstored { checkpointer.storeLater(unstored) }
             } catch {
                 logger.critical("cannot restore partition state; stopping", metadata: ["partition": "\(p)", "state": "\(store.path)", "error": "\(error)"])
                 throw error

@@ -17,6 +17,9 @@ public struct PartitionRestorer {
         public var products: Int
         public var changelogRecords: Int
         public var seconds: Double
+        /// State restored from the changelog that the local file could not take yet: the next
+        /// checkpoint stores it.
+        public var unstored: CheckpointStore.Batch?
     }
 
     let store: CheckpointStore
@@ -37,9 +40,30 @@ public struct PartitionRestorer {
         let started = DispatchTime.now().uptimeNanoseconds
         var source: Source = (try store.partitionState(p)) == nil ? .empty : .local
         var read = 0
+        var restoredInMemory = false
+        var unstored: CheckpointStore.Batch?
         if let changelog {
             let local = try store.changelogPosition(p)
-            let range = try KafkaPartitionReader.range(config: kafka, topic: changelog.topic, partition: p)
+            // One look at the changelog partition's range decides: the file is current when the
+            // changelog ends where the file says (nothing to read), otherwise the log is read.
+            var reader: ChangelogReader?
+            var range = KafkaPartitionReader.Range(low: 0, high: 0)
+            var failure: (any Error)?
+            do {
+                range = try KafkaPartitionReader.read(config: kafka, topic: changelog.topic, partition: p, if: { r in
+                    range = r  // known even when the read then fails
+                    guard local?.end != r.high else { return false }
+                    reader = ChangelogReader(partition: p, fromBeginning: r.low == 0)
+                    return true
+                }) { m in
+                    read += 1
+                    try reader!.apply(key: m.key, value: m.value)
+                }
+            } catch let error as KafkaError {
+                throw error
+            } catch {
+                failure = error
+            }
             // A safe next sequence number when the log's own is unknown: each checkpoint writes at
             // least one record, so no sequence number exceeds the log's end offset.
             var seq = max(local?.seq ?? 0, range.high)
@@ -47,39 +71,43 @@ public struct PartitionRestorer {
             if let local, range.high > range.low, local.end == range.high {
                 seq = local.seq
                 snapshot = false
-            } else if range.high > range.low {
-                var reader = ChangelogReader(partition: p, fromBeginning: range.low == 0)
+            } else if let r = reader?.result, failure == nil {
+                let offsets = r.commit.offsets.map { CheckpointStore.StoredOffset(topic: $0.topic, partition: p, next: $0.next) }
+                let position = CheckpointStore.ChangelogPosition(seq: r.maxSeq, end: range.high)
                 do {
-                    try KafkaPartitionReader.read(config: kafka, topic: changelog.topic, partition: p) { m in
-                        read += 1
-                        try reader.apply(key: m.key, value: m.value)
-                    }
-                    if let r = reader.result {
-                        try store.replace(partition: p, state: r.commit.state,
-                                          offsets: r.commit.offsets.map { .init(topic: $0.topic, partition: p, next: $0.next) },
-                                          products: r.products, changelog: .init(seq: r.maxSeq, end: range.high))
-                        source = .changelog
-                        seq = r.maxSeq
-                        snapshot = r.uncommittedTail > 0
-                    } else {
-                        PipelineMetrics.changelogFailures().increment()
-                        logger.error("changelog holds no complete state of the partition (its newest snapshot is gone: retention shorter than about three snapshots of a partition?); restoring from the local file",
-                                     metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "first_offset": "\(range.low)", "end_offset": "\(range.high)"])
-                    }
-                } catch let error as KafkaError {
-                    throw error
-                } catch {
-                    PipelineMetrics.changelogFailures().increment()
-                    logger.error("changelog partition cannot be read back; restoring from the local file", metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "error": "\(error)"])
+                    try store.replace(partition: p, state: r.commit.state, offsets: offsets, products: r.products, changelog: position)
+                } catch let error as CheckpointError {
+                    // The file cannot be written now: serve from the changelog's state and let the
+                    // next checkpoint store it (under checkpoint.on_error, as any checkpoint).
+                    logger.warning("partition restored from the changelog but not yet stored in the local file", metadata: ["partition": "\(p)", "error": "\(error)"])
+                    var batch = CheckpointStore.Batch()
+                    batch.offsets = offsets
+                    batch.partitions = [(p, r.commit.state)]
+                    batch.products = r.products
+                    batch.changelog = [p: position]
+                    unstored = batch
                 }
+                try processor.restore(partition: p, state: r.commit.state, rows: r.products, offsets: offsets)
+                restoredInMemory = true
+                source = .changelog
+                seq = r.maxSeq
+                snapshot = r.uncommittedTail > 0
+            } else if let failure {
+                PipelineMetrics.changelogFailures().increment()
+                logger.error("changelog partition cannot be read back; restoring from the local file", metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "error": "\(failure)"])
+            } else if reader != nil {
+                PipelineMetrics.changelogFailures().increment()
+                logger.error("changelog holds no complete state of the partition (its newest snapshot is gone: retention shorter than about three snapshots of a partition?); restoring from the local file",
+                             metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "first_offset": "\(range.low)", "end_offset": "\(range.high)"])
             }
             changelog.assigned(p, seq: seq, snapshot: snapshot)
         }
-        try processor.restore(partition: p, from: store)
+        if !restoredInMemory { try processor.restore(partition: p, from: store) }
         PipelineMetrics.stateRestores(source: source.rawValue).increment()
         let nanos = DispatchTime.now().uptimeNanoseconds - started
         PipelineMetrics.stateRestoreDuration().recordNanoseconds(Int64(nanos))
-        let outcome = Outcome(source: source, products: processor.productCount(partition: p), changelogRecords: read, seconds: Double(nanos) / 1e9)
+        let outcome = Outcome(source: source, products: processor.productCount(partition: p), changelogRecords: read, seconds: Double(nanos) / 1e9,
+                              unstored: unstored)
         logger.info("partition restored", metadata: ["partition": "\(p)", "source": "\(source.rawValue)", "products": "\(outcome.products)",
                                                      "changelog_records": "\(read)", "seconds": "\(String(format: "%.3f", outcome.seconds))"])
         return outcome

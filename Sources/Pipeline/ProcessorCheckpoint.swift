@@ -34,24 +34,28 @@ extension StreamProcessor {
 
     func productCount(partition p: Int32) -> Int { partitions[p]?.windows.products.count ?? 0 }
 
-    /// Loads a partition's state and returns the stored next offsets of its topic-partitions.
+    /// Loads a partition's state from the checkpoint store.
     public func restore(partition p: Int32, from store: CheckpointStore) throws {
+        try restore(partition: p, state: try store.partitionState(p), rows: try store.products(partition: p),
+                    offsets: try store.offsets().filter { $0.partition == p })
+    }
+
+    /// Loads a partition's state from its parts (the store's, or a changelog's).
+    func restore(partition p: Int32, state: [UInt8]?, rows: [CheckpointStore.ProductRow], offsets stored: [CheckpointStore.StoredOffset]) throws {
         var windows = PartitionWindows(partition: p, config: config.windows)
-        if let blob = try store.partitionState(p) {
-            let (watermarks, closed) = try Self.decodePartition(blob)
+        if let state {
+            let (watermarks, closed) = try Self.decodePartition(state)
             windows.restore(watermarks: watermarks, closedThrough: closed)
         }
         var slots: [[UInt8]] = []
-        for row in try store.products(partition: p) {
+        for row in rows {
             windows.restore(try WindowCodec.decode(row.window))
             slots.append(row.forecaster)
             monitor?.restoreProduct(row.product, from: row.monitor)
         }
         _ = windows.takeDirtySlots()
         partitions[p] = PartitionState(windows: windows, forecasterStates: slots)
-        for o in try store.offsets() where o.partition == p {
-            offsets.set(topic: o.topic, partition: p, next: o.next)
-        }
+        for o in stored { offsets.set(topic: o.topic, partition: p, next: o.next) }
     }
 
     static func encodePartition(_ w: PartitionWindows) -> [UInt8] {

@@ -18,8 +18,9 @@ enum OracleMonitorCheck {
         var alerts: [DriftAlert] = []
         var level: [String: Double] = [:]
         var scored = 0
+        let byProduct = actuals.sorted(by: { $0.key < $1.key })
         for p in periods {
-            for (product, ys) in actuals.sorted(by: { $0.key < $1.key }) {
+            for (product, ys) in byProduct {
                 guard let y = ys[p], let truth = quantiles[product] else { continue }
                 let rows = (1...config.horizons).map { truth[p + Int64($0)] ?? zero }
                 // The scale the service passes: 1 + the product's recent mean (an EWMA here).
