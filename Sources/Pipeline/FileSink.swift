@@ -1,3 +1,4 @@
+import Decisions
 import Events
 import Forecasting
 import Monitoring
@@ -11,9 +12,13 @@ public final class FileSink: PipelineSink {
     /// Drift alerts (opened on the first one).
     let driftPath: String?
     var drifts: LineWriter?
+    /// Order recommendations (opened on the first one).
+    let recommendationsPath: String?
+    var recommendations: LineWriter?
 
-    public init(forecastsPath: String, deadLettersPath: String?, driftPath: String? = nil) throws {
+    public init(forecastsPath: String, deadLettersPath: String?, driftPath: String? = nil, recommendationsPath: String? = nil) throws {
         self.driftPath = driftPath
+        self.recommendationsPath = recommendationsPath
         forecasts = try LineWriter(path: forecastsPath)
         deadLetters = try deadLettersPath.map { try LineWriter(path: $0) }
     }
@@ -29,16 +34,23 @@ public final class FileSink: PipelineSink {
         json.withUnsafeBufferPointer { drifts?.write($0) }
     }
 
+    public func recommend(_ recommendation: Recommendation, json: [UInt8]) throws {
+        if recommendations == nil, let recommendationsPath { recommendations = try LineWriter(path: recommendationsPath) }
+        json.withUnsafeBufferPointer { recommendations?.write($0) }
+    }
+
     public func flush() throws {
         forecasts.flush()
         deadLetters?.flush()
         drifts?.flush()
+        recommendations?.flush()
     }
 
     public func close() {
         forecasts.close()
         deadLetters?.close()
         drifts?.close()
+        recommendations?.close()
     }
 }
 

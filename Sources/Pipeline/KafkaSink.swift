@@ -1,3 +1,4 @@
+import Decisions
 import Forecasting
 import Foundation
 import Kafka
@@ -23,6 +24,10 @@ public final class KafkaSink: PipelineSink {
 
     public func drift(_ alert: DriftAlert, json: [UInt8]) throws {
         try producer.send(topic: topics.drift, key: Array("\(alert.scope):\(alert.key)".utf8), value: json)
+    }
+
+    public func recommend(_ recommendation: Recommendation, json: [UInt8]) throws {
+        try producer.send(topic: topics.recommendations, key: Array(recommendation.product.utf8), value: json)
     }
 
     public func deadLetter(_ letter: DeadLetter) throws {

@@ -1,3 +1,4 @@
+import Decisions
 import Events
 import Forecasting
 import Monitoring
@@ -17,6 +18,8 @@ public struct Topics: Sendable, Equatable {
     /// The state changelog (one partition per input partition; compacted on a real cluster).
     /// nil: state lives only in the instance's local file.
     public var changelog: String? = "streamcast-changelog"
+    /// Order recommendations (one per forecast, when decisions are on).
+    public var recommendations = "recommendations"
 
     /// How the changelog topic is created on a real cluster: compacted (the newest record of each
     /// product is kept for good), and not compacted within the first hour, so records of a
@@ -78,6 +81,8 @@ public struct PipelineConfig: Sendable {
     public var earlyRefresh: EarlyRefresh? = nil
     /// Online monitoring of the forecasts (nil: off).
     public var monitoring: ForecastMonitor.Config? = ForecastMonitor.Config()
+    /// Order recommendations from each forecast (nil: off).
+    public var decisions: DecisionsConfig? = DecisionsConfig()
 
     public init() {}
 
@@ -126,4 +131,29 @@ public struct EarlyRefresh: Sendable, Equatable {
     /// A price change of at least this fraction of the current price, effective within the horizon.
     public var priceChange = 0.05
     public init() {}
+}
+
+/// How forecasts become order recommendations: the policies, and how the covered periods'
+/// forecast errors move together.
+public struct DecisionsConfig: Sendable, Equatable {
+    public var book = PolicyBook()
+    /// Correlation of forecast errors between the periods one order covers (0: independent).
+    public var correlation = 0.0
+    public init() {}
+
+    func recommender(period: Period) -> Recommender {
+        Recommender(book: book, periodsPerYear: period.perYear, correlation: correlation)
+    }
+}
+
+extension Period {
+    /// Periods in an average (Gregorian) year.
+    public var perYear: Double {
+        switch self {
+        case .hour: 8765.82
+        case .day: 365.2425
+        case .week: 365.2425 / 7
+        case .month: 12
+        }
+    }
 }

@@ -9,6 +9,7 @@ enum PipelineMetrics {
     static func deadLetters(reason: String) -> Counter { Counter(label: "streamcast_dead_letters_total", dimensions: [("reason", reason)]) }
     static func lateEvents(input: String) -> Counter { Counter(label: "streamcast_late_events_total", dimensions: [("input", input)]) }
     static func forecasts() -> Counter { Counter(label: "streamcast_forecasts_total") }
+    static func recommendations() -> Counter { Counter(label: "streamcast_recommendations_total") }
     /// Time per batched refresh call (a histogram in Prometheus).
     static func refreshDuration() -> Timer { Timer(label: "streamcast_refresh_duration") }
     static func earlyRefreshes(trigger: String) -> Counter { Counter(label: "streamcast_early_refreshes_total", dimensions: [("trigger", trigger)]) }

@@ -1,3 +1,4 @@
+import Decisions
 import Forecasting
 import Monitoring
 
@@ -20,10 +21,13 @@ public protocol PipelineSink: AnyObject {
     func flush() throws
     /// A drift alert or recovery (the `forecast-drift` topic); `json` is its message.
     func drift(_ alert: DriftAlert, json: [UInt8]) throws
+    /// An order recommendation (the recommendations topic); `json` is its message.
+    func recommend(_ recommendation: Recommendation, json: [UInt8]) throws
 }
 
 extension PipelineSink {
     public func drift(_ alert: DriftAlert, json: [UInt8]) throws {}
+    public func recommend(_ recommendation: Recommendation, json: [UInt8]) throws {}
 }
 
 /// Keeps everything in memory.
@@ -31,7 +35,9 @@ public final class CollectingSink: PipelineSink {
     public private(set) var forecasts: [ForecastMessage] = []
     public private(set) var deadLetters: [DeadLetter] = []
     public private(set) var alerts: [DriftAlert] = []
+    public private(set) var recommendations: [Recommendation] = []
     public init() {}
+    public func recommend(_ recommendation: Recommendation, json: [UInt8]) throws { recommendations.append(recommendation) }
     public func drift(_ alert: DriftAlert, json: [UInt8]) throws { alerts.append(alert) }
     public func emit(_ forecast: ForecastMessage) throws { forecasts.append(forecast) }
     public func deadLetter(_ letter: DeadLetter) throws { deadLetters.append(letter) }

@@ -1,5 +1,6 @@
 import Foundation
 import Checkpoint
+import Decisions
 import Events
 import Forecasting
 import Metrics
@@ -37,6 +38,8 @@ public final class StreamProcessor {
     public internal(set) var stats = Stats()
     /// Scores forecasts as actuals arrive and raises drift alerts (nil: monitoring off).
     public let monitor: ForecastMonitor?
+    /// Turns each forecast into an order recommendation (nil: decisions off).
+    let recommender: Recommender?
     /// Products refreshed early in their partition's open period.
     public var earlyRefreshesPending: Int { partitions.values.reduce(0) { $0 + $1.earlyRefreshed.count } }
 
@@ -46,10 +49,12 @@ public final class StreamProcessor {
         public var deadLetters: [String: Int] = [:]
         public var forecasts = 0
         public var earlyRefreshes = 0
+        public var recommendations = 0
     }
 
     private let eventsIn: [Counter]
     private let forecastsOut = PipelineMetrics.forecasts()
+    private let recommendationsOut = PipelineMetrics.recommendations()
     /// Time per batched refresh call (up to `refreshBatch` products): a histogram in Prometheus.
     private let refreshTimer = PipelineMetrics.refreshDuration()
 
@@ -64,6 +69,7 @@ public final class StreamProcessor {
             return ForecastMonitor(config: c)
         }
         eventsIn = EventKind.allCases.map { PipelineMetrics.events(kind: $0.wireName) }
+        recommender = config.decisions?.recommender(period: config.windows.period)
     }
 
     /// Switches the model between two records (hot reload). The per-product state carries over:
@@ -140,13 +146,29 @@ public final class StreamProcessor {
                 for (i, item) in chunk.enumerated() {
                     state.setForecasterState(states[i], slot: item.slot)
                     try monitor(item.window, forecast: values[i])
-                    try sink.emit(ForecastMessage(window: item.window, period: config.windows.period, quantiles: config.quantiles,
-                                                  values: values[i], model: forecaster.id))
+                    let message = ForecastMessage(window: item.window, period: config.windows.period, quantiles: config.quantiles,
+                                                  values: values[i], model: forecaster.id)
+                    try sink.emit(message)
+                    try recommend(item.window, message)
                     stats.forecasts += 1
                     forecastsOut.increment()
                 }
             }
         }
+    }
+
+    /// The order recommendation for a forecast, at the price in force in the first target period
+    /// as known at the FCT.
+    func recommend(_ window: ProductWindow, _ forecast: ForecastMessage) throws {
+        guard let recommender, let first = forecast.targets.first else { return }
+        let period = config.windows.period
+        let price = window.price(from: first.start, to: period.start(of: period.index(of: first.start) + 1), asOf: first.start).price
+        guard let r = recommender.recommend(product: window.product, category: window.category, productPrice: price > 0 ? Double(price) : nil,
+                                            period: period.rawValue, fct: forecast.fct, model: forecast.model,
+                                            levels: forecast.quantiles, horizons: forecast.targets.map(\.q)) else { return }
+        try sink.recommend(r, json: r.jsonBytes(time: Timestamp.format))
+        stats.recommendations += 1
+        recommendationsOut.increment()
     }
 
     /// Products refreshed per forecaster call at a period close.

@@ -12,7 +12,7 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "Replay file.") var file: String
     @Flag(help: "Publish the log into the input topics.") var toKafka = false
     @Flag(help: "Run the pipeline from the file with no Kafka.") var offline = false
-    @Option(help: "Forecast output file for --offline (JSON Lines; .gz compresses).") var out: String?
+    @Option(help: "Forecast output file for --offline (JSON Lines; .gz compresses); drift alerts and order recommendations go beside it (OUT.drift.jsonl, OUT.recommendations.jsonl).") var out: String?
     @Option(help: "Dead-letter output file for --offline (default: OUT with .dlq.jsonl).") var dlqOut: String?
     @Option(help: "With --to-kafka: event-time speed-up factor (default: as fast as possible).") var speed: Double?
     @OptionGroup var options: PipelineOptions
@@ -26,7 +26,8 @@ struct ReplayCommand: ParsableCommand {
         let settings = try options.settings()
         if offline {
             let dlq = dlqOut ?? (out! + ".dlq.jsonl")
-            let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq, driftPath: out! + ".drift.jsonl")
+            let sink = try FileSink(forecastsPath: out!, deadLettersPath: dlq, driftPath: out! + ".drift.jsonl",
+                                    recommendationsPath: out! + ".recommendations.jsonl")
             var pipeline = settings.pipeline
             let forecaster = try makeForecaster(settings)
             pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
@@ -37,7 +38,8 @@ struct ReplayCommand: ParsableCommand {
             try sink.flush()
             sink.close()
             let s = processor.stats
-            say("offline replay: \(s.events) events, \(s.accepted) accepted, \(s.forecasts) forecasts → \(out!); dead letters \(s.deadLetters) → \(dlq); drift alerts → \(out!).drift.jsonl")
+            say("offline replay: \(s.events) events, \(s.accepted) accepted, \(s.forecasts) forecasts → \(out!); dead letters \(s.deadLetters) → \(dlq); drift alerts → \(out!).drift.jsonl"
+                + (s.recommendations > 0 ? "; \(s.recommendations) order recommendations → \(out!).recommendations.jsonl" : ""))
         } else {
             let n = try publish(file: file, settings: settings, bootstrap: options.bootstrap, speed: speed)
             say("published \(n) events to \(settings.pipeline.topics.inputs.joined(separator: ", "))")

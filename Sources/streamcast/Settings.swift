@@ -1,4 +1,5 @@
 import Foundation
+import Decisions
 import Forecasting
 import Kafka
 import Monitoring
@@ -29,13 +30,20 @@ struct Settings {
     var storageRetryMaxSeconds = 600.0
     /// Hot reload: how often the model file is checked for changes (0: only on SIGHUP).
     var reloadPollSeconds = 5.0
+    /// The policies and correlation, kept while decisions are off so turning them back on in a
+    /// later layer restores them.
+    var decisions = DecisionsConfig()
 
     /// Keys and what they take (section.key); `kafka.*` passes any librdkafka property through.
-    static let keys: [String: String] = [
+    static let keys: [String: String] = baseKeys.merging(policyKeys) { a, _ in a }
+    private static let baseKeys: [String: String] = [
         "topics.sales": "a topic name", "topics.page_views": "a topic name", "topics.prices": "a topic name",
         "topics.mixed": "a topic name (\"\" for per-kind topics)", "topics.forecasts": "a topic name",
         "topics.dead_letter": "a topic name", "topics.drift": "a topic name",
         "topics.changelog": "a topic name (\"\": state only in the local file)",
+        "topics.recommendations": "a topic name",
+        "decisions.enabled": "true or false (an order recommendation with every forecast)",
+        "decisions.horizon_correlation": "a number in [0, 1] (how forecast errors of the periods one order covers move together; 0: independent)",
         "monitoring.enabled": "true or false", "monitoring.window": "an integer in 2...10000 (periods)",
         "monitoring.ph_delta": "a number >= 0 (per-product Page-Hinkley tolerance, in forecast-spread units)",
         "monitoring.ph_lambda": "a number > 0 (per-product Page-Hinkley alarm threshold)", "topics.partitions": "an integer in 1...1024",
@@ -63,6 +71,10 @@ struct Settings {
         "service.on_retention_gap": "continue or stop (an input partition no longer holds offsets the state has not read)",
     ]
 
+    /// Policy keys: `decisions.KEY` for the default, `decisions.category.NAME.KEY`,
+    /// `decisions.product.ID.KEY` (InventoryPolicy.keys).
+    static let policyKeys: [String: String] = Dictionary(uniqueKeysWithValues: InventoryPolicy.keys.map { ("decisions.\($0.key)", $0.takes) })
+
     /// Loads the layers below flags. `configPath` nil = Config/streamcast.toml if it exists.
     static func load(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
         var raw: [(key: String, value: String, origin: String)] = []
@@ -77,9 +89,22 @@ struct Settings {
             }
             for section in table.keys {
                 guard let inner = table[section]?.table else {
-                    throw ConfigError(key: section, message: "top-level keys must be inside a [section]; sections are kafka, topics, windows, forecast, monitoring, checkpoint, events, service")
+                    throw ConfigError(key: section, message: "top-level keys must be inside a [section]; sections are kafka, topics, windows, forecast, monitoring, decisions, checkpoint, events, service")
                 }
                 for key in inner.keys {
+                    if section == "decisions", ["category", "product"].contains(key), let scopes = inner[key]?.table {
+                        // [decisions.category.NAME] / [decisions.product.ID] tables of policy keys.
+                        for scope in scopes.keys {
+                            guard let keys = scopes[scope]?.table else {
+                                throw ConfigError(key: "decisions.\(key).\(scope)", message: "expected a table of policy keys ([decisions.\(key).\(scope)])")
+                            }
+                            for k in keys.keys {
+                                let full = "decisions.\(key).\(scope).\(k)"
+                                raw.append((full, try flatten(keys[k]!, key: full), path))
+                            }
+                        }
+                        continue
+                    }
                     raw.append(("\(section).\(key)", try flatten(inner[key]!, key: "\(section).\(key)"), path))
                 }
             }
@@ -116,6 +141,9 @@ struct Settings {
             kafka[String(key.dropFirst(6))] = value
             return
         }
+        if Self.policyKeys[key] != nil || key.hasPrefix("decisions.category.") || key.hasPrefix("decisions.product.") {
+            return try applyPolicy(key, value, origin: origin)
+        }
         guard let expected = Self.keys[key] else {
             let close = Self.suggestion(for: key)
             throw ConfigError(key: key, message: "unknown key (from \(origin))" + (close.map { "; did you mean '\($0)'?" } ?? "; known keys: \(Self.keys.keys.sorted().joined(separator: ", ")), kafka.<librdkafka property>"))
@@ -138,6 +166,14 @@ struct Settings {
         case "topics.dead_letter": pipeline.topics.deadLetter = try name()
         case "topics.drift": pipeline.topics.drift = try name()
         case "topics.changelog": pipeline.topics.changelog = value.isEmpty ? nil : try name()
+        case "topics.recommendations": pipeline.topics.recommendations = try name()
+        case "decisions.enabled":
+            guard let b = Bool(value) else { throw bad() }
+            pipeline.decisions = b ? (pipeline.decisions ?? decisions) : nil
+        case "decisions.horizon_correlation":
+            guard let v = Double(value), v >= 0, v <= 1 else { throw bad() }
+            decisions.correlation = v
+            pipeline.decisions?.correlation = v
         case "monitoring.enabled":
             guard let b = Bool(value) else { throw bad() }
             pipeline.monitoring = b ? (pipeline.monitoring ?? ForecastMonitor.Config()) : nil
@@ -221,8 +257,34 @@ struct Settings {
         }
     }
 
+    /// A policy key: the default's, a category's or a product's.
+    private mutating func applyPolicy(_ key: String, _ value: String, origin: String) throws {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        var category: String?, product: String?
+        // Names may hold dots: everything between the scope and the last part.
+        let name = parts.count >= 4 ? parts[2..<(parts.count - 1)].joined(separator: ".") : ""
+        switch (parts.count, parts.count > 1 ? parts[1] : "") {
+        case (2, _): break
+        case (4..., "category"): category = name
+        case (4..., "product"): product = name
+        default:
+            throw ConfigError(key: key, message: "unknown key (from \(origin)); a category's or product's policy key is decisions.category.NAME.KEY or decisions.product.ID.KEY ([decisions.category.NAME] tables in TOML)")
+        }
+        do {
+            try decisions.book.set(parts.last!, value, category: category, product: product)
+        } catch {
+            let known = InventoryPolicy.keys.map(\.key)
+            let close = known.contains(parts.last!) ? nil : known.first { Self.distance(Array($0), Array(parts.last!)) <= 2 }
+            throw ConfigError(key: key, message: "\(error.message) (from \(origin))" + (close.map { "; did you mean '\($0)'?" } ?? ""))
+        }
+        pipeline.decisions?.book = decisions.book
+    }
+
     /// Checks what no single key can: the forecaster exists, librdkafka accepts the properties.
     mutating func validate() throws {
+        if let d = pipeline.decisions, d.book.longestCoverage > pipeline.horizons {
+            throw ConfigError(key: "decisions.lead_time", message: "an order must cover lead time + review period = \(d.book.longestCoverage) periods, but forecasts reach \(pipeline.horizons) (forecast.horizons); raise forecast.horizons or shorten the lead time or review period")
+        }
         if pipeline.earlyRefresh != nil { pipeline.earlyRefresh = earlyRule }
         pipeline.storageFaults = storageRetry ? .retry(maxSeconds: storageRetryMaxSeconds) : .exit
         _ = try pipeline.makeForecaster()
@@ -234,20 +296,22 @@ struct Settings {
 
     /// Known keys close to a misspelt one (same section, edit distance ≤ 2).
     static func suggestion(for key: String) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var prev = row[0]
-                row[0] = i
-                for j in 1...max(b.count, 1) where !b.isEmpty {
-                    let cur = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    prev = cur
-                }
+        keys.keys.sorted().map { ($0, Self.distance(Array($0), Array(key))) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+
+    /// Edit distance between two keys.
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var prev = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let cur = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+                prev = cur
             }
-            return row[b.count]
         }
-        return keys.keys.sorted().map { ($0, distance(Array($0), Array(key))) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+        return row[b.count]
     }
 
     func kafkaConfig(bootstrap: String?) -> KafkaConfig {
