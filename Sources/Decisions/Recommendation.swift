@@ -38,7 +38,7 @@ public struct Recommendation: Sendable, Equatable {
     }
 
     /// Six significant digits: enough for money and units, stable across platforms.
-    static func number(_ v: Double) -> String {
+    public static func number(_ v: Double) -> String {
         guard v.isFinite else { return "0" }
         if v == v.rounded(), v.magnitude < 1e15 { return String(Int64(v)) }
         return String(format: "%.6g", v)

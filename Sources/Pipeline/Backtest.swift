@@ -1,3 +1,4 @@
+import Decisions
 import Events
 import Forecasting
 import Foundation
@@ -11,6 +12,8 @@ public enum Backtest {
         public var report: AccuracyReport
         /// The scored forecasts (contract messages), for files and outside scorers.
         public var messages: [ForecastMessage]
+        /// The order recommendations made at the FCTs (when `config.decisions` is set).
+        public var recommendations: [Recommendation]
     }
 
     /// Per product and period: the sum of sale units in the log, with 0 for every period from the
@@ -55,6 +58,7 @@ public enum Backtest {
             evaluator.forecasts[m.product, default: [:]][t] = m.targets.map(\.q)
             if wanted.contains(t) { messages.append(m) }
         }
-        return Result(report: evaluator.report(model: forecaster.id, fcts: fcts), messages: messages)
+        let recommendations = sink.recommendations.filter { wanted.contains(period.index(of: $0.fct)) }
+        return Result(report: evaluator.report(model: forecaster.id, fcts: fcts), messages: messages, recommendations: recommendations)
     }
 }

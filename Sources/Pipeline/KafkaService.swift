@@ -31,6 +31,8 @@ public final class KafkaService {
     private var caughtUp: [Int32: [String: Date]] = [:]
     /// Hot model reload (nil: the forecaster is fixed for the run).
     public var reloader: ModelReloader?
+    /// Price what-ifs asked by other threads, answered between polls.
+    public let whatIf = WhatIfDesk()
 
     /// `instanceID`: static group membership (`group.instance.id`), a consumer property like the group.
     public init(config: PipelineConfig, kafka: KafkaConfig, statePath: String, groupID: String, instanceID: String? = nil,
@@ -69,6 +71,7 @@ public final class KafkaService {
 
     /// Consumes until `shouldStop` returns true, then checkpoints and leaves the group.
     public func run(shouldStop: () -> Bool) throws {
+        defer { whatIf.close() }
         try consumer.subscribe(config.topics.inputs)
         logger.info("consuming", metadata: ["topics": "\(config.topics.inputs)", "forecaster": "\(processor.forecaster.id)"])
         while !shouldStop() {
@@ -91,6 +94,7 @@ public final class KafkaService {
                 }
             }
             try releaseIdleInputs()
+            whatIf.answer(with: processor)
             producer.poll()
             try checkpointer.maybeCheckpoint(afterEvents: batch.count)
         }

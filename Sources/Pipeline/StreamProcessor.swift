@@ -157,18 +157,23 @@ public final class StreamProcessor {
         }
     }
 
-    /// The order recommendation for a forecast, at the price in force in the first target period
-    /// as known at the FCT.
+    /// Emits the order recommendation for a forecast (when decisions are on).
     func recommend(_ window: ProductWindow, _ forecast: ForecastMessage) throws {
-        guard let recommender, let first = forecast.targets.first else { return }
-        let period = config.windows.period
-        let price = window.price(from: first.start, to: period.start(of: period.index(of: first.start) + 1), asOf: first.start).price
-        guard let r = recommender.recommend(product: window.product, category: window.category, productPrice: price > 0 ? Double(price) : nil,
-                                            period: period.rawValue, fct: forecast.fct, model: forecast.model,
-                                            levels: forecast.quantiles, horizons: forecast.targets.map(\.q)) else { return }
+        guard let r = recommendation(for: window, forecast) else { return }
         try sink.recommend(r, json: r.jsonBytes(time: Timestamp.format))
         stats.recommendations += 1
         recommendationsOut.increment()
+    }
+
+    /// The order recommendation for a forecast, at the price in force in the first target period
+    /// as known at the FCT (nil: decisions off, or no price from the policy or the product's events).
+    func recommendation(for window: ProductWindow, _ forecast: ForecastMessage) -> Recommendation? {
+        guard let recommender, let first = forecast.targets.first else { return nil }
+        let period = config.windows.period
+        let price = window.price(from: first.start, to: period.start(of: period.index(of: first.start) + 1), asOf: first.start).price
+        return recommender.recommend(product: window.product, category: window.category, productPrice: price > 0 ? Double(price) : nil,
+                                     period: period.rawValue, fct: forecast.fct, model: forecast.model,
+                                     levels: forecast.quantiles, horizons: forecast.targets.map(\.q))
     }
 
     /// Products refreshed per forecaster call at a period close.

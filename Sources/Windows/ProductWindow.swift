@@ -153,6 +153,22 @@ public struct ProductWindow: Sendable, Equatable {
         return copy
     }
 
+    /// A copy whose price schedule holds a planned change to `price` (no promotion) from `from`,
+    /// back to the schedule's own price at `to` (nil: for good), announced just before the next
+    /// period starts, so a forecast from this window knows it (a price what-if). Changes the
+    /// schedule had in [from, to) are replaced; the window itself is unchanged.
+    public func withPlannedPrice(_ price: Double, from: Int64, to: Int64?, calendar: Period) -> ProductWindow {
+        var copy = self
+        let announced = calendar.start(of: lastClosed + 1) - 1
+        let known = prices.filter { $0.announced <= announced }
+        let after = to.map { PriceChange.price(known, from: $0, to: $0 + 1).price }
+        copy.prices = known.filter { $0.effective < from || (to != nil && $0.effective >= to!) }
+        copy.addPrice(effective: from, notBefore: from, price: price, promo: false, announced: announced)
+        if let to, let after, after > 0 { copy.addPrice(effective: to, notBefore: to, price: Double(after), promo: false, announced: announced) }
+        copy.acceptedEvents = acceptedEvents
+        return copy
+    }
+
     /// Closes every period up to `period`: moves their sums (or zeros) into the rings.
     mutating func close(through period: Int64, calendar: Period) {
         while lastClosed < period {

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Decisions
 import Events
 import Forecasting
 import Foundation
 import Pipeline
+import Windows
 
 /// `streamcast backtest`: rolling-origin accuracy of the forecasters on a replay file.
 struct BacktestCommand: ParsableCommand {
@@ -21,6 +23,7 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Also evaluate each model and ensemble wrapped in online recalibration with this step η (repeatable): it learns per product from every period the replay closes before each FCT, as the service with forecast.recalibration = \"product\" does.") var recalibrationStep: [Float] = []
     @Option(help: "What a recalibration step is relative to: level (the product's mean) or width (the interval it emitted); default: forecast.recalibration_scale.") var recalibrationScale: ConformalRecalibrator.StepScale?
     @Flag(help: "Also evaluate each model with its error memory off (ids end in +no-memory): what the memory changes, forecast by forecast.") var noMemory = false
+    @Option(help: "Also play each forecaster's order recommendations against the actual demand and report their cost: a TOML file of [decisions] policy tables, as in the configuration (docs/decisions.md). With --truth, also the oracle's orders (from the true demand distribution).") var costs: String?
     @Option(help: "Shift fct/target dates in --forecasts-out by this many days (walmart: 4, Monday → Friday).") var shiftOutputDays = 0
     @OptionGroup var options: PipelineOptions
 
@@ -39,8 +42,19 @@ struct BacktestCommand: ParsableCommand {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
             config.windows.length = max(config.windows.length, m.historyNeeded)
         }
+        if let costs {
+            let book = try Settings.load(configPath: costs, environment: [:])
+            let decisions = book.pipeline.decisions ?? book.decisions
+            guard decisions.book.longestCoverage <= config.horizons else {
+                throw ValidationError("\(costs): an order covers lead time + review period = \(decisions.book.longestCoverage) periods; the forecasts reach \(config.horizons) (--horizons)")
+            }
+            config.decisions = decisions
+        } else {
+            config.decisions = nil
+        }
         let actuals = try Backtest.actuals(path: replay, period: period)
         let origins = Backtest.fcts(actuals: actuals, horizons: config.horizons, count: fcts)
+        var plans: [(model: String, plans: [String: CostBacktest.Plan])] = []
         let writer = try forecastsOut.map { try LineWriter(path: $0) }
         var reports: [AccuracyReport] = []
         var all: [any Forecaster] = try forecasters.split(separator: ",").map { name in
@@ -55,6 +69,7 @@ struct BacktestCommand: ParsableCommand {
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)
+            if costs != nil { plans.append((f.id, CostBacktest.plans(result.recommendations, fcts: origins, period: period))) }
             for var m in result.messages {
                 let shift = Int64(shiftOutputDays) * 86_400_000
                 m.fct += shift
@@ -71,9 +86,15 @@ struct BacktestCommand: ParsableCommand {
                 reports[i].oracleRatio = reports[i].meanWeightedQuantileLoss / oracle.meanWeightedQuantileLoss
             }
         }
+        let money = try costs.map { _ in try costReport(plans, actuals: actuals, fcts: origins, config: config) }
         if json {
             let encoder = reportEncoder()
-            say(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            if let money {
+                struct Both: Encodable { var accuracy: [AccuracyReport]; var costs: [CostRow] }
+                say(String(decoding: try encoder.encode(Both(accuracy: reports, costs: money)), as: UTF8.self))
+            } else {
+                say(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            }
             return
         }
         say("backtest \(replay): \(actuals.count) products, FCTs \(origins.map { Timestamp.format(period.start(of: $0)).prefix(10) }.joined(separator: " ")), H=\(config.horizons)")
@@ -86,7 +107,67 @@ struct BacktestCommand: ParsableCommand {
                        r.model as NSString, r.meanWeightedQuantileLoss, q as NSString, c as NSString, r.wape, r.mase, r.volatility, r.cells)
                 + (r.oracleRatio.map { String(format: "  ×oracle=%.3f", $0) } ?? ""))
         }
+        if let money, let first = money.first {
+            say("order recommendations played against the actual demand (\(costs!)): \(first.products) products, \(first.outcome.periods) product-periods")
+            for row in money {
+                let o = row.outcome
+                say(String(format: "%-26@ cost=%.2f (holding %.2f, shortage %.2f)  service_level=%.3f fill_rate=%.4f",
+                           row.model as NSString, o.totalCost, o.holdingCost, o.shortageCost, o.serviceLevel, o.fillRate)
+                    + (row.oracleRatio.map { String(format: "  ×oracle=%.3f", $0) } ?? ""))
+            }
+        }
     }
+
+    /// One row of the money report.
+    struct CostRow: Encodable {
+        var model: String
+        var products: Int
+        var outcome: InventorySimulation.Outcome
+        var totalCost: Double
+        var serviceLevel: Double
+        var fillRate: Double
+        var oracleRatio: Double?
+    }
+
+    /// Plays every forecaster's plans (and, with --truth, the oracle's) on the products every
+    /// forecaster has a plan for.
+    func costReport(_ plans: [(model: String, plans: [String: CostBacktest.Plan])], actuals: [String: [Int64: Double]],
+                    fcts origins: [Int64], config: PipelineConfig) throws -> [CostRow] {
+        guard var common = plans.first.map({ Set($0.plans.keys) }) else { return [] }
+        for p in plans.dropFirst() { common.formIntersection(p.plans.keys) }
+        var all = plans
+        if let truth, let first = plans.first {
+            let distributions = try readTruthDistributions(truth, period: config.windows.period)
+            let oracle = CostBacktest.oraclePlans(like: first.plans.filter { common.contains($0.key) }, fcts: origins, truth: distributions)
+            common.formIntersection(oracle.keys)
+            all.append(("oracle (true distribution)", oracle))
+        }
+        let products = common.sorted()
+        var rows = all.map { model, plans in
+            let o = CostBacktest.play(plans, products: products, fcts: origins, actuals: actuals)
+            return CostRow(model: model, products: products.count, outcome: o, totalCost: o.totalCost, serviceLevel: o.serviceLevel, fillRate: o.fillRate)
+        }
+        if truth != nil, let oracle = rows.last?.totalCost, oracle > 0 {
+            for i in rows.indices.dropLast() { rows[i].oracleRatio = rows[i].totalCost / oracle }
+        }
+        return rows
+    }
+}
+
+/// The simulator's true demand distribution per product and period (the truth file's mean and
+/// negative-binomial shape).
+func readTruthDistributions(_ truth: String, period: Period) throws -> [String: [Int64: (mean: Double, shape: Double)]] {
+    var header: [String]?
+    var out: [String: [Int64: (mean: Double, shape: Double)]] = [:]
+    try ReplayReader(path: truth).forEachLine { raw, _ in
+        let fields = String(decoding: raw, as: UTF8.self).split(separator: ",").map(String.init)
+        guard let h = header else { header = fields; return }
+        guard fields.count == h.count, let start = Timestamp.parse(fields[1]),
+              let m = h.firstIndex(of: "mean"), let s = h.firstIndex(of: "shape"),
+              let mean = Double(fields[m]), let shape = Double(fields[s]) else { return }
+        out[fields[0], default: [:]][period.index(of: start)] = (mean, shape)
+    }
+    return out
 }
 
 /// The simulator's true quantiles (BASE.truth.csv.gz): product → period index → one value per

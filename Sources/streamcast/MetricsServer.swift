@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Hummingbird
 import Metrics
+import Pipeline
 import Prometheus
 
 /// Prometheus metrics for the process: swift-metrics backed by swift-prometheus, served over HTTP
@@ -18,7 +19,7 @@ enum MetricsEndpoint {
     }
 
     /// The HTTP application serving /metrics and /healthz on `address` (HOST:PORT).
-    static func application(address: String, monitor: MonitorHandle = MonitorHandle()) throws -> some ApplicationProtocol {
+    static func application(address: String, monitor: MonitorHandle = MonitorHandle(), whatIf: WhatIfDesk? = nil) throws -> some ApplicationProtocol {
         let parts = address.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else {
             throw ValidationErrorText("--http must be HOST:PORT, got \(address)")
@@ -32,6 +33,7 @@ enum MetricsEndpoint {
         }
         router.get("/healthz") { _, _ in "ok\n" }
         Dashboard.routes(router, handle: monitor)
+        if let whatIf { WhatIfRoutes.routes(router, desk: whatIf) }
         return Application(router: router, configuration: .init(address: .hostname(String(parts[0]), port: port)))
     }
 }

@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: PipelineOptions
     @Option(help: "Serve /metrics and /healthz on ADDR:PORT (default from config: 127.0.0.1:8080).") var http: String?
-    @Flag(help: "Create missing input, forecast, dead-letter, drift and changelog (compacted) topics, topics.partitions partitions each, before starting.") var createTopics = false
+    @Flag(help: "Create missing input, forecast, dead-letter, drift, recommendations and changelog (compacted) topics, topics.partitions partitions each, before starting.") var createTopics = false
 
     func run() async throws {
         var settings = try options.settings()
@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
         if createTopics {
             let t = settings.pipeline.topics
             let kafka = settings.kafkaConfig(bootstrap: nil)
-            var created = try KafkaAdmin.createTopics(config: kafka, topics: t.inputs + [t.forecasts, t.deadLetter, t.drift],
+            var created = try KafkaAdmin.createTopics(config: kafka, topics: t.inputs + [t.forecasts, t.deadLetter, t.drift, t.recommendations],
                                                       partitions: settings.pipeline.partitions)
             if let changelog = t.changelog {
                 created += try KafkaAdmin.createTopics(config: kafka, topics: [changelog], partitions: settings.pipeline.partitions,
@@ -48,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
 func serve(_ service: ForecastService, http: String, logger: Logger) async throws {
     let handle = MonitorHandle()
     handle.monitor = service.service.monitor
-    let web = try MetricsEndpoint.application(address: http, monitor: handle)
+    let web = try MetricsEndpoint.application(address: http, monitor: handle, whatIf: service.service.whatIf)
     let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: web)], logger: logger))
     for signal in [SIGINT, SIGTERM] {
         Signals.on(signal) {

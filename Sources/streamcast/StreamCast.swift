@@ -11,7 +11,7 @@ struct StreamCast: AsyncParsableCommand {
         commandName: "streamcast",
         abstract: "Streaming multi-horizon quantile demand forecasts from Kafka events.",
         subcommands: [DemoCommand.self, BrokerCommand.self, RunCommand.self, ReplayCommand.self,
-                      ReloadCommand.self, RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, PriceResponseCommand.self, OnlineEvalCommand.self, MonitorCommand.self, FuzzCommand.self, BenchCommand.self])
+                      ReloadCommand.self, RecordCommand.self, SimulateCommand.self, ConvertCommand.self, TrainCommand.self, BacktestCommand.self, PriceResponseCommand.self, WhatIfCommand.self, OnlineEvalCommand.self, MonitorCommand.self, FuzzCommand.self, BenchCommand.self])
 }
 
 /// Flags shared by the commands that run the pipeline (contract: common flags).
