@@ -51,6 +51,25 @@ public enum CostBacktest {
         return total
     }
 
+    /// Plans from the true quantiles (the oracle's forecast) read as a forecast is read
+    /// (LeadTimeDemand): what the reading of quantiles loses, apart from the forecast's errors.
+    public static func quantilePlans(like: [String: Plan], fcts: [Int64], levels: [Double], truth: [String: [Int64: [Float]]],
+                                     correlation: Double) -> [String: Plan] {
+        var out: [String: Plan] = [:]
+        for (product, plan) in like {
+            guard let byPeriod = truth[product] else { continue }
+            var levelsAt: [Int64: Int] = [:]
+            for t in reviews(fcts, reviewPeriod: plan.policy.reviewPeriod) {
+                let curves = (1...plan.policy.coverage).map { h in
+                    QuantileCurve(levels: levels, values: (byPeriod[t + Int64(h)] ?? levels.map { _ in 0 }).map(Double.init))
+                }
+                levelsAt[t] = LeadTimeDemand(periods: curves, correlation: correlation).quantile(plan.costs.criticalRatio)
+            }
+            out[product] = Plan(policy: plan.policy, costs: plan.costs, levels: levelsAt)
+        }
+        return out
+    }
+
     /// The oracle's plans: levels at the critical ratio of the exact distribution of the covered
     /// periods' demand (independent negative binomials with the simulator's true means and shape),
     /// for the products and money of `like`.

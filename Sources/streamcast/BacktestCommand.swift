@@ -140,6 +140,9 @@ struct BacktestCommand: ParsableCommand {
             let distributions = try readTruthDistributions(truth, period: config.windows.period)
             let oracle = CostBacktest.oraclePlans(like: first.plans.filter { common.contains($0.key) }, fcts: origins, truth: distributions)
             common.formIntersection(oracle.keys)
+            let quantiles = CostBacktest.quantilePlans(like: oracle, fcts: origins, levels: config.quantiles,
+                                                       truth: try readTruth(truth, config: config), correlation: config.decisions?.correlation ?? 0)
+            all.append(("oracle quantiles, read as forecasts", quantiles))
             all.append(("oracle (true distribution)", oracle))
         }
         let products = common.sorted()

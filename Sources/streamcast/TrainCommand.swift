@@ -22,6 +22,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model file to write (safetensors).") var out: String
     @Option(help: "Period: hour, day, week or month.") var period = "day"
     @Option(help: "Horizons H: how many periods ahead each forecast reaches.") var horizons = 14
+    @Option(help: "Quantile levels the network learns, increasing in (0, 1) (the service serves any of them; orders at a high critical ratio read the highest, docs/decisions.md).") var quantiles = "0.1,0.5,0.9"
     @Option(help: "Context length L: how many past periods the network reads per forecast (default: 24 for months, 32 otherwise).") var context: Int?
     @Option(help: "Leave the last K forecast creation times (and their horizons) out of training, for an honest backtest; 0 trains on everything.") var testFcts = 8
     @Option(help: "Holiday/event calendar (TOML, as Config/calendar.toml; repeatable): the network sees which periods hold an event. Default: Config/calendar.toml when present.") var calendar: [String] = []
@@ -113,6 +114,12 @@ struct TrainCommand: ParsableCommand {
     func networkConfig(_ p: Period) throws -> MQConfig {
         var c = MQConfig()
         c.horizons = horizons
+        let levels = quantiles.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard levels.count >= 2, levels.count == quantiles.split(separator: ",").count, levels.allSatisfy({ $0 > 0 && $0 < 1 }),
+              zip(levels, levels.dropFirst()).allSatisfy({ $0 < $1 }), levels.contains(0.5) else {
+            throw ValidationError("--quantiles must be at least two increasing levels in (0, 1), 0.5 among them, e.g. 0.1,0.5,0.9")
+        }
+        c.quantiles = levels
         if let context { guard context > 1 else { throw ValidationError("--context must be at least 2 periods") } }
         c.context = context ?? Self.defaultContext(p)
         if let categories { guard categories > 0 else { throw ValidationError("--categories must be > 0") }; c.categories = categories }

@@ -103,6 +103,21 @@ import Windows
         let (_, productJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/product/\(first)"], timeout: 10)
         let product = try JSONSerialization.jsonObject(with: Data(productJSON.utf8)) as? [String: Any]
         #expect((product?["forecast"] as? [[Double]])?.count == 14 && ((product?["actuals"] as? [Double])?.count ?? 0) > 0, "\(productJSON.prefix(300))")
+        // A price what-if for that product, from its live state: the plan's price and revenue come back.
+        let (_, whatIfJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/whatif?product=\(first)&price=7.5&price=30"], timeout: 10)
+        let whatIf = try #require(try JSONSerialization.jsonObject(with: Data(whatIfJSON.utf8)) as? [String: Any], "\(whatIfJSON.prefix(300))")
+        let planned = try #require(whatIf["planned"] as? [[String: Any]])
+        #expect(planned.map { $0["price"] as? Double } == [7.5, 30])
+        for p in planned {
+            let units = try #require(p["expected_units"] as? Double), revenue = try #require(p["expected_revenue"] as? Double)
+            #expect(units > 0 && abs(revenue - units * (p["price"] as! Double)) <= 1e-3 * revenue, "\(p)")
+            #expect(((p["recommendation"] as? [String: Any])?["policy"] as? [String: Any])?["price"] as? Double == p["price"] as? Double)
+        }
+        let (_, curveJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/price-curve?product=\(first)&steps=5"], timeout: 10)
+        let curve = try JSONSerialization.jsonObject(with: Data(curveJSON.utf8)) as? [String: Any]
+        #expect((curve?["points"] as? [Any])?.count == 5, "\(curveJSON.prefix(300))")
+        let (_, unknown) = try Harness.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(http)/api/whatif?product=nope&price=1"], timeout: 10)
+        #expect(unknown == "404")
         let (_, page) = try Harness.run("curl", ["-s", "http://\(http)/"], timeout: 10)
         #expect(page.contains("StreamCast — forecast drift") && page.contains("/api/fleet"))
         // In a real browser: the page's script fetched the endpoints and drew the tables.
@@ -137,6 +152,14 @@ import Windows
                 #expect(q.count == 3 && q == q.sorted() && q.allSatisfy { $0 >= 0 && $0.isFinite })
             }
         }
+        // Order recommendations: one per forecast, byte-identical to the offline run's file.
+        let offlineRecommendations = try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".recommendations.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init).sorted()
+        let recommendations = try Harness.kcat(broker.bootstrap, topic: "recommendations")
+        #expect(offlineRecommendations.count == f.offline.count)
+        #expect(recommendations.map(\.value).sorted() == offlineRecommendations)
+        #expect(recommendations.allSatisfy { $0.value.contains(#""product":"\#($0.key)""#) && $0.value.contains(#""order_up_to":"#) })
+
         // Every bad line is in the dead-letter topic with a reason and its source coordinates.
         let dead = try Harness.kcat(broker.bootstrap, topic: "streamcast-dlq")
         #expect(dead.count == f.offlineDeadLetters)
@@ -220,6 +243,10 @@ import Windows
         #expect(values.count >= f.offline.count)
         let distinct = Set(values)
         #expect(distinct.count == f.offline.count && distinct == Set(f.offline), "\(Set(f.offline).subtracting(distinct).count) offline values missing")
+        let recommendations = Set(try Harness.kcat(broker.bootstrap, topic: "recommendations").map(\.value))
+        let offlineRecommendations = Set(try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".recommendations.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map(String.init))
+        #expect(offlineRecommendations.count == f.offline.count && recommendations == offlineRecommendations)
         // The drift monitor's per-product state is checkpointed with the product, so its product
         // alerts after three kills equal the uninterrupted offline run's (re-emitted ones are duplicates).
         let offlineDrift = Set(try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".drift.jsonl"), encoding: .utf8)
