@@ -184,10 +184,13 @@ func readTruth(_ truth: String, config: PipelineConfig) throws -> [String: [Int6
         guard let h = header else { header = fields; return }
         guard fields.count == h.count, let start = Timestamp.parse(fields[1]) else { return }
         let values = config.quantiles.map { q -> Float in
-            let column = h.firstIndex(of: "q\(q)") ?? h.count - 1
+            guard let column = h.firstIndex(of: "q\(q)") else { return .nan }
             return Float(fields[column]) ?? 0
         }
         quantilesByPeriod[fields[0], default: [:]][period.index(of: start)] = values
+    }
+    if let q = config.quantiles.first(where: { q in quantilesByPeriod.values.first?.values.first.map { $0[config.quantiles.firstIndex(of: q)!].isNaN } ?? false }) {
+        throw ValidationError("\(truth) has no q\(q) column: the oracle is scored on the truth's quantiles (simulate writes 0.1, 0.5, 0.9); leave --truth out or use those quantiles")
     }
     return quantilesByPeriod
 }

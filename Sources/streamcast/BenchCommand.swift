@@ -12,7 +12,7 @@ import Windows
 /// `streamcast bench`: the measurements behind docs/benchmarks.md (build with -c release).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure throughput and memory (use a release build).",
-                                                    subcommands: [IngestBench.self, StateBench.self, RestoreBench.self, InferenceBench.self, RefreshBench.self, EarlyLatencyBench.self, SoakBench.self])
+                                                    subcommands: [IngestBench.self, StateBench.self, RestoreBench.self, InferenceBench.self, RefreshBench.self, WhatIfBench.self, EarlyLatencyBench.self, SoakBench.self])
 }
 
 /// Events/s of decoding, of the offline pipeline, of the Kafka path with checkpoints, and kcat's raw

@@ -43,7 +43,7 @@ import Testing
         // The money backtest: every forecaster and both oracle rows, costs that add up.
         let costs = dir.appendingPathComponent("costs.toml").path
         try "[decisions]\nlead_time = 1\nreview_period = 2\n".write(toFile: costs, atomically: true, encoding: .utf8)
-        let (s3, bt) = try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--config", config, "--fcts", "12",
+        let (s3, bt) = try Harness.streamcast(["backtest", "--replay", log, "--model", model, "--fcts", "12",
                                                "--truth", dir.appendingPathComponent("log.truth.csv.gz").path, "--costs", costs, "--json"])
         #expect(s3 == 0, "\(bt.suffix(500))")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(bt.utf8)) as? [String: Any])
