@@ -1,6 +1,8 @@
-/// The three input event kinds of the contract (docs/architecture.md, docs/contracts.md).
+/// The input event kinds of the contract (docs/architecture.md, docs/contracts.md): sales, page
+/// views and prices feed the forecasts; inventory snapshots (optional) turn order-up-to levels into
+/// order quantities.
 public enum EventKind: UInt8, Sendable, CaseIterable {
-    case sale = 0, pageView = 1, price = 2
+    case sale = 0, pageView = 1, price = 2, inventory = 3
 
     /// The `type` field's value on the wire.
     public var wireName: String {
@@ -8,6 +10,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .sale: "sale"
         case .pageView: "page_view"
         case .price: "price"
+        case .inventory: "inventory"
         }
     }
 }
@@ -17,12 +20,15 @@ public struct Event: Sendable, Equatable {
     public var kind: EventKind
     public var product: String
     public var time: Int64
-    /// Units for a sale (negative = return), views for a page view, the price for a price event.
+    /// Units for a sale (negative = return), views for a page view, the price for a price event,
+    /// units on hand (negative = backordered) for an inventory snapshot.
     public var quantity: Double
     /// When a price takes effect (= `time` unless a future change was announced); `time` otherwise.
     public var effective: Int64
     public var promo: Bool
     public var category: String?
+    /// Units ordered and not yet arrived (inventory snapshots).
+    public var onOrder: Double = 0
 
     public init(kind: EventKind, product: String, time: Int64, quantity: Double,
                 effective: Int64? = nil, promo: Bool = false, category: String? = nil) {
@@ -56,6 +62,7 @@ public enum BadEventReason: String, Sendable, CaseIterable {
     case badEffective = "bad_effective"
     case badPromo = "bad_promo"
     case badCategory = "bad_category"
+    case badInventory = "bad_inventory"
     /// Arrived after its period had closed (watermark passed period end + allowed lateness).
     case late
     /// Event time implausibly far ahead of the partition's watermark.

@@ -53,6 +53,7 @@ public struct EventDecoder: Sendable {
                 if Fields.equal(t, "sale") { return .sale }
                 if Fields.equal(t, "page_view") { return .pageView }
                 if Fields.equal(t, "price") { return .price }
+                if Fields.equal(t, "inventory") { return .inventory }
                 return nil
             }) else {
                 return .failure(BadEvent(.unknownType, typeField.string.map { "type \"\($0.prefix(40))\"" } ?? "type is not a string"))
@@ -112,6 +113,14 @@ public struct EventDecoder: Sendable {
             }
             return .success(Event(kind: .price, product: product, time: time, quantity: price,
                                   effective: effective, promo: promo, category: category))
+        case .inventory:
+            guard let onHand = Self.quantity(f.onHand, default: nil), onHand.magnitude <= Self.maxQuantity,
+                  let onOrder = Self.quantity(f.onOrder, default: 0), onOrder >= 0, onOrder <= Self.maxQuantity else {
+                return .failure(BadEvent(.badInventory, "on_hand must be a finite number with |on_hand| <= 1e9 (negative: backordered), on_order (optional) one in [0, 1e9]"))
+            }
+            var e = Event(kind: .inventory, product: product, time: time, quantity: onHand, category: category)
+            e.onOrder = onOrder
+            return .success(e)
         }
     }
 
@@ -163,6 +172,7 @@ enum Field {
 struct Fields {
     var type: Field?, product: Field?, ts: Field?, units: Field?, views: Field?
     var price: Field?, effective: Field?, promo: Field?, category: Field?
+    var onHand: Field?, onOrder: Field?
 
     mutating func take(name: UnsafeRawBufferPointer, value: JSONScanner.Value, bytes: UnsafeRawBufferPointer) {
         func field() -> Field {
@@ -187,6 +197,8 @@ struct Fields {
         case 7 where Self.equal(name, "product"): product = field()
         case 8 where Self.equal(name, "category"): category = field()
         case 9 where Self.equal(name, "effective"): effective = field()
+        case 7 where Self.equal(name, "on_hand"): onHand = field()
+        case 8 where Self.equal(name, "on_order"): onOrder = field()
         default: break
         }
     }

@@ -9,6 +9,9 @@ public enum EventEncoder {
             s += ",\"price\":\(number(e.quantity))"
             if e.effective != e.time { s += ",\"effective\":\"\(Timestamp.format(e.effective))\"" }
             if e.promo { s += ",\"promo\":true" }
+        case .inventory:
+            s += ",\"on_hand\":\(number(e.quantity))"
+            if e.onOrder != 0 { s += ",\"on_order\":\(number(e.onOrder))" }
         }
         if let c = e.category { s += ",\"category\":\(quote(c))" }
         return s + "}"

@@ -20,6 +20,9 @@ public struct Topics: Sendable, Equatable {
     public var changelog: String? = "streamcast-changelog"
     /// Order recommendations (one per forecast, when decisions are on).
     public var recommendations = "recommendations"
+    /// Inventory snapshots (on hand, on order) per product: an input when set, so recommendations
+    /// carry order quantities. nil: no inventory input.
+    public var inventory: String? = nil
 
     /// How the changelog topic is created on a real cluster: compacted (the newest record of each
     /// product is kept for good), and not compacted within the first hour, so records of a
@@ -30,7 +33,7 @@ public struct Topics: Sendable, Equatable {
     public init() {}
 
     /// The topics the service consumes.
-    public var inputs: [String] { mixed.map { [$0] } ?? [sales, pageViews, prices] }
+    public var inputs: [String] { mixed.map { [$0] } ?? ([sales, pageViews, prices] + (inventory.map { [$0] } ?? [])) }
 
     /// The kind a topic carries (nil = mixed, `type` decides).
     public func kind(of topic: String) -> EventKind? {
@@ -39,6 +42,7 @@ public struct Topics: Sendable, Equatable {
         case sales: return .sale
         case pageViews: return .pageView
         case prices: return .price
+        case inventory: return .inventory
         default: return nil
         }
     }
@@ -50,6 +54,7 @@ public struct Topics: Sendable, Equatable {
         case .sale: return sales
         case .pageView: return pageViews
         case .price: return prices
+        case .inventory: return inventory ?? prices
         }
     }
 }

@@ -96,9 +96,14 @@ public final class StreamProcessor {
     /// Processes one replay line as the Kafka path would process it on its topic and partition.
     @discardableResult
     public func processReplayLine(_ line: UnsafeRawBufferPointer, lineNumber: Int64) throws -> (input: String, partition: Int32)? {
-        let decoded = decoder.decode(line)
+        var decoded = decoder.decode(line)
         let route = route(decoded)
         let input = route?.input ?? "replay"
+        // As the Kafka path decodes it on that topic: a kind with no topic of its own (inventory
+        // while topics.inventory is unset) lands on another kind's topic and is refused there.
+        if case .success(let e) = decoded, let expected = config.topics.kind(of: input), expected != e.kind {
+            decoded = .failure(BadEvent(.typeMismatch, "\(e.kind.wireName) event on the \(expected.wireName) topic"))
+        }
         let record = SourceRecord(topic: input, partition: route?.partition ?? 0, offset: lineNumber, key: nil)
         try handle(decoded, input: input, record: record, value: line)
         return route
@@ -173,7 +178,8 @@ public final class StreamProcessor {
         let price = window.price(from: first.start, to: period.start(of: period.index(of: first.start) + 1), asOf: first.start).price
         return recommender.recommend(product: window.product, category: window.category, productPrice: price > 0 ? Double(price) : nil,
                                      period: period.rawValue, fct: forecast.fct, model: forecast.model,
-                                     levels: forecast.quantiles, horizons: forecast.targets.map(\.q))
+                                     levels: forecast.quantiles, horizons: forecast.targets.map(\.q),
+                                     inventoryPosition: window.stock(before: first.start)?.inventoryPosition)
     }
 
     /// Products refreshed per forecaster call at a period close.

@@ -54,6 +54,7 @@ struct EventLineWriter {
         case .sale: append(#"{"type":"sale","product":""#)
         case .pageView: append(#"{"type":"page_view","product":""#)
         case .price: append(#"{"type":"price","product":""#)
+        case .inventory: append(#"{"type":"inventory","product":""#)
         }
         append(product)
         append(#"","ts":""#)
@@ -62,6 +63,7 @@ struct EventLineWriter {
         case .sale: append(#"","units":"#)
         case .pageView: append(#"","views":"#)
         case .price: append(#"","price":"#)
+        case .inventory: append(#"","on_hand":"#)
         }
         number(quantity)
         if let effective {

@@ -125,6 +125,8 @@ public struct PartitionWindows: Sendable {
         if e.kind == .price {
             products[slot].addPrice(effective: e.effective, notBefore: cal.start(of: p), price: e.quantity,
                                     promo: e.promo, announced: e.time)
+        } else if e.kind == .inventory {
+            products[slot].addStock(StockSnapshot(time: e.time, onHand: e.quantity, onOrder: e.onOrder))
         } else {
             products[slot].add(kind: e.kind, period: p, quantity: e.quantity)
         }

@@ -43,6 +43,25 @@ public struct PriceChange: Sendable, Equatable {
     }
 }
 
+/// A product's stock as a snapshot said it was at `time`: on hand (negative: backordered) and on
+/// order (not yet arrived).
+public struct StockSnapshot: Sendable, Equatable, Comparable {
+    public var time: Int64
+    public var onHand: Double
+    public var onOrder: Double
+
+    public init(time: Int64, onHand: Double, onOrder: Double) {
+        self.time = time
+        self.onHand = onHand
+        self.onOrder = onOrder
+    }
+
+    /// What an order-up-to policy orders against.
+    public var inventoryPosition: Double { onHand + onOrder }
+
+    public static func < (a: Self, b: Self) -> Bool { (a.time, a.onHand, a.onOrder) < (b.time, b.onHand, b.onOrder) }
+}
+
 /// Sums of a period that has not closed yet.
 public struct OpenPeriod: Sendable, Equatable {
     public var index: Int64
@@ -71,6 +90,8 @@ public struct ProductWindow: Sendable, Equatable {
     public internal(set) var filled = 0
     public internal(set) var open: [OpenPeriod] = []
     public internal(set) var prices: [PriceChange] = []
+    /// Inventory snapshots by time: the one in force at the last close and any later ones.
+    public internal(set) var stock: [StockSnapshot] = []
     /// Audit totals over every accepted event (prove nothing was lost or double counted).
     public internal(set) var acceptedEvents: Int64 = 0
     public internal(set) var totalUnits: Double = 0
@@ -124,6 +145,16 @@ public struct ProductWindow: Sendable, Equatable {
         prices.insert(change, at: at)
         acceptedEvents += 1
     }
+
+    /// Records an inventory snapshot; the same set of snapshots gives the same schedule whatever
+    /// order they arrived in.
+    mutating func addStock(_ snapshot: StockSnapshot) {
+        stock.insert(snapshot, at: stock.firstIndex { $0 > snapshot } ?? stock.count)
+        acceptedEvents += 1
+    }
+
+    /// The newest snapshot taken before `time` (nil: none yet).
+    public func stock(before time: Int64) -> StockSnapshot? { stock.last { $0.time < time } }
 
     /// The price and promo flag in force over [from, to): time-weighted mean price, promo if any
     /// promotional price was in force. Price 0 = never priced.
@@ -189,6 +220,9 @@ public struct ProductWindow: Sendable, Equatable {
             lastClosed = p
         }
         prunePrices(before: calendar.start(of: lastClosed + 1))
+        // Keep the snapshot in force at the next FCT and any later ones.
+        let next = calendar.start(of: lastClosed + 1)
+        if let inForce = stock.lastIndex(where: { $0.time < next }), inForce > 0 { stock.removeFirst(inForce) }
     }
 
     /// Drops price changes superseded before `time` (keeps the one in force at `time`).

@@ -1,6 +1,7 @@
 /// Compact little-endian binary form of a product window for the checkpoint (versioned).
 public enum WindowCodec {
-    static let version: UInt8 = 1
+    /// 2 adds the inventory snapshots; 1 (without them) still decodes.
+    static let version: UInt8 = 2
 
     public static func encode(_ w: ProductWindow) -> [UInt8] {
         var out = ByteWriter()
@@ -23,12 +24,15 @@ public enum WindowCodec {
         out.i64(w.acceptedEvents)
         out.f64(w.totalUnits)
         out.f64(w.totalViews)
+        out.u16(UInt16(w.stock.count))
+        for s in w.stock { out.i64(s.time); out.f64(s.onHand); out.f64(s.onOrder) }
         return out.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> ProductWindow {
         var r = ByteReader(bytes)
-        guard try r.u8() == version else { throw CodecError.badVersion }
+        let v = try r.u8()
+        guard v == 1 || v == version else { throw CodecError.badVersion }
         let product = try r.string()
         let category = try r.string()
         let first = try r.i64()
@@ -51,6 +55,9 @@ public enum WindowCodec {
         w.acceptedEvents = try r.i64()
         w.totalUnits = try r.f64()
         w.totalViews = try r.f64()
+        if v >= 2 {
+            for _ in 0..<Int(try r.u16()) { w.stock.append(StockSnapshot(time: try r.i64(), onHand: try r.f64(), onOrder: try r.f64())) }
+        }
         return w
     }
 }
