@@ -5,7 +5,7 @@ import Pipeline
 
 /// Price what-ifs on the running service, answered from each product's live state without
 /// changing it (docs/decisions.md):
-/// - `GET /api/whatif?product=P&price=X[&from=DATE][&to=DATE]` (price repeatable): the forecast
+/// - `GET /api/whatif?product=P[&price=X…][&from=DATE][&to=DATE]` (price repeatable): the forecast
 ///   and recommendation at the current prices and under each planned price;
 /// - `GET /api/price-curve?product=P[&from=DATE][&to=DATE][&low=0.7][&high=1.3][&steps=13]`: expected
 ///   units and revenue over the horizons at prices from low × to high × the current price.
@@ -14,8 +14,8 @@ enum WhatIfRoutes {
         router.get("/api/whatif") { request, _ -> Response in
             let q = request.uri.queryParameters
             let prices = q.getAll("price").compactMap { Double(String($0)) }
-            guard let product = q.get("product"), !product.isEmpty, !prices.isEmpty, prices.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-                return error("needs product=ID and one or more price=X (X > 0), optionally from=DATE and to=DATE", .badRequest)
+            guard let product = q.get("product"), !product.isEmpty, prices.count == q.getAll("price").count, prices.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                return error("needs product=ID and any number of price=X (X > 0; none: the current prices only), optionally from=DATE and to=DATE", .badRequest)
             }
             let window: (from: Int64?, to: Int64?)
             do { window = try dates(q.get("from"), q.get("to")) } catch { return self.error("\(error)", .badRequest) }

@@ -124,7 +124,8 @@ import Windows
         let (browserStatus, dom) = try Harness.run("chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
                                                                 "--dump-dom", "http://\(http)/"], timeout: 90)
         #expect(browserStatus == 0 && dom.contains("scored forecasts") && dom.contains("<td>P90</td>") && dom.contains("bias (EWMA)")
-                    && dom.contains("<circle") && dom.contains("<polygon"),
+                    && dom.contains("<circle") && dom.contains("<polygon") && dom.contains("order up to ")
+                    && dom.contains("expected revenue (max"),
                 "chromium DOM: \(dom.prefix(600))")
         let (monitorStatus, monitorOut) = try Harness.streamcast(["monitor", "--http", http, "--top", "3"])
         #expect(monitorStatus == 0 && monitorOut.contains("calibration: P10"), "\(monitorOut)")
