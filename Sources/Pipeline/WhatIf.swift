@@ -42,7 +42,7 @@ public struct WhatIfAnswer: Sendable {
                 out += #""price":"# + Recommendation.number(plan.price) + #","from":""# + Timestamp.format(plan.from ?? s.forecast.targets[0].start) + "\""
                 out += plan.to.map { #","to":""# + Timestamp.format($0) + "\"," } ?? ","
             }
-            out += String(format: #""expected_units":%.4g,"expected_revenue":%.6g,"#, s.expectedUnits, s.expectedRevenue)
+            out += #""expected_units":"# + Recommendation.number(s.expectedUnits) + #","expected_revenue":"# + Recommendation.number(s.expectedRevenue) + ","
             out += #""forecast":"# + s.forecast.json
             if let r = s.recommendation { out += #","recommendation":"# + String(decoding: r.jsonBytes(time: Timestamp.format), as: UTF8.self) }
             return out + "}"

@@ -50,6 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
                 say("   forecasts:   kcat -C -b \(bootstrap) -t \(topics.forecasts) -o -5 -e")
                 say("   subscriber:  python3 docs/examples/subscriber.py \(bootstrap)")
                 say("   drift:       kcat -C -b \(bootstrap) -t \(topics.drift) -e")
+                say("   orders:      kcat -C -b \(bootstrap) -t \(topics.recommendations) -o -5 -e   (what-if: curl 'http://\(http)/api/whatif?product=P00001&price=20')")
                 say("   metrics:     curl http://\(http)/metrics")
                 say("   checkpoint:  sqlite3 \(state) 'select * from offsets'")
                 say(exitWhenDone ? "   stopping (--exit-when-done)" : "   Ctrl-C stops the demo")

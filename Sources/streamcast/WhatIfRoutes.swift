@@ -1,3 +1,4 @@
+import Decisions
 import Events
 import Foundation
 import Hummingbird
@@ -40,9 +41,11 @@ enum WhatIfRoutes {
             let outcome = await desk.ask(product: product, plans: factors.map { PricePlan(price: price * $0, from: window.from, to: window.to) })
             guard case .answer(let a) = outcome else { return respond(outcome, product) }
             let points = a.planned.map { s in
-                #"{"price":\#(s.plan!.price),"expected_units":\#(String(format: "%.4g", s.expectedUnits)),"expected_revenue":\#(String(format: "%.6g", s.expectedRevenue))}"#
+                #"{"price":"# + Recommendation.number(s.plan!.price) + #","expected_units":"# + Recommendation.number(s.expectedUnits)
+                    + #","expected_revenue":"# + Recommendation.number(s.expectedRevenue) + "}"
             }
-            return json(#"{"product":"# + EventEncoder.quote(product) + #","current_price":\#(price),"points":["# + points.joined(separator: ",") + "]}")
+            return json(#"{"product":"# + EventEncoder.quote(product) + #","current_price":"# + Recommendation.number(price)
+                        + #","points":["# + points.joined(separator: ",") + "]}")
         }
     }
 
