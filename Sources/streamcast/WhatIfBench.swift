@@ -16,12 +16,8 @@ struct WhatIfBench: ParsableCommand {
     func run() throws {
         var options = options
         if options.model.isEmpty { options.model = ["Replays/sample-daily.safetensors"] }
-        let settings = try options.settings()
-        var pipeline = settings.pipeline
-        let forecaster = try makeForecaster(settings)
-        pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
-        let processor = try StreamProcessor(config: pipeline, sink: CollectingSink(), forecaster: forecaster)
-        try OfflineReplay.run(path: replay, processor: processor)
+        let processor = try WhatIfCommand.state(after: replay, settings: try options.settings())
+        let pipeline = processor.config
         let ids = try Backtest.actuals(path: replay, period: pipeline.windows.period).keys.sorted().prefix(products)
         var one: [Double] = [], curve: [Double] = []
         for id in ids {

@@ -37,12 +37,8 @@ struct WhatIfCommand: ParsableCommand {
             throw ValidationError("give one or more --price X (X > 0), or --curve LOW:HIGH:STEPS")
         }
         let window = try WhatIfRoutes.dates(from, to)
-        let settings = try options.settings()
-        var pipeline = settings.pipeline
-        let forecaster = try makeForecaster(settings)
-        pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
-        let processor = try StreamProcessor(config: pipeline, sink: CollectingSink(), forecaster: forecaster)
-        try OfflineReplay.run(path: replay, processor: processor)
+        let processor = try Self.state(after: replay, settings: try options.settings())
+        let pipeline = processor.config
         if let truth { return try response(processor, truth: truth, period: pipeline.windows.period) }
         let product = product!
         guard let now = processor.whatIf(product: product, plans: []) else {
@@ -63,6 +59,16 @@ struct WhatIfCommand: ParsableCommand {
         for s in a.planned {
             say(String(format: "price %10.4g  units %10.4g  revenue %12.6g", s.plan!.price, s.expectedUnits, s.expectedRevenue))
         }
+    }
+
+    /// The processor after replaying a log offline: every product's state at its end.
+    static func state(after replay: String, settings: Settings) throws -> StreamProcessor {
+        var pipeline = settings.pipeline
+        let forecaster = try makeForecaster(settings)
+        pipeline.windows.length = max(pipeline.windows.length, forecaster.contextLength)
+        let processor = try StreamProcessor(config: pipeline, sink: CollectingSink(), forecaster: forecaster)
+        try OfflineReplay.run(path: replay, processor: processor)
+        return processor
     }
 
     /// Every product's what-if median response per change and horizon against the truth.

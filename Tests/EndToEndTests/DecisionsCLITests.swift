@@ -6,13 +6,7 @@ import Testing
 /// as the price rises; `backtest --costs` plays every forecaster's orders and the oracle's.
 @Suite struct DecisionsCLITests {
     @Test func whatIfAndTheMoneyBacktest() throws {
-        let dir = Harness.temporaryDirectory()
-        let log = dir.appendingPathComponent("log.jsonl").path
-        #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "60", "--seed", "9", "--out", log]).0 == 0)
-        let model = dir.appendingPathComponent("m.safetensors").path
-        let (trainStatus, trainOut) = try Harness.streamcast(["train", "--replay", log, "--out", model, "--epochs", "1", "--examples", "1500",
-                                                              "--networks", "1", "--quantiles", "0.1,0.5,0.9,0.98"])
-        #expect(trainStatus == 0, "\(trainOut)")
+        let (dir, log, model, _) = try PriceResponseCLITests.simulatedAndTrained(["--networks", "1", "--quantiles", "0.1,0.5,0.9,0.98"])
         let config = dir.appendingPathComponent("q.toml").path
         try "[forecast]\nquantiles = [0.1, 0.5, 0.9, 0.98]\n[decisions]\nlead_time = 2\n".write(toFile: config, atomically: true, encoding: .utf8)
 

@@ -7,12 +7,7 @@ import Testing
 /// And `train` with its defaults reads Config/calendar.toml and gives each event its own inputs.
 @Suite struct PriceResponseCLITests {
     @Test func priceResponseAgainstTheTrueElasticity() throws {
-        let dir = Harness.temporaryDirectory()
-        let log = dir.appendingPathComponent("log.jsonl").path
-        #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "60", "--seed", "9", "--out", log]).0 == 0)
-        let model = dir.appendingPathComponent("m.safetensors").path
-        let (trainStatus, trainOut) = try Harness.streamcast(["train", "--replay", log, "--out", model, "--epochs", "1", "--examples", "1500"])
-        #expect(trainStatus == 0, "\(trainOut)")
+        let (dir, log, model, trainOut) = try Self.simulatedAndTrained()
         #expect(trainOut.contains("calendar: Config/calendar.toml") && trainOut.contains("each with its own inputs"), "\(trainOut)")
 
         let (status, out) = try Harness.streamcast(["price-response", "--replay", log, "--model", model,
@@ -27,6 +22,18 @@ import Testing
             #expect(change < 0 ? truth > 0 : truth < 0, "a price cut raises demand, a rise lowers it: \(row)")
             #expect(change < 0 ? model > 0 : model < 0, "the model's response has the same sign: \(row)")
         }
+    }
+
+    /// 40 products × 60 days (seed 9) and a quickly trained model on them (more `train` options
+    /// may be given); returns the folder, the log, the model and what `train` printed.
+    static func simulatedAndTrained(_ train: [String] = []) throws -> (dir: URL, log: String, model: String, trainOut: String) {
+        let dir = Harness.temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "60", "--seed", "9", "--out", log]).0 == 0)
+        let model = dir.appendingPathComponent("m.safetensors").path
+        let (status, out) = try Harness.streamcast(["train", "--replay", log, "--out", model, "--epochs", "1", "--examples", "1500"] + train)
+        #expect(status == 0, "\(out)")
+        return (dir, log, model, out)
     }
 
     @Test func aTruthFileWithoutElasticitiesIsAClearError() throws {
