@@ -150,13 +150,22 @@ public struct PolicyBook: Sendable, Equatable {
     /// Forgets a product's own keys (a `costs` message with no keys).
     public mutating func clear(product: String) { products[product] = nil }
 
-    /// The policy for a product of `category`.
-    public func policy(product: String, category: String?) -> InventoryPolicy {
+    /// The policy for a product of `category`; `own`: the product's keys from its costs events
+    /// (checked when they arrived), over everything else.
+    public func policy(product: String, category: String?, own: [String: String]? = nil) -> InventoryPolicy {
         var p = defaults
         // Keys were checked when set, so applying them cannot fail.
-        if let category, let keys = categories[category] { for (k, v) in keys.sorted(by: { $0.key < $1.key }) { try? p.set(k, v) } }
-        if let keys = products[product] { for (k, v) in keys.sorted(by: { $0.key < $1.key }) { try? p.set(k, v) } }
+        for keys in [category.flatMap { categories[$0] }, products[product], own].compactMap({ $0 }) {
+            for (k, v) in keys.sorted(by: { $0.key < $1.key }) { try? p.set(k, v) }
+        }
         return p
+    }
+
+    /// Checks a product's own keys (a costs event); the error
+    /// names the first key that does not take its value.
+    public static func check(_ keys: [String: String]) throws(PolicyError) {
+        var probe = InventoryPolicy()
+        for (k, v) in keys.sorted(by: { $0.key < $1.key }) { try probe.set(k, v) }
     }
 
     /// The longest cover any policy in the book needs (it must fit in the forecast horizon).

@@ -74,8 +74,9 @@ public struct Recommender: Sendable {
     /// nil when the product has no price from either the policy or its events, or the forecast
     /// covers fewer periods than the policy needs.
     public func recommend(product: String, category: String?, productPrice: Double?, period: String, fct: Int64,
-                          model: String, levels: [Double], horizons: [[Float]], inventoryPosition: Double? = nil) -> Recommendation? {
-        let policy = book.policy(product: product, category: category)
+                          model: String, levels: [Double], horizons: [[Float]], inventoryPosition: Double? = nil,
+                          ownPolicy: [String: String]? = nil) -> Recommendation? {
+        let policy = book.policy(product: product, category: category, own: ownPolicy)
         guard policy.coverage <= horizons.count,
               let costs = policy.costs(productPrice: productPrice, periodsPerYear: periodsPerYear) else { return nil }
         let curves = horizons.prefix(policy.coverage).map { QuantileCurve(levels: levels, values: $0.map(Double.init)) }

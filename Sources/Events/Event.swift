@@ -1,8 +1,8 @@
 /// The input event kinds of the contract (docs/architecture.md, docs/contracts.md): sales, page
-/// views and prices feed the forecasts; inventory snapshots (optional) turn order-up-to levels into
-/// order quantities.
+/// views and prices feed the forecasts; inventory snapshots and cost policies (both optional) feed
+/// the order recommendations.
 public enum EventKind: UInt8, Sendable, CaseIterable {
-    case sale = 0, pageView = 1, price = 2, inventory = 3
+    case sale = 0, pageView = 1, price = 2, inventory = 3, costs = 4
 
     /// The `type` field's value on the wire.
     public var wireName: String {
@@ -11,6 +11,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .pageView: "page_view"
         case .price: "price"
         case .inventory: "inventory"
+        case .costs: "costs"
         }
     }
 }
@@ -29,6 +30,9 @@ public struct Event: Sendable, Equatable {
     public var category: String?
     /// Units ordered and not yet arrived (inventory snapshots).
     public var onOrder: Double = 0
+    /// A costs event's policy keys and their values as written (checked by the pipeline against
+    /// the policy keys it knows).
+    public var policy: [String: String] = [:]
 
     public init(kind: EventKind, product: String, time: Int64, quantity: Double,
                 effective: Int64? = nil, promo: Bool = false, category: String? = nil) {
@@ -63,6 +67,7 @@ public enum BadEventReason: String, Sendable, CaseIterable {
     case badPromo = "bad_promo"
     case badCategory = "bad_category"
     case badInventory = "bad_inventory"
+    case badCosts = "bad_costs"
     /// Arrived after its period had closed (watermark passed period end + allowed lateness).
     case late
     /// Event time implausibly far ahead of the partition's watermark.

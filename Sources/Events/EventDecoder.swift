@@ -54,6 +54,7 @@ public struct EventDecoder: Sendable {
                 if Fields.equal(t, "page_view") { return .pageView }
                 if Fields.equal(t, "price") { return .price }
                 if Fields.equal(t, "inventory") { return .inventory }
+                if Fields.equal(t, "costs") { return .costs }
                 return nil
             }) else {
                 return .failure(BadEvent(.unknownType, typeField.string.map { "type \"\($0.prefix(40))\"" } ?? "type is not a string"))
@@ -121,6 +122,18 @@ public struct EventDecoder: Sendable {
             var e = Event(kind: .inventory, product: product, time: time, quantity: onHand, category: category)
             e.onOrder = onOrder
             return .success(e)
+        case .costs:
+            var e = Event(kind: .costs, product: product, time: time, quantity: 0, category: category)
+            for (name, field) in f.policy + (f.price.map { [("price", $0)] } ?? []) {
+                switch field {
+                case .number(let x): e.policy[name] = x.isFinite ? EventEncoder.number(x) : "nan"
+                case .null: continue
+                default:
+                    guard let text = field.validString else { return .failure(BadEvent(.badCosts, "\(name) must be a number or a string")) }
+                    e.policy[name] = text
+                }
+            }
+            return .success(e)
         }
     }
 
@@ -173,6 +186,8 @@ struct Fields {
     var type: Field?, product: Field?, ts: Field?, units: Field?, views: Field?
     var price: Field?, effective: Field?, promo: Field?, category: Field?
     var onHand: Field?, onOrder: Field?
+    /// A costs event's policy fields (every field but the common ones), by name.
+    var policy: [(String, Field)] = []
 
     mutating func take(name: UnsafeRawBufferPointer, value: JSONScanner.Value, bytes: UnsafeRawBufferPointer) {
         func field() -> Field {
@@ -199,6 +214,14 @@ struct Fields {
         case 9 where Self.equal(name, "effective"): effective = field()
         case 7 where Self.equal(name, "on_hand"): onHand = field()
         case 8 where Self.equal(name, "on_order"): onOrder = field()
+        default: break
+        }
+        // A costs event's policy keys (and `price`, read above); in other kinds they are unknown fields.
+        switch name.count {
+        case 9 where Self.equal(name, "lead_time"), 9 where Self.equal(name, "unit_cost"),
+             10 where Self.equal(name, "cost_share"), 8 where Self.equal(name, "shortage"), 12 where Self.equal(name, "holding_cost"),
+             12 where Self.equal(name, "holding_rate"), 13 where Self.equal(name, "review_period"), 14 where Self.equal(name, "backorder_cost"):
+            policy.append((String(decoding: name, as: UTF8.self), field()))
         default: break
         }
     }

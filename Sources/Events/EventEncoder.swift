@@ -12,6 +12,8 @@ public enum EventEncoder {
         case .inventory:
             s += ",\"on_hand\":\(number(e.quantity))"
             if e.onOrder != 0 { s += ",\"on_order\":\(number(e.onOrder))" }
+        case .costs:
+            for (k, v) in e.policy.sorted(by: { $0.key < $1.key }) { s += ",\(quote(k)):" + (Double(v) != nil ? v : quote(v)) }
         }
         if let c = e.category { s += ",\"category\":\(quote(c))" }
         return s + "}"

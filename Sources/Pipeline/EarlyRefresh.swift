@@ -33,7 +33,7 @@ extension StreamProcessor {
             let horizonEnd = period.end(of: open + Int64(config.horizons))
             guard e.effective < horizonEnd, now > 0, abs(e.quantity / now - 1) >= rule.priceChange else { return }
             trigger = "price_change"
-        case .sale, .inventory:
+        case .sale, .inventory, .costs:
             return
         }
         partitions[p]?.earlyRefreshed[e.product] = open

@@ -23,6 +23,8 @@ public struct Topics: Sendable, Equatable {
     /// Inventory snapshots (on hand, on order) per product: an input when set, so recommendations
     /// carry order quantities. nil: no inventory input.
     public var inventory: String? = nil
+    /// Per-product cost policies (any policy key, newest message wins): an input when set.
+    public var costs: String? = nil
 
     /// How the changelog topic is created on a real cluster: compacted (the newest record of each
     /// product is kept for good), and not compacted within the first hour, so records of a
@@ -33,7 +35,7 @@ public struct Topics: Sendable, Equatable {
     public init() {}
 
     /// The topics the service consumes.
-    public var inputs: [String] { mixed.map { [$0] } ?? ([sales, pageViews, prices] + (inventory.map { [$0] } ?? [])) }
+    public var inputs: [String] { mixed.map { [$0] } ?? ([sales, pageViews, prices] + [inventory, costs].compactMap { $0 }) }
 
     /// The kind a topic carries (nil = mixed, `type` decides).
     public func kind(of topic: String) -> EventKind? {
@@ -43,6 +45,7 @@ public struct Topics: Sendable, Equatable {
         case pageViews: return .pageView
         case prices: return .price
         case inventory: return .inventory
+        case costs: return .costs
         default: return nil
         }
     }
@@ -55,6 +58,7 @@ public struct Topics: Sendable, Equatable {
         case .pageView: return pageViews
         case .price: return prices
         case .inventory: return inventory ?? prices
+        case .costs: return costs ?? prices
         }
     }
 }

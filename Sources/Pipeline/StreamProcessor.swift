@@ -117,6 +117,14 @@ public final class StreamProcessor {
         case .failure(let bad): return try reject(bad, record: record, value: value)
         case .success(let e): event = e
         }
+        if event.kind == .costs {
+            do { try PolicyBook.check(event.policy) } catch {
+                return try reject(BadEvent(.badCosts, error.description), record: record, value: value)
+            }
+            if let cover = recommender?.book.policy(product: event.product, category: event.category, own: event.policy).coverage, cover > config.horizons {
+                return try reject(BadEvent(.badCosts, "lead time + review period = \(cover) periods, beyond the forecast's \(config.horizons)"), record: record, value: value)
+            }
+        }
         let p = record.partition
         if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
         if let bad = partitions[p]!.windows.ingest(event, input: input) {
@@ -179,7 +187,8 @@ public final class StreamProcessor {
         return recommender.recommend(product: window.product, category: window.category, productPrice: price > 0 ? Double(price) : nil,
                                      period: period.rawValue, fct: forecast.fct, model: forecast.model,
                                      levels: forecast.quantiles, horizons: forecast.targets.map(\.q),
-                                     inventoryPosition: window.stock(before: first.start)?.inventoryPosition)
+                                     inventoryPosition: window.stock(before: first.start)?.inventoryPosition,
+                                     ownPolicy: window.policy(before: first.start))
     }
 
     /// Products refreshed per forecaster call at a period close.

@@ -55,6 +55,7 @@ struct EventLineWriter {
         case .pageView: append(#"{"type":"page_view","product":""#)
         case .price: append(#"{"type":"price","product":""#)
         case .inventory: append(#"{"type":"inventory","product":""#)
+        case .costs: append(#"{"type":"costs","product":""#)
         }
         append(product)
         append(#"","ts":""#)
@@ -64,6 +65,7 @@ struct EventLineWriter {
         case .pageView: append(#"","views":"#)
         case .price: append(#"","price":"#)
         case .inventory: append(#"","on_hand":"#)
+        case .costs: append(#"","unit_cost":"#)
         }
         number(quantity)
         if let effective {

@@ -127,6 +127,8 @@ public struct PartitionWindows: Sendable {
                                     promo: e.promo, announced: e.time)
         } else if e.kind == .inventory {
             products[slot].addStock(StockSnapshot(time: e.time, onHand: e.quantity, onOrder: e.onOrder))
+        } else if e.kind == .costs {
+            products[slot].addPolicy(PolicySnapshot(time: e.time, keys: e.policy))
         } else {
             products[slot].add(kind: e.kind, period: p, quantity: e.quantity)
         }

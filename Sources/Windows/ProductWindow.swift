@@ -62,6 +62,23 @@ public struct StockSnapshot: Sendable, Equatable, Comparable {
     public static func < (a: Self, b: Self) -> Bool { (a.time, a.onHand, a.onOrder) < (b.time, b.onHand, b.onOrder) }
 }
 
+/// A product's own cost policy from `time` on: policy keys and values as a costs event gave them
+/// (the newest replaces the whole set).
+public struct PolicySnapshot: Sendable, Equatable, Comparable {
+    public var time: Int64
+    public var keys: [String: String]
+
+    public init(time: Int64, keys: [String: String]) {
+        self.time = time
+        self.keys = keys
+    }
+
+    /// By time, then by content, so arrival order never matters.
+    public static func < (a: Self, b: Self) -> Bool {
+        a.time != b.time ? a.time < b.time : a.keys.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" } .lexicographicallyPrecedes(b.keys.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" })
+    }
+}
+
 /// Sums of a period that has not closed yet.
 public struct OpenPeriod: Sendable, Equatable {
     public var index: Int64
@@ -92,6 +109,8 @@ public struct ProductWindow: Sendable, Equatable {
     public internal(set) var prices: [PriceChange] = []
     /// Inventory snapshots by time: the one in force at the last close and any later ones.
     public internal(set) var stock: [StockSnapshot] = []
+    /// Cost policies by time: the one in force at the last close and any later ones.
+    public internal(set) var policies: [PolicySnapshot] = []
     /// Audit totals over every accepted event (prove nothing was lost or double counted).
     public internal(set) var acceptedEvents: Int64 = 0
     public internal(set) var totalUnits: Double = 0
@@ -152,6 +171,15 @@ public struct ProductWindow: Sendable, Equatable {
         stock.insert(snapshot, at: stock.firstIndex { $0 > snapshot } ?? stock.count)
         acceptedEvents += 1
     }
+
+    /// Records a product's cost policy (same ordering rule as snapshots).
+    mutating func addPolicy(_ snapshot: PolicySnapshot) {
+        policies.insert(snapshot, at: policies.firstIndex { $0 > snapshot } ?? policies.count)
+        acceptedEvents += 1
+    }
+
+    /// The product's own policy keys in force before `time` (nil: none).
+    public func policy(before time: Int64) -> [String: String]? { policies.last { $0.time < time }?.keys }
 
     /// The newest snapshot taken before `time` (nil: none yet).
     public func stock(before time: Int64) -> StockSnapshot? { stock.last { $0.time < time } }
@@ -223,6 +251,7 @@ public struct ProductWindow: Sendable, Equatable {
         // Keep the snapshot in force at the next FCT and any later ones.
         let next = calendar.start(of: lastClosed + 1)
         if let inForce = stock.lastIndex(where: { $0.time < next }), inForce > 0 { stock.removeFirst(inForce) }
+        if let inForce = policies.lastIndex(where: { $0.time < next }), inForce > 0 { policies.removeFirst(inForce) }
     }
 
     /// Drops price changes superseded before `time` (keeps the one in force at `time`).

@@ -1,6 +1,6 @@
 /// Compact little-endian binary form of a product window for the checkpoint (versioned).
 public enum WindowCodec {
-    /// 2 adds the inventory snapshots; 1 (without them) still decodes.
+    /// 2 adds the inventory snapshots and cost policies; 1 (without them) still decodes.
     static let version: UInt8 = 2
 
     public static func encode(_ w: ProductWindow) -> [UInt8] {
@@ -26,6 +26,12 @@ public enum WindowCodec {
         out.f64(w.totalViews)
         out.u16(UInt16(w.stock.count))
         for s in w.stock { out.i64(s.time); out.f64(s.onHand); out.f64(s.onOrder) }
+        out.u16(UInt16(w.policies.count))
+        for p in w.policies {
+            out.i64(p.time)
+            out.u16(UInt16(p.keys.count))
+            for (k, v) in p.keys.sorted(by: { $0.key < $1.key }) { out.string(k); out.string(v) }
+        }
         return out.bytes
     }
 
@@ -57,6 +63,12 @@ public enum WindowCodec {
         w.totalViews = try r.f64()
         if v >= 2 {
             for _ in 0..<Int(try r.u16()) { w.stock.append(StockSnapshot(time: try r.i64(), onHand: try r.f64(), onOrder: try r.f64())) }
+            for _ in 0..<Int(try r.u16()) {
+                let time = try r.i64()
+                var keys: [String: String] = [:]
+                for _ in 0..<Int(try r.u16()) { keys[try r.string()] = try r.string() }
+                w.policies.append(PolicySnapshot(time: time, keys: keys))
+            }
         }
         return w
     }

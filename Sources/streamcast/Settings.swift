@@ -43,6 +43,7 @@ struct Settings {
         "topics.changelog": "a topic name (\"\": state only in the local file)",
         "topics.recommendations": "a topic name",
         "topics.inventory": "a topic name (\"\": no inventory input; with one, recommendations carry order quantities)",
+        "topics.costs": "a topic name (\"\": no costs input; with one, each product's own policy keys arrive there)",
         "decisions.enabled": "true or false (an order recommendation with every forecast)",
         "decisions.horizon_correlation": "a number in [0, 1] (how forecast errors of the periods one order covers move together; 0: independent)",
         "monitoring.enabled": "true or false", "monitoring.window": "an integer in 2...10000 (periods)",
@@ -169,6 +170,7 @@ struct Settings {
         case "topics.changelog": pipeline.topics.changelog = value.isEmpty ? nil : try name()
         case "topics.recommendations": pipeline.topics.recommendations = try name()
         case "topics.inventory": pipeline.topics.inventory = value.isEmpty ? nil : try name()
+        case "topics.costs": pipeline.topics.costs = value.isEmpty ? nil : try name()
         case "decisions.enabled":
             guard let b = Bool(value) else { throw bad() }
             pipeline.decisions = b ? (pipeline.decisions ?? decisions) : nil

@@ -1,3 +1,4 @@
+import Decisions
 import Events
 import Foundation
 @testable import Pipeline
@@ -63,10 +64,35 @@ import Testing
         #expect(sink.deadLetters.last?.reason == "bad_inventory")
     }
 
+    /// A product's own policy from the costs input applies from the first FCT after it, key by key
+    /// over the defaults; a policy that does not check is a dead letter with the key named.
+    @Test func costsEventsSetAProductsOwnPolicy() throws {
+        let sink = CollectingSink()
+        var c = Self.config(inventory: false)
+        c.topics.costs = "costs"
+        let p = try StreamProcessor(config: c, sink: sink)
+        var lines = [Self.price("A", 1, 10)]
+        for day in 1...8 { lines.append(StreamProcessorTests.sale("A", day, units: 4)) }
+        lines.insert(#"{"type":"costs","product":"A","ts":"2024-03-05T12:00:00Z","unit_cost":6,"lead_time":2,"shortage":"backorders","backorder_cost":1}"#, at: 5)
+        lines.append(#"{"type":"costs","product":"A","ts":"2024-03-06T12:00:00Z","lead_time":"soon"}"#)
+        lines.append(#"{"type":"costs","product":"A","ts":"2024-03-06T12:00:00Z","lead_time":5}"#)
+        lines.append(StreamProcessorTests.sale("A", 10))
+        try StreamProcessorTests.feed(p, lines)
+        #expect(sink.deadLetters.map(\.reason) == ["bad_costs", "bad_costs"])
+        #expect(sink.deadLetters[0].detail.contains("lead_time") && sink.deadLetters[1].detail.contains("beyond the forecast's 3"))
+        let day = { (r: Recommendation) in Period.day.index(of: r.fct) - Period.day.index(of: Timestamp.parse("2024-03-01T00:00:00Z")!) + 1 }
+        let before = try #require(sink.recommendations.first { day($0) == 4 }), after = try #require(sink.recommendations.first { day($0) == 5 })
+        #expect(before.policy.leadTime == 1 && before.costs.unitCost == 7 && before.policy.shortage == .lostSales)
+        #expect(after.policy.leadTime == 2 && after.costs.unitCost == 6 && after.policy.shortage == .backorders && after.costs.shortage == 1)
+        #expect(after.demand.mean > before.demand.mean, "three periods covered instead of two")
+    }
+
     @Test func windowsKeepTheirSnapshotsThroughTheCodec() throws {
         var w = ProductWindow(product: "A", category: nil, firstPeriod: 10, length: 4)
         w.addStock(StockSnapshot(time: 5, onHand: 2, onOrder: 1))
         w.addStock(StockSnapshot(time: 3, onHand: 7, onOrder: 0))
+        w.addPolicy(PolicySnapshot(time: 4, keys: ["lead_time": "2", "shortage": "backorders"]))
+        #expect(w.policy(before: 5)?["lead_time"] == "2" && w.policy(before: 4) == nil)
         #expect(w.stock.map(\.time) == [3, 5] && w.stock(before: 5)?.onHand == 7)
         let bytes = WindowCodec.encode(w)
         #expect(try WindowCodec.decode(bytes) == w)
