@@ -113,6 +113,9 @@ import Windows
             #expect(units > 0 && abs(revenue - units * (p["price"] as! Double)) <= 1e-3 * revenue, "\(p)")
             #expect(((p["recommendation"] as? [String: Any])?["policy"] as? [String: Any])?["price"] as? Double == p["price"] as? Double)
         }
+        // The same question offline, from the state at the end of the same log: the same answer.
+        let (_, offlineWhatIf) = try Harness.streamcast(["whatif", "--replay", f.log.path, "--product", first, "--price", "7.5", "--price", "30"])
+        #expect(offlineWhatIf.trimmingCharacters(in: .whitespacesAndNewlines) == whatIfJSON.trimmingCharacters(in: .whitespacesAndNewlines))
         let (_, curveJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/price-curve?product=\(first)&steps=5"], timeout: 10)
         let curve = try JSONSerialization.jsonObject(with: Data(curveJSON.utf8)) as? [String: Any]
         #expect((curve?["points"] as? [Any])?.count == 5, "\(curveJSON.prefix(300))")
