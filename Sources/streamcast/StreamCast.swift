@@ -112,7 +112,7 @@ extension Settings {
 
     /// Wraps the forecaster in the online recalibrator when `forecast.recalibration` asks for it.
     func recalibrated(_ f: any Forecaster) -> any Forecaster {
-        recalibration == "off" ? f : ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: recalibrationScale)
+        recalibration == .off ? f : ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: recalibrationScale)
     }
 }
 

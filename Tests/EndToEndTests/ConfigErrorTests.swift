@@ -36,6 +36,34 @@ import Testing
         #expect(err.contains("not valid TOML at line 2"))
     }
 
+    /// A key in the wrong section points to the section that has it; a policy key's bad value names
+    /// what it takes.
+    @Test func aKeyInTheWrongSectionAndABadPolicyValue() throws {
+        let (status, err) = try run(config: "[checkpoint]\nrecalibration = \"product\"\n")
+        #expect(status == 2 && err.contains("did you mean 'forecast.recalibration'?"), "\(err)")
+        let (s2, e2) = try run(config: "[decisions.category.shoes]\nshortage = \"lost\"\n")
+        #expect(s2 == 2 && e2.contains("decisions.category.shoes.shortage") && e2.contains("lost_sales or backorders"), "\(e2)")
+    }
+
+    /// Switching monitoring off in one layer and on again in a later one keeps the values the
+    /// first layer set while it was off: the drift alerts equal those of a run with just those values.
+    @Test func reEnablingKeepsTheValuesSetWhileOff() throws {
+        let dir = Harness.temporaryDirectory()
+        let log = dir.appendingPathComponent("log.jsonl").path
+        #expect(try Harness.streamcast(["simulate", "--products", "30", "--periods", "50", "--seed", "4", "--out", log]).0 == 0)
+        func drift(_ config: String, _ environment: [String: String]) throws -> String {
+            let file = dir.appendingPathComponent("c\(config.hashValue).toml").path
+            try config.write(toFile: file, atomically: true, encoding: .utf8)
+            let out = dir.appendingPathComponent("f\(config.hashValue).jsonl").path
+            #expect(try Harness.streamcast(["replay", log, "--offline", "--out", out, "--config", file], environment: environment).0 == 0)
+            return try String(contentsOfFile: out + ".drift.jsonl", encoding: .utf8)
+        }
+        let reEnabled = try drift("[monitoring]\nenabled = false\nwindow = 7\n", ["STREAMCAST_MONITORING_ENABLED": "true"])
+        let direct = try drift("[monitoring]\nwindow = 7\n", [:])
+        let standard = try drift("[monitoring]\n", [:])
+        #expect(reEnabled == direct && direct != standard)
+    }
+
     @Test func unknownKeySuggestsTheRightOne() throws {
         let (status, err) = try run(config: "[windows]\nlenght = 30\n")
         #expect(status == 2)
