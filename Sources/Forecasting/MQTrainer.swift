@@ -65,7 +65,6 @@ public final class MQTrainer {
         baseLearningRate = learningRate
         helpers = (1..<max(1, threads)).map { _ in MQNetwork(network.config, seed: 0) }
         syncHelpers()
-        if threads > 1 { BLAS.useOneThread() }
     }
 
     public struct EpochReport: Sendable { public var epoch: Int; public var trainLoss: Double; public var validationLoss: Double; public var seconds: Double }

@@ -83,6 +83,9 @@ public struct Matrix: Equatable, Sendable {
 /// OpenBLAS's threading, and what its kernels on this CPU guarantee.
 public enum BLAS {
     /// One OpenBLAS thread per calling thread, unless the user set OPENBLAS_NUM_THREADS (theirs wins).
+    /// The forecaster and the trainer parallelise over products and examples themselves; OpenBLAS's
+    /// own threads on top would oversubscribe the cores (measured, 2 cores: 57k vs 92k forecasts/s).
+    /// Process-wide, so the process's entry point calls it once (streamcast's `main`).
     public static func useOneThread() {
         guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
         openblas_set_num_threads(1)

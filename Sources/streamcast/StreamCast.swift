@@ -7,6 +7,12 @@ import Pipeline
 
 @main
 struct StreamCast: AsyncParsableCommand {
+    /// Process-wide settings first (BLAS.useOneThread says why), then the command.
+    static func main() async {
+        BLAS.useOneThread()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "streamcast",
         abstract: "Streaming multi-horizon quantile demand forecasts from Kafka events.",

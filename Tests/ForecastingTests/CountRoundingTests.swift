@@ -1,11 +1,15 @@
 import Foundation
 @testable import Forecasting
+import NeuralNet
 import Testing
 import Windows
 
 /// Whole-unit (or whole-pack) quantiles for count data: the fit, the model file, and serving alone
 /// and in an ensemble.
 @Suite struct CountRoundingTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     func pinball(_ f: [Float], _ y: [Float], _ q: Float) -> Float {
         zip(f, y).reduce(0) { s, p in let d = p.1 - p.0; return s + max(q * d, (q - 1) * d) }
     }

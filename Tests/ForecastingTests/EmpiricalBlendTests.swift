@@ -1,11 +1,15 @@
 import Foundation
 @testable import Forecasting
+import NeuralNet
 import Testing
 import Windows
 
 /// The mix of the network's quantiles with the product's own empirical ones: the fit on held-out
 /// cells, the model file, and serving.
 @Suite struct EmpiricalBlendTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     @Test func fitMixesInTheEmpiricalQuantileWhereItIsBetter() throws {
         // Products that sell 0 or 5, 5 one period in four. The network says P10 0, P50 0 (right)
         // and P90 2 (wrong: the P90 is 5, which every lookback's empirical P90 says).

@@ -6,6 +6,9 @@ import Testing
 /// The error memory's entries (docs/online.md): median errors, and with `memoryQuantiles` the
 /// per-quantile exceedance signals; model files with and without it.
 struct ErrorMemoryTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     static func config(quantiles: Bool) -> MQConfig {
         var c = MQConfig()
         c.horizons = 2

@@ -1,11 +1,15 @@
 import Foundation
 @testable import Forecasting
+import NeuralNet
 import Testing
 import Windows
 
 /// Per-event features: each named event gets its own pair of target inputs (in the period, in the
 /// week after), the calendar survives the model file, and a model without events is unchanged.
 @Suite struct EventCalendarTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     // 2024-11-29 (Black Friday) is day 20056; 2024-12-25 is day 20082.
     static let calendar = EventCalendar([("black_friday", 20056), ("christmas", 20082), ("black_friday", 19691)])
 

@@ -6,6 +6,9 @@ import Windows
 /// The neural forecaster as the stream uses it: batch-invariant numerics, the error memory filled
 /// in period by period, and the online recalibrator's quantile tracking.
 @Suite struct MQForecasterTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     static func model(horizons: Int = 4, memoryQuantiles: Bool = false, memoryForecasts: Bool = false) -> MQModel {
         var c = MQConfig()
         c.horizons = horizons

@@ -5,6 +5,9 @@ import Testing
 /// The trainer: deterministic for a seed and thread count, learning on a series it can fit, and
 /// its data-parallel parts computing what one thread computes.
 @Suite struct MQTrainerTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     static let config: MQConfig = {
         var c = MQConfig()
         c.horizons = 3

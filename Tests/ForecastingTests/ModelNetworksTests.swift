@@ -1,5 +1,6 @@
 import Foundation
 @testable import Forecasting
+import NeuralNet
 import Testing
 import Windows
 
@@ -7,6 +8,9 @@ import Windows
 /// quantile average of its networks under its own id; a running service does not switch between
 /// models of different network counts; a one-network file is what it always was.
 @Suite struct ModelNetworksTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     static func model(networks: Int) -> MQModel {
         var config = MQConfig()
         config.context = 8
@@ -58,6 +62,9 @@ import Windows
 /// A model file written before per-event inputs and several networks (no `eventFeatures` in its
 /// config, no `networks` or `events` in its metadata) loads as one network and serves as before.
 @Suite struct OlderModelFileTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     @Test func loadsAndServes() throws {
         let m = ModelNetworksTests.model(networks: 1)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("old-\(UUID().uuidString).safetensors").path

@@ -2,12 +2,16 @@ import Checkpoint
 import Forecasting
 import Foundation
 @testable import Pipeline
+import NeuralNet
 import Testing
 import Windows
 
 /// The processor on its own, fed replay lines: where events go, when periods close, early
 /// refreshes, and a partition's state leaving (unload) and coming back (restore) as one value.
 @Suite struct StreamProcessorTests {
+    /// As the streamcast process does at its start (BLAS.useOneThread says why).
+    init() { BLAS.useOneThread() }
+
     static func sale(_ product: String, _ day: Int, units: Int = 1) -> String {
         #"{"type":"sale","product":"\#(product)","ts":"2024-03-\#(String(format: "%02d", day))T10:00:00Z","units":\#(units)}"#
     }
