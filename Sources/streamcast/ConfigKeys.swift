@@ -62,7 +62,6 @@ enum RecalibrationMode: String, CaseIterable, Sendable { case off, product }
 enum CheckpointFailure: String, CaseIterable, Sendable { case exit, retry }
 enum RetentionGapPolicy: String, CaseIterable, Sendable { case `continue`, stop }
 extension ConformalRecalibrator.StepScale: CaseIterable { public static let allCases: [Self] = [.level, .width] }
-extension Period: @retroactive @unchecked Sendable {}
 
 extension Settings {
     /// Every key StreamCast takes (`kafka.*` passes any librdkafka property through, and policy
