@@ -96,45 +96,57 @@ public struct EventDecoder: Sendable {
                 return .failure(BadEvent(.badViews, "views must be a finite number in [0, 1e9]"))
             }
             return .success(Event(kind: .pageView, product: product, time: time, quantity: views, category: category))
-        case .price:
-            guard let priceField = f.price, !priceField.isNull else { return .failure(BadEvent(.missingPrice)) }
-            guard let price = Self.quantity(priceField, default: nil), price > 0, price <= Self.maxQuantity else {
-                return .failure(BadEvent(.badPrice, "price must be a finite number in (0, 1e9]"))
-            }
-            var effective = time
-            if let e = f.effective, !e.isNull {
-                guard let t = Self.time(e) else { return .failure(BadEvent(.badEffective, "effective must be RFC 3339 or epoch ms")) }
-                effective = t
-            }
-            var promo = false
-            switch f.promo {
-            case nil, .null?: break
-            case .bool(let b)?: promo = b
-            default: return .failure(BadEvent(.badPromo, "promo must be true or false"))
-            }
-            return .success(Event(kind: .price, product: product, time: time, quantity: price,
-                                  effective: effective, promo: promo, category: category))
-        case .inventory:
-            guard let onHand = Self.quantity(f.onHand, default: nil), onHand.magnitude <= Self.maxQuantity,
-                  let onOrder = Self.quantity(f.onOrder, default: 0), onOrder >= 0, onOrder <= Self.maxQuantity else {
-                return .failure(BadEvent(.badInventory, "on_hand must be a finite number with |on_hand| <= 1e9 (negative: backordered), on_order (optional) one in [0, 1e9]"))
-            }
-            var e = Event(kind: .inventory, product: product, time: time, quantity: onHand, category: category)
-            e.onOrder = onOrder
-            return .success(e)
-        case .costs:
-            var e = Event(kind: .costs, product: product, time: time, quantity: 0, category: category)
-            for (name, field) in f.policy + (f.price.map { [("price", $0)] } ?? []) {
-                switch field {
-                case .number(let x): e.policy[name] = x.isFinite ? EventEncoder.number(x) : "nan"
-                case .null: continue
-                default:
-                    guard let text = field.validString else { return .failure(BadEvent(.badCosts, "\(name) must be a number or a string")) }
-                    e.policy[name] = text
-                }
-            }
-            return .success(e)
+        case .price: return Self.price(f, Event(kind: .price, product: product, time: time, quantity: 0, category: category))
+        case .inventory: return Self.inventory(f, Event(kind: .inventory, product: product, time: time, quantity: 0, category: category))
+        case .costs: return Self.costs(f, Event(kind: .costs, product: product, time: time, quantity: 0, category: category))
         }
+    }
+
+    /// The fields of a price event, onto `e` (product, time and category checked).
+    private static func price(_ f: Fields, _ e: Event) -> Result<Event, BadEvent> {
+        var e = e
+        guard let priceField = f.price, !priceField.isNull else { return .failure(BadEvent(.missingPrice)) }
+        guard let price = quantity(priceField, default: nil), price > 0, price <= maxQuantity else {
+            return .failure(BadEvent(.badPrice, "price must be a finite number in (0, 1e9]"))
+        }
+        e.quantity = price
+        if let field = f.effective, !field.isNull {
+            guard let t = time(field) else { return .failure(BadEvent(.badEffective, "effective must be RFC 3339 or epoch ms")) }
+            e.effective = t
+        }
+        switch f.promo {
+        case nil, .null?: break
+        case .bool(let b)?: e.promo = b
+        default: return .failure(BadEvent(.badPromo, "promo must be true or false"))
+        }
+        return .success(e)
+    }
+
+    /// The fields of an inventory snapshot.
+    private static func inventory(_ f: Fields, _ e: Event) -> Result<Event, BadEvent> {
+        var e = e
+        guard let onHand = quantity(f.onHand, default: nil), onHand.magnitude <= maxQuantity,
+              let onOrder = quantity(f.onOrder, default: 0), onOrder >= 0, onOrder <= maxQuantity else {
+            return .failure(BadEvent(.badInventory, "on_hand must be a finite number with |on_hand| <= 1e9 (negative: backordered), on_order (optional) one in [0, 1e9]"))
+        }
+        e.quantity = onHand
+        e.onOrder = onOrder
+        return .success(e)
+    }
+
+    /// The policy fields of a costs event, as text (the pipeline checks them against the policy keys).
+    private static func costs(_ f: Fields, _ e: Event) -> Result<Event, BadEvent> {
+        var e = e
+        for (name, field) in f.policy + (f.price.map { [("price", $0)] } ?? []) {
+            switch field {
+            case .number(let x): e.policy[name] = x.isFinite ? EventEncoder.number(x) : "nan"
+            case .null: continue
+            default:
+                guard let text = field.validString else { return .failure(BadEvent(.badCosts, "\(name) must be a number or a string")) }
+                e.policy[name] = text
+            }
+        }
+        return .success(e)
     }
 
     private static func time(_ v: Field) -> Int64? {

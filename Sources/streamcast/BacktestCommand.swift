@@ -42,16 +42,7 @@ struct BacktestCommand: ParsableCommand {
             guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
             config.windows.length = max(config.windows.length, m.historyNeeded)
         }
-        if let costs {
-            let book = try Settings.load(configPath: costs, environment: [:])
-            let decisions = book.pipeline.decisions ?? book.decisions
-            guard decisions.book.longestCoverage <= config.horizons else {
-                throw ValidationError("\(costs): an order covers lead time + review period = \(decisions.book.longestCoverage) periods; the forecasts reach \(config.horizons) (--horizons)")
-            }
-            config.decisions = decisions
-        } else {
-            config.decisions = nil
-        }
+        config.decisions = try costs.map { try Self.policies($0, horizons: config.horizons) }
         let actuals = try Backtest.actuals(path: replay, period: period)
         let origins = Backtest.fcts(actuals: actuals, horizons: config.horizons, count: fcts)
         var plans: [(model: String, plans: [String: CostBacktest.Plan])] = []
@@ -116,6 +107,15 @@ struct BacktestCommand: ParsableCommand {
                     + (row.oracleRatio.map { String(format: "  ×oracle=%.3f", $0) } ?? ""))
             }
         }
+    }
+
+    /// The [decisions] tables of a --costs file.
+    static func policies(_ file: String, horizons: Int) throws -> DecisionsConfig {
+        let book = try Settings.load(configPath: file, environment: [:])
+        guard book.decisions.book.longestCoverage <= horizons else {
+            throw ValidationError("\(file): an order covers lead time + review period = \(book.decisions.book.longestCoverage) periods; the forecasts reach \(horizons) (--horizons)")
+        }
+        return book.decisions
     }
 
     /// One row of the money report.
