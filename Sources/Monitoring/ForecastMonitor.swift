@@ -39,7 +39,7 @@ public final class ForecastMonitor: @unchecked Sendable {
     /// monitor's memory stops growing once every product has been seen.
     var products: ProductTable
     var scopes: [String: ScopeState] = [:]
-    /// The latest period any product closed (scopes are evaluated when a new one begins).
+    /// The latest period any product closed.
     public private(set) var latestPeriod: Int64 = .min
 
     /// Φ⁻¹(q_max) − Φ⁻¹(q_min): how many normal sds the outer quantiles span (2.563 for 0.1/0.9).
@@ -98,11 +98,7 @@ public final class ForecastMonitor: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var alerts: [DriftAlert] = []
-        if p > latestPeriod {
-            // A new period began: the scopes' periods before it are (nearly) complete; evaluate.
-            for key in scopes.keys.sorted() { alerts += evaluateScope(key, through: p - 1) }
-            latestPeriod = p
-        }
+        latestPeriod = max(latestPeriod, p)
         let q = config.quantiles
         let row = products.row(for: product, nominal: q)
         var state = products.scalars[row]
@@ -178,6 +174,16 @@ public final class ForecastMonitor: @unchecked Sendable {
         for j in into.hits.indices { into.hits[j] += b.hits[j]; into.below[j] += b.below[j]; into.loss[j] += b.loss[j] }
         scope.buckets[p] = into
         scopes[key] = scope
+    }
+
+    /// Every product that will be scored for periods up to `p` has been: the scopes (fleet,
+    /// categories) run their detectors over them. The caller says when — the pipeline once every
+    /// partition has closed `p` — so scope alerts depend on the periods, not on the order in which
+    /// partitions happened to be read.
+    public func closeScopes(through p: Int64) -> [DriftAlert] {
+        lock.lock()
+        defer { lock.unlock() }
+        return scopes.keys.sorted().flatMap { evaluateScope($0, through: p) }
     }
 
     /// Runs a scope's detectors over its periods up to `through`, then drops buckets older than

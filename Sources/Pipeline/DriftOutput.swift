@@ -29,8 +29,31 @@ extension StreamProcessor {
         guard let monitor, let y = window.recent(.units, count: 1).last else { return }
         let recent = window.recent(.units, count: 28)
         let scale = 1 + Double(recent.reduce(0, +)) / Double(max(recent.count, 1))
-        for alert in monitor.observe(product: window.product, category: window.category, period: window.lastClosed,
-                                     actual: Double(y), scale: scale, forecast: forecast) {
+        try emit(monitor.observe(product: window.product, category: window.category, period: window.lastClosed,
+                                 actual: Double(y), scale: scale, forecast: forecast))
+    }
+
+    /// Runs the fleet and category detectors over the periods every partition here has closed. A
+    /// partition that has closed nothing yet holds them back, unless it holds nothing at all and
+    /// every input of it is caught up (an empty partition).
+    func closeScopes() throws {
+        pendingScopeClose = false
+        guard let monitor else { return }
+        var through = Int64.max
+        for state in partitions.values {
+            if let closed = state.windows.closedThrough {
+                through = min(through, closed)
+            } else if !(state.windows.products.isEmpty && state.windows.inputs.values.allSatisfy(\.idle)) {
+                return
+            }
+        }
+        guard through != .max, through > scopesClosedThrough else { return }
+        scopesClosedThrough = through
+        try emit(monitor.closeScopes(through: through))
+    }
+
+    private func emit(_ alerts: [DriftAlert]) throws {
+        for alert in alerts {
             try sink.drift(alert, json: alert.json(period: config.windows.period))
             PipelineMetrics.driftAlerts(scope: alert.scope, status: alert.status.rawValue).increment()
         }

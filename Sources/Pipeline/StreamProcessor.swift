@@ -38,6 +38,11 @@ public final class StreamProcessor {
     public internal(set) var stats = Stats()
     /// Scores forecasts as actuals arrive and raises drift alerts (nil: monitoring off).
     public let monitor: ForecastMonitor?
+    /// The scopes' detectors have run through this period (DriftOutput.closeScopes).
+    var scopesClosedThrough: Int64 = .min
+    /// A partition closed periods: the scopes may have periods to close too (done by the caller
+    /// of closePeriods, outside the partition's inout access).
+    var pendingScopeClose = false
     /// Turns each forecast into an order recommendation (nil: decisions off).
     let recommender: Recommender?
     /// Products refreshed early in their partition's open period.
@@ -133,6 +138,7 @@ public final class StreamProcessor {
         stats.accepted += 1
         eventsIn[Int(event.kind.rawValue)].increment()
         try closePeriods(&partitions[p]!)
+        if pendingScopeClose { try closeScopes() }
         if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: p) }
     }
 
@@ -146,6 +152,7 @@ public final class StreamProcessor {
             state.forgetClosedEarlyRefreshes()
             publishMonitorGauges()
         }
+        defer { pendingScopeClose = true }
         while true {
             var closed: [(slot: Int, window: ProductWindow)] = []
             guard state.windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
@@ -214,6 +221,7 @@ public final class StreamProcessor {
         guard partitions[p] != nil else { return }
         partitions[p]!.windows.markIdle(input: input)
         try closePeriods(&partitions[p]!)
+        if pendingScopeClose { try closeScopes() }
     }
 
     /// Drops a partition's in-memory state (after it was checkpointed and revoked).

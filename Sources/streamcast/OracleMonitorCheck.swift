@@ -29,6 +29,7 @@ enum OracleMonitorCheck {
                 level[product] = (level[product] ?? y) * 0.9 + y * 0.1
                 scored += 1
             }
+            alerts += monitor.closeScopes(through: p)
         }
         let coverageAlerts = alerts.filter { $0.status == .alert && $0.metric.hasPrefix("coverage") }
         let productAlerts = alerts.filter { $0.status == .alert && $0.scope == "product" }

@@ -51,6 +51,7 @@ struct Uniform {
                 alerts += monitor.observe(product: "P\(i)", category: i % 2 == 0 ? "even" : "odd", period: p, actual: y, scale: 6,
                                           forecast: Array(repeating: row, count: 4))
             }
+            alerts += monitor.closeScopes(through: p)
             if p == 59 {
                 // Calibrated stretch: coverage near nominal, few false alarms, none fleet-wide.
                 let view = monitor.view()!
@@ -94,6 +95,7 @@ struct Uniform {
                     alerts += monitor.observe(product: "P\(i)", category: "c\(i % 3)", period: p, actual: y, scale: 1.3,
                                               forecast: Array(repeating: row, count: 4))
                 }
+                alerts += monitor.closeScopes(through: p)
             }
             return (monitor, alerts)
         }
