@@ -53,6 +53,8 @@ public final class CheckpointStore {
         public var partitions: [(partition: Int32, state: [UInt8])] = []
         public var products: [ProductRow] = []
         public var changelog: [Int32: ChangelogPosition] = [:]
+        /// Instance-level state by name (e.g. the drift monitor's fleet and categories).
+        public var instance: [String: String] = [:]
         public init() {}
 
         /// This batch with a newer one laid over it: the newer offsets, partition states and
@@ -67,6 +69,7 @@ public final class CheckpointStore {
             let newerProducts = Set(newer.products.map { "\($0.partition)\u{0}\($0.product)" })
             out.products = products.filter { !newerProducts.contains("\($0.partition)\u{0}\($0.product)") } + newer.products
             out.changelog = changelog.merging(newer.changelog) { $1 }
+            out.instance = instance.merging(newer.instance) { $1 }
             return out
         }
     }
@@ -156,7 +159,17 @@ public final class CheckpointStore {
                 try upsertProduct.run([.int(Int64(r.partition)), .text(r.product), .int(Int64(r.slot)), .blob(r.window), .blob(r.forecaster), .blob(r.monitor)])
             }
             for (p, c) in batch.changelog { try upsertChangelog.run([.int(Int64(p)), .int(c.seq), .int(c.end)]) }
+            for (key, value) in batch.instance.sorted(by: { $0.key < $1.key }) {
+                try db.prepare("INSERT INTO meta VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value").run([.text("instance." + key), .text(value)])
+            }
         }
+    }
+
+    /// Instance-level state stored by `commit` (nil: none).
+    public func instanceState(_ key: String) throws -> String? {
+        var value: String?
+        try db.prepare("SELECT value FROM meta WHERE key=?").run([.text("instance." + key)]) { value = $0.text(0) }
+        return value
     }
 
     /// Replaces everything stored for one partition (its products, bookkeeping, input offsets and

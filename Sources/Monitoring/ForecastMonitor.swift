@@ -40,7 +40,7 @@ public final class ForecastMonitor: @unchecked Sendable {
     var products: ProductTable
     var scopes: [String: ScopeState] = [:]
     /// The latest period any product closed.
-    public private(set) var latestPeriod: Int64 = .min
+    public internal(set) var latestPeriod: Int64 = .min
 
     /// Φ⁻¹(q_max) − Φ⁻¹(q_min): how many normal sds the outer quantiles span (2.563 for 0.1/0.9).
     let spreadUnits: Double
@@ -65,7 +65,7 @@ public final class ForecastMonitor: @unchecked Sendable {
 
     /// Sums over one period of a scope.
     /// `hits`: actuals at or below each quantile; `below`: strictly below (`CountCoverage`).
-    struct Bucket {
+    struct Bucket: Codable {
         var cells = 0.0, absY = 0.0, signed = 0.0, moves = 0.0, moveCells = 0.0
         var hits: [Double], below: [Double], loss: [Double]
         init(q: Int) {
@@ -83,7 +83,7 @@ public final class ForecastMonitor: @unchecked Sendable {
         }
     }
 
-    struct ScopeState {
+    struct ScopeState: Codable {
         var buckets: [Int64: Bucket] = [:]
         var ph: PageHinkley
         var alarmed: Set<String> = []

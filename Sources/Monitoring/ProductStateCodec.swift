@@ -1,3 +1,5 @@
+import Foundation
+
 /// A product's monitor state as bytes, checkpointed with its window, so a restart or a partition
 /// moving to another instance keeps the product's detector, coverage EWMAs, last forecast and
 /// history, and its alerts stay a function of the log.
@@ -82,6 +84,40 @@ extension ForecastMonitor {
 }
 
 /// Little-endian bytes (Monitoring depends on no other module).
+extension ForecastMonitor {
+    /// The fleet and category state (rolling buckets, detectors, open alerts) and the period the
+    /// scopes were evaluated through, for the checkpoint: instance-level, so it is stored with the
+    /// instance's checkpoint, not with any one partition.
+    public func scopeState(closedThrough: Int64) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let data = (try? encoder.encode(StoredScopes(scopes: scopes, closedThrough: closedThrough, latestPeriod: latestPeriod))) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Restores what `scopeState` stored; returns the period the scopes were evaluated through
+    /// (nil: nothing usable stored — the scopes start empty).
+    public func restoreScopes(_ text: String) -> Int64? {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let stored = try? decoder.decode(StoredScopes.self, from: Data(text.utf8)) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        scopes = stored.scopes
+        latestPeriod = max(latestPeriod, stored.latestPeriod)
+        return stored.closedThrough
+    }
+
+    struct StoredScopes: Codable {
+        var scopes: [String: ScopeState]
+        var closedThrough: Int64
+        var latestPeriod: Int64
+    }
+}
+
 struct StateWriter {
     private(set) var bytes: [UInt8] = []
     mutating func u8(_ v: UInt8) { bytes.append(v) }

@@ -52,6 +52,11 @@ extension StreamProcessor {
         try emit(monitor.closeScopes(through: through))
     }
 
+    /// The fleet and category state of the instance's last checkpoint (`checkpointBatch` stores it).
+    public func restoreScopes(_ stored: String) {
+        if let through = monitor?.restoreScopes(stored) { scopesClosedThrough = through }
+    }
+
     private func emit(_ alerts: [DriftAlert]) throws {
         for alert in alerts {
             try sink.drift(alert, json: alert.json(period: config.windows.period))

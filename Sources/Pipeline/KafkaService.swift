@@ -48,6 +48,8 @@ public final class KafkaService {
         self.producer = producer
         processor = try StreamProcessor(config: config, sink: KafkaSink(producer: producer, topics: config.topics), forecaster: forecaster)
         changelog = try config.topics.changelog.map { try ChangelogWriter(topic: $0, producer: producer) }
+        // The instance's fleet and category monitor state, as of its last checkpoint.
+        if let stored = try store.instanceState("monitor_scopes") { processor.restoreScopes(stored) }
         let layout = processor.forecaster.stateLayout
         if let old = try store.bind(forecasterState: layout) {
             logger.warning("forecaster state reset: the checkpoint's per-product states are of another layout; every product keeps its window and starts a fresh memory",

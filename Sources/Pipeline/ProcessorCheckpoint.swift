@@ -20,6 +20,7 @@ extension StreamProcessor {
                                             monitor: monitor?.productState(product.product) ?? []))
             }
         }
+        if let monitor { batch.instance["monitor_scopes"] = monitor.scopeState(closedThrough: scopesClosedThrough) }
         return batch
     }
 

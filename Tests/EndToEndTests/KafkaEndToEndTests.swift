@@ -253,12 +253,14 @@ import Windows
         let offlineRecommendations = Set(try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".recommendations.jsonl"), encoding: .utf8)
             .split(separator: "\n").map(String.init))
         #expect(offlineRecommendations.count == f.offline.count && recommendations == offlineRecommendations)
-        // The drift monitor's per-product state is checkpointed with the product, so its product
-        // alerts after three kills equal the uninterrupted offline run's (re-emitted ones are duplicates).
+        // The drift monitor's state is checkpointed (each product's with the product, the fleet's and
+        // categories' with the instance), so its alerts after three kills equal the uninterrupted
+        // offline run's in every scope (re-emitted ones are duplicates).
         let offlineDrift = Set(try String(contentsOf: URL(fileURLWithPath: f.dir.appendingPathComponent("offline.jsonl").path + ".drift.jsonl"), encoding: .utf8)
-            .split(separator: "\n").map(String.init).filter { $0.contains(#""scope":"product""#) })
-        let kafkaDrift = Set(try Harness.kcat(broker.bootstrap, topic: "forecast-drift").map(\.value).filter { $0.contains(#""scope":"product""#) })
-        #expect(!offlineDrift.isEmpty && kafkaDrift == offlineDrift, "\(kafkaDrift.count) vs \(offlineDrift.count) product drift alerts")
+            .split(separator: "\n").map(String.init))
+        let kafkaDrift = Set(try Harness.kcat(broker.bootstrap, topic: "forecast-drift").map(\.value))
+        #expect(offlineDrift.contains { $0.contains(#""scope":"product""#) } && offlineDrift.contains { $0.contains(#""scope":"global""#) })
+        #expect(kafkaDrift == offlineDrift, "\(kafkaDrift.subtracting(offlineDrift).count) alerts not offline, \(offlineDrift.subtracting(kafkaDrift).count) offline alerts missing")
 
         // Per-product totals in the checkpoint equal the log's accepted events (the lines the
         // offline run dead-lettered, e.g. late ones, are not counted).

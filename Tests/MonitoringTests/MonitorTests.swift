@@ -141,6 +141,35 @@ struct Uniform {
         #expect(whole.productState("P3") == restored.productState("P3"))
     }
 
+    /// The fleet and category state stored mid-stream and restored into a fresh monitor (a
+    /// restart from the checkpoint) goes on exactly as the monitor that never stopped: the same
+    /// scope alerts, the same fleet view.
+    @Test func scopeStateRestoredGoesOnExactly() {
+        func feed(_ monitor: ForecastMonitor, periods: Range<Int64>, _ u: inout Uniform) -> [DriftAlert] {
+            var alerts: [DriftAlert] = []
+            for p in periods {
+                for i in 0..<40 {
+                    let y = (i % 2 == 0 && p >= 30 ? 8 : 0) + 10 * u.next()
+                    alerts += monitor.observe(product: "P\(i)", category: "c\(i % 2)", period: p, actual: y, scale: 6,
+                                              forecast: Array(repeating: [1, 5, 9], count: 3))
+                }
+                alerts += monitor.closeScopes(through: p)
+            }
+            return alerts.filter { $0.scope != "product" }
+        }
+        let whole = ForecastMonitor(config: ForecastMonitor.Config())
+        var u1 = Uniform(state: 9)
+        _ = feed(whole, periods: 0..<25, &u1)
+        let restored = ForecastMonitor(config: ForecastMonitor.Config())
+        for i in 0..<40 { restored.restoreProduct("P\(i)", from: whole.productState("P\(i)")) }
+        #expect(restored.restoreScopes(whole.scopeState(closedThrough: 24)) == 24)
+        #expect(restored.restoreScopes("not json") == nil)
+        var u2 = u1
+        let expected = feed(whole, periods: 25..<60, &u1), got = feed(restored, periods: 25..<60, &u2)
+        #expect(!expected.isEmpty && got.map { "\($0.key) \($0.metric) \($0.period) \($0.status)" } == expected.map { "\($0.key) \($0.metric) \($0.period) \($0.status)" })
+        #expect(whole.view()?.windowCoverage == restored.view()?.windowCoverage && whole.view()?.wql == restored.view()?.wql)
+    }
+
     /// The product view reads the flat per-product table: the history ring keeps the newest
     /// `productHistory` periods in order with the one-step quantiles each was scored against, and
     /// a longer forecast (a model with more horizons) widens the table without touching others.
