@@ -122,14 +122,7 @@ public final class StreamProcessor {
         case .failure(let bad): return try reject(bad, record: record, value: value)
         case .success(let e): event = e
         }
-        if event.kind == .costs {
-            do { try PolicyBook.check(event.policy) } catch {
-                return try reject(BadEvent(.badCosts, error.description), record: record, value: value)
-            }
-            if let cover = recommender?.book.policy(product: event.product, category: event.category, own: event.policy).coverage, cover > config.horizons {
-                return try reject(BadEvent(.badCosts, "lead time + review period = \(cover) periods, beyond the forecast's \(config.horizons)"), record: record, value: value)
-            }
-        }
+        if event.kind == .costs, let bad = costsProblem(event) { return try reject(bad, record: record, value: value) }
         let p = record.partition
         if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
         if let bad = partitions[p]!.windows.ingest(event, input: input) {
@@ -175,6 +168,15 @@ public final class StreamProcessor {
                 }
             }
         }
+    }
+
+    /// Why a costs event cannot apply (nil: it can): a key that does not take its value, or a
+    /// cover (lead time + review period) beyond the horizons.
+    func costsProblem(_ event: Event) -> BadEvent? {
+        do { try PolicyBook.check(event.policy) } catch { return BadEvent(.badCosts, error.description) }
+        guard let cover = recommender?.book.policy(product: event.product, category: event.category, own: event.policy).coverage,
+              cover > config.horizons else { return nil }
+        return BadEvent(.badCosts, "lead time + review period = \(cover) periods, beyond the forecast's \(config.horizons)")
     }
 
     /// Emits the order recommendation for a forecast (when decisions are on).
