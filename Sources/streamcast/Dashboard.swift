@@ -3,9 +3,12 @@ import Hummingbird
 import Monitoring
 import Synchronization
 
-/// The service's monitor, for the HTTP thread (set once the pipeline exists).
+/// The service's monitor, for the HTTP thread (set once the pipeline exists), and the period its
+/// indices count (the page turns them into dates).
 final class MonitorHandle: Sendable {
     private let value = Mutex<ForecastMonitor?>(nil)
+    let period: String
+    init(period: String = "day") { self.period = period }
     var monitor: ForecastMonitor? {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
@@ -21,6 +24,7 @@ enum Dashboard {
             return json(view)
         }
         router.get("/api/scopes") { _, _ -> Response in json(handle.monitor?.scopeKeys ?? []) }
+        router.get("/api/meta") { _, _ -> Response in json(["period": handle.period]) }
         router.get("/api/top") { request, _ -> Response in
             let n = request.uri.queryParameters.get("n").flatMap { Int($0) } ?? 20
             return json(handle.monitor?.topDrifting(min(max(n, 1), 1000)) ?? [])

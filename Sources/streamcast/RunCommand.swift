@@ -46,7 +46,7 @@ struct RunCommand: AsyncParsableCommand {
 /// SIGTERM (a graceful stop: final checkpoint, leave the group) or until either fails. A failure of
 /// one stops the other, and the error leaves here, so the process exits non-zero.
 func serve(_ service: ForecastService, http: String, logger: Logger) async throws {
-    let handle = MonitorHandle()
+    let handle = MonitorHandle(period: service.service.config.windows.period.rawValue)
     handle.monitor = service.service.monitor
     let web = try MetricsEndpoint.application(address: http, monitor: handle, whatIf: service.service.whatIf)
     let group = ServiceGroup(configuration: .init(services: [.init(service: service), .init(service: web)], logger: logger))

@@ -128,7 +128,8 @@ import Windows
                                                                 "--dump-dom", "http://\(http)/"], timeout: 90)
         #expect(browserStatus == 0 && dom.contains("scored forecasts") && dom.contains("<td>P90</td>") && dom.contains("bias (EWMA)")
                     && dom.contains("<circle") && dom.contains("<polygon") && dom.contains("order up to ")
-                    && dom.contains("expected revenue (max"),
+                    && dom.contains("expected revenue (max") && dom.contains("units per day") && dom.contains(">2024-")
+                    && dom.contains("<svg id=\"reliability\"") && dom.contains("nominal</text>"),
                 "chromium DOM: \(dom.prefix(600))")
         let (monitorStatus, monitorOut) = try Harness.streamcast(["monitor", "--http", http, "--top", "3"])
         #expect(monitorStatus == 0 && monitorOut.contains("calibration: P10"), "\(monitorOut)")
