@@ -89,6 +89,8 @@ public final class ForecastMonitor: @unchecked Sendable {
         var alarmed: Set<String> = []
         var calm: [String: Int] = [:]
         var evaluatedThrough: Int64 = .min
+        /// The alert that opened each alarmed metric (what, how far off, since when).
+        var open: [String: DriftAlert] = [:]
     }
 
     /// Product `product` (of `category`) closed period `p` with actual `y`; `scale` is its typical
@@ -230,6 +232,7 @@ public final class ForecastMonitor: @unchecked Sendable {
             }
             scope.evaluatedThrough = p
         }
+        for a in alerts { scope.open[a.metric] = a.status == .alert ? a : nil }
         scope.buckets = scope.buckets.filter { $0.key > last - Int64(config.window) }
         scopes[key] = scope
         return alerts

@@ -64,6 +64,19 @@ extension ForecastMonitor {
             cells: cells, activeAlerts: s.alarmed.sorted())
     }
 
+    /// Every open alert: the fleet's and categories' as raised (value, expected, period), then up
+    /// to `products` drifting products (their bias now; their alert's period is on the topic).
+    public func openAlerts(products n: Int = 50) -> [DriftAlert] {
+        let drifting = topDrifting(n).filter(\.alarmed)
+        lock.lock()
+        defer { lock.unlock() }
+        let scoped = scopes.keys.sorted().flatMap { key in scopes[key]!.open.values.sorted { $0.metric < $1.metric } }
+        return scoped + drifting.map {
+            DriftAlert(scope: "product", key: $0.product, metric: "bias", value: $0.bias, expected: 0, detector: "page_hinkley",
+                       period: products.scalars[products.row(of: $0.product)!].fct, status: .alert)
+        }
+    }
+
     /// Scopes that have data: "global" and "category:…".
     public var scopeKeys: [String] {
         lock.lock()

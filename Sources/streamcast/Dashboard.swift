@@ -25,6 +25,7 @@ enum Dashboard {
         }
         router.get("/api/scopes") { _, _ -> Response in json(handle.monitor?.scopeKeys ?? []) }
         router.get("/api/meta") { _, _ -> Response in json(["period": handle.period]) }
+        router.get("/api/alerts") { _, _ -> Response in json(handle.monitor?.openAlerts() ?? []) }
         router.get("/api/top") { request, _ -> Response in
             let n = request.uri.queryParameters.get("n").flatMap { Int($0) } ?? 20
             return json(handle.monitor?.topDrifting(min(max(n, 1), 1000)) ?? [])

@@ -97,6 +97,10 @@ import Windows
         let (_, fleet) = try Harness.run("curl", ["-s", "http://\(http)/api/fleet"], timeout: 10)
         let view = try JSONSerialization.jsonObject(with: Data(fleet.utf8)) as? [String: Any]
         #expect((view?["windowCoverage"] as? [Double])?.count == 3 && (view?["cells"] as? Double ?? 0) > 100, "\(fleet.prefix(300))")
+        // Open alerts name what, the value against the expected one, and since when.
+        let (_, openJSON) = try Harness.run("curl", ["-s", "http://\(http)/api/alerts"], timeout: 10)
+        let open = try #require(try JSONSerialization.jsonObject(with: Data(openJSON.utf8)) as? [[String: Any]], "\(openJSON.prefix(300))")
+        #expect(open.allSatisfy { $0["metric"] is String && $0["value"] is Double && $0["expected"] is Double && $0["status"] as? String == "alert" })
         let (_, top) = try Harness.run("curl", ["-s", "http://\(http)/api/top?n=5"], timeout: 10)
         #expect((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [Any])?.count == 5)
         let first = try #require((try JSONSerialization.jsonObject(with: Data(top.utf8)) as? [[String: Any]])?.first?["product"] as? String)
