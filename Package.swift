@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Forecasting", dependencies: ["Windows", "NeuralNet"]),
         .target(name: "Checkpoint", dependencies: ["CSQLite"]),
         .target(name: "Monitoring"),
-        .target(name: "Decisions"),
+        .target(name: "Decisions", dependencies: ["Events"]),
         .target(name: "Simulation", dependencies: ["Events", "Windows"]),
         .target(name: "Datasets", dependencies: ["Events", "Pipeline", "CZlib"]),
         .target(name: "Pipeline", dependencies: [

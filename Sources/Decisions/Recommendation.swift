@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// What to stock for one product after one forecast: the order-up-to level at the policy's
@@ -20,10 +21,10 @@ public struct Recommendation: Sendable, Equatable {
     public var inventoryPosition: Double?
     public var order: Int? { inventoryPosition.map { max(0, orderUpTo - Int($0.rounded(.up))) } }
 
-    /// The message value (schema 1); `time` formats epoch ms as RFC 3339.
-    public func jsonBytes(time: (Int64) -> String) -> [UInt8] {
-        var s = #"{"schema":1,"product":"# + Self.quote(product) + #","period":""# + period + #"","fct":""# + time(fct) + "\""
-        s += #","model":"# + Self.quote(model)
+    /// The message value (schema 1).
+    public var jsonBytes: [UInt8] {
+        var s = #"{"schema":1,"product":"# + EventEncoder.quote(product) + #","period":""# + period + #"","fct":""# + Timestamp.format(fct) + "\""
+        s += #","model":"# + EventEncoder.quote(model)
         s += #","policy":{"lead_time":\#(policy.leadTime),"review_period":\#(policy.reviewPeriod),"shortage":""# + policy.shortage.rawValue + "\""
         s += #","price":\#(Self.number(costs.price)),"unit_cost":\#(Self.number(costs.unitCost)),"holding_cost":\#(Self.number(costs.holding))"#
         s += #","shortage_cost":\#(Self.number(costs.shortage)),"critical_ratio":\#(Self.number(costs.criticalRatio))}"#
@@ -42,19 +43,6 @@ public struct Recommendation: Sendable, Equatable {
         guard v.isFinite else { return "0" }
         if v == v.rounded(), v.magnitude < 1e15 { return String(Int64(v)) }
         return String(format: "%.6g", v)
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -226,10 +226,7 @@ struct Fields {
         case 9 where Self.equal(name, "effective"): effective = field()
         case 7 where Self.equal(name, "on_hand"): onHand = field()
         case 8 where Self.equal(name, "on_order"): onOrder = field()
-        default: break
-        }
         // A costs event's policy keys (and `price`, read above); in other kinds they are unknown fields.
-        switch name.count {
         case 9 where Self.equal(name, "lead_time"), 9 where Self.equal(name, "unit_cost"),
              10 where Self.equal(name, "cost_share"), 8 where Self.equal(name, "shortage"), 12 where Self.equal(name, "holding_cost"),
              12 where Self.equal(name, "holding_rate"), 13 where Self.equal(name, "review_period"), 14 where Self.equal(name, "backorder_cost"):

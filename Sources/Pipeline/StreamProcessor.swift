@@ -45,6 +45,8 @@ public final class StreamProcessor {
     var pendingScopeClose = false
     /// Turns each forecast into an order recommendation (nil: decisions off).
     let recommender: Recommender?
+    /// By kind: no topic of its own (inventory or costs while their topic is unset, per-kind topics).
+    private let withoutTopic: [Bool]
     /// Products refreshed early in their partition's open period.
     public var earlyRefreshesPending: Int { partitions.values.reduce(0) { $0 + $1.earlyRefreshed.count } }
 
@@ -75,6 +77,7 @@ public final class StreamProcessor {
         }
         eventsIn = EventKind.allCases.map { PipelineMetrics.events(kind: $0.wireName) }
         recommender = config.decisions?.recommender(period: config.windows.period)
+        withoutTopic = EventKind.allCases.map { k in config.topics.kind(of: config.topics.topic(for: k)).map { $0 != k } ?? false }
     }
 
     /// Switches the model between two records (hot reload). The per-product state carries over:
@@ -104,9 +107,9 @@ public final class StreamProcessor {
         var decoded = decoder.decode(line)
         let route = route(decoded)
         let input = route?.input ?? "replay"
-        // As the Kafka path decodes it on that topic: a kind with no topic of its own (inventory
-        // while topics.inventory is unset) lands on another kind's topic and is refused there.
-        if case .success(let e) = decoded, let expected = config.topics.kind(of: input), expected != e.kind {
+        // As the Kafka path decodes it on that topic: a kind with no topic of its own lands on
+        // another kind's topic and is refused there.
+        if case .success(let e) = decoded, withoutTopic[Int(e.kind.rawValue)], let expected = config.topics.kind(of: input) {
             decoded = .failure(BadEvent(.typeMismatch, "\(e.kind.wireName) event on the \(expected.wireName) topic"))
         }
         let record = SourceRecord(topic: input, partition: route?.partition ?? 0, offset: lineNumber, key: nil)
@@ -182,7 +185,7 @@ public final class StreamProcessor {
     /// Emits the order recommendation for a forecast (when decisions are on).
     func recommend(_ window: ProductWindow, _ forecast: ForecastMessage) throws {
         guard let r = recommendation(for: window, forecast) else { return }
-        try sink.recommend(r, json: r.jsonBytes(time: Timestamp.format))
+        try sink.recommend(r, json: r.jsonBytes)
         stats.recommendations += 1
         recommendationsOut.increment()
     }

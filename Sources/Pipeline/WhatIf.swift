@@ -44,7 +44,7 @@ public struct WhatIfAnswer: Sendable {
             }
             out += #""expected_units":"# + Recommendation.number(s.expectedUnits) + #","expected_revenue":"# + Recommendation.number(s.expectedRevenue) + ","
             out += #""forecast":"# + s.forecast.json
-            if let r = s.recommendation { out += #","recommendation":"# + String(decoding: r.jsonBytes(time: Timestamp.format), as: UTF8.self) }
+            if let r = s.recommendation { out += #","recommendation":"# + String(decoding: r.jsonBytes, as: UTF8.self) }
             return out + "}"
         }
         return #"{"product":"# + EventEncoder.quote(current.forecast.product) + #","price":"# + Recommendation.number(price) + #","current":"# + scenario(current)

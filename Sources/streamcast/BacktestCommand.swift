@@ -69,15 +69,16 @@ struct BacktestCommand: ParsableCommand {
             }
         }
         writer?.close()
-        if let truth {
-            let oracle = try oracleReport(truth: truth, config: config, actuals: actuals, fcts: origins)
-            if !json { say(try OracleMonitorCheck.run(truth: truth, config: config, actuals: actuals)) }
+        let truthFile = try truth.map { try TruthFile(path: $0, config: config) }
+        if let truthFile {
+            let oracle = oracleReport(truth: truthFile, config: config, actuals: actuals, fcts: origins)
+            if !json { say(OracleMonitorCheck.run(truth: truthFile, config: config, actuals: actuals)) }
             reports.append(oracle)
             for i in reports.indices.dropLast() {
                 reports[i].oracleRatio = reports[i].meanWeightedQuantileLoss / oracle.meanWeightedQuantileLoss
             }
         }
-        let money = try costs.map { _ in try costReport(plans, actuals: actuals, fcts: origins, config: config) }
+        let money = costs.map { _ in costReport(plans, truth: truthFile, actuals: actuals, fcts: origins, config: config) }
         if json {
             let encoder = reportEncoder()
             if let money {
@@ -131,17 +132,16 @@ struct BacktestCommand: ParsableCommand {
 
     /// Plays every forecaster's plans (and, with --truth, the oracle's) on the products every
     /// forecaster has a plan for.
-    func costReport(_ plans: [(model: String, plans: [String: CostBacktest.Plan])], actuals: [String: [Int64: Double]],
-                    fcts origins: [Int64], config: PipelineConfig) throws -> [CostRow] {
+    func costReport(_ plans: [(model: String, plans: [String: CostBacktest.Plan])], truth: TruthFile?, actuals: [String: [Int64: Double]],
+                    fcts origins: [Int64], config: PipelineConfig) -> [CostRow] {
         guard var common = plans.first.map({ Set($0.plans.keys) }) else { return [] }
         for p in plans.dropFirst() { common.formIntersection(p.plans.keys) }
         var all = plans
         if let truth, let first = plans.first {
-            let distributions = try readTruthDistributions(truth, period: config.windows.period)
-            let oracle = CostBacktest.oraclePlans(like: first.plans.filter { common.contains($0.key) }, fcts: origins, truth: distributions)
+            let oracle = CostBacktest.oraclePlans(like: first.plans.filter { common.contains($0.key) }, fcts: origins, truth: truth.distributions)
             common.formIntersection(oracle.keys)
             let quantiles = CostBacktest.quantilePlans(like: oracle, fcts: origins, levels: config.quantiles,
-                                                       truth: try readTruth(truth, config: config), correlation: config.decisions?.correlation ?? 0)
+                                                       truth: truth.quantiles, correlation: config.decisions?.correlation ?? 0)
             all.append(("oracle quantiles, read as forecasts", quantiles))
             all.append(("oracle (true distribution)", oracle))
         }
@@ -157,50 +157,11 @@ struct BacktestCommand: ParsableCommand {
     }
 }
 
-/// The simulator's true demand distribution per product and period (the truth file's mean and
-/// negative-binomial shape).
-func readTruthDistributions(_ truth: String, period: Period) throws -> [String: [Int64: (mean: Double, shape: Double)]] {
-    var header: [String]?
-    var out: [String: [Int64: (mean: Double, shape: Double)]] = [:]
-    try ReplayReader(path: truth).forEachLine { raw, _ in
-        let fields = String(decoding: raw, as: UTF8.self).split(separator: ",").map(String.init)
-        guard let h = header else { header = fields; return }
-        guard fields.count == h.count, let start = Timestamp.parse(fields[1]),
-              let m = h.firstIndex(of: "mean"), let s = h.firstIndex(of: "shape"),
-              let mean = Double(fields[m]), let shape = Double(fields[s]) else { return }
-        out[fields[0], default: [:]][period.index(of: start)] = (mean, shape)
-    }
-    return out
-}
-
-/// The simulator's true quantiles (BASE.truth.csv.gz): product → period index → one value per
-/// configured quantile.
-func readTruth(_ truth: String, config: PipelineConfig) throws -> [String: [Int64: [Float]]] {
-    let period = config.windows.period
-    var header: [String]?
-    var quantilesByPeriod: [String: [Int64: [Float]]] = [:]
-    try ReplayReader(path: truth).forEachLine { raw, _ in
-        let fields = String(decoding: raw, as: UTF8.self).split(separator: ",").map(String.init)
-        guard let h = header else { header = fields; return }
-        guard fields.count == h.count, let start = Timestamp.parse(fields[1]) else { return }
-        let values = config.quantiles.map { q -> Float in
-            guard let column = h.firstIndex(of: "q\(q)") else { return .nan }
-            return Float(fields[column]) ?? 0
-        }
-        quantilesByPeriod[fields[0], default: [:]][period.index(of: start)] = values
-    }
-    if let q = config.quantiles.first(where: { q in quantilesByPeriod.values.first?.values.first.map { $0[config.quantiles.firstIndex(of: q)!].isNaN } ?? false }) {
-        throw ValidationError("\(truth) has no q\(q) column: the oracle is scored on the truth's quantiles (simulate writes 0.1, 0.5, 0.9); leave --truth out or use those quantiles")
-    }
-    return quantilesByPeriod
-}
-
 /// The oracle: at every FCT it forecasts each target period with the simulator's true quantiles.
-func oracleReport(truth: String, config: PipelineConfig, actuals: [String: [Int64: Double]], fcts: [Int64]) throws -> AccuracyReport {
-    let quantilesByPeriod = try readTruth(truth, config: config)
+func oracleReport(truth: TruthFile, config: PipelineConfig, actuals: [String: [Int64: Double]], fcts: [Int64]) -> AccuracyReport {
     var evaluator = AccuracyEvaluator(quantiles: config.quantiles, horizons: config.horizons, season: config.windows.period.season)
     evaluator.actuals = actuals
-    for (product, byPeriod) in quantilesByPeriod {
+    for (product, byPeriod) in truth.quantiles {
         for t in fcts.flatMap({ [$0 - 1, $0] }) {
             evaluator.forecasts[product, default: [:]][t] = (1...config.horizons).map { byPeriod[t + Int64($0)] ?? config.quantiles.map { _ in 0 } }
         }

@@ -8,8 +8,8 @@ import Pipeline
 /// on this alarms on correct forecasts; `backtest --truth` prints what it raised and the fleet's
 /// coverage.
 enum OracleMonitorCheck {
-    static func run(truth: String, config: PipelineConfig, actuals: [String: [Int64: Double]]) throws -> String {
-        let quantiles = try readTruth(truth, config: config)
+    static func run(truth: TruthFile, config: PipelineConfig, actuals: [String: [Int64: Double]]) -> String {
+        let quantiles = truth.quantiles
         var monitorConfig = config.monitoring ?? ForecastMonitor.Config()
         monitorConfig.quantiles = config.quantiles
         let monitor = ForecastMonitor(config: monitorConfig)

@@ -44,7 +44,7 @@ import Testing
         #expect(byDay[9]?.inventoryPosition == 1)
         let r = try #require(byDay[9])
         #expect(r.order == r.orderUpTo - 1 && r.costs.price == 10 && abs(r.costs.unitCost - 7) < 1e-9)
-        let json = String(decoding: r.jsonBytes(time: Timestamp.format), as: UTF8.self)
+        let json = String(decoding: r.jsonBytes, as: UTF8.self)
         #expect(json.contains(#""inventory_position":1,"order":\#(r.orderUpTo - 1)}"#), "\(json)")
         // A snapshot for a closed period is late.
         try StreamProcessorTests.feed(p, [Self.stock("A", 5, onHand: 3)], from: 100)
