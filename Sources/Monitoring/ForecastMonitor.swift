@@ -74,6 +74,12 @@ public final class ForecastMonitor: @unchecked Sendable {
             loss = hits
         }
 
+        mutating func add(_ b: Bucket) {
+            cells += b.cells; absY += b.absY; signed += b.signed
+            moves += b.moves; moveCells += b.moveCells
+            for j in hits.indices { hits[j] += b.hits[j]; below[j] += b.below[j]; loss[j] += b.loss[j] }
+        }
+
         /// Coverage of quantile j over these buckets, ties counted as `CountCoverage` says.
         static func coverage<S: Sequence>(_ buckets: S, _ j: Int, level: Double) -> Double where S.Element == Bucket {
             var cells = 0.0, hits = 0.0, below = 0.0
@@ -169,13 +175,9 @@ public final class ForecastMonitor: @unchecked Sendable {
         // A partition far behind the others (catching up on history) adds nothing to the rolling
         // window, which is about the newest periods.
         guard p > latestPeriod - Int64(config.window) else { return }
-        var scope = scopes[key] ?? ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda))
-        var into = scope.buckets[p] ?? Bucket(q: config.quantiles.count)
-        into.cells += b.cells; into.absY += b.absY; into.signed += b.signed
-        into.moves += b.moves; into.moveCells += b.moveCells
-        for j in into.hits.indices { into.hits[j] += b.hits[j]; into.below[j] += b.below[j]; into.loss[j] += b.loss[j] }
-        scope.buckets[p] = into
-        scopes[key] = scope
+        if scopes[key] == nil { scopes[key] = ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda)) }
+        // In place: copying the scope or its bucket out and back would copy their storage per call.
+        scopes[key]!.buckets[p, default: Bucket(q: config.quantiles.count)].add(b)
     }
 
     /// Every product that will be scored for periods up to `p` has been: the scopes (fleet,
