@@ -28,8 +28,6 @@ public struct InventorySimulation: Sendable {
             s.periodsWithoutShortage += b.periodsWithoutShortage
             return s
         }
-
-        enum CodingKeys: String, CodingKey { case holdingCost, shortageCost, demand, served, periods, periodsWithoutShortage }
     }
 
     /// One product: `orderUpTo[i]` is the level set at review `reviews[i]` (period indices, every

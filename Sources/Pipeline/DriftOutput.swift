@@ -37,7 +37,6 @@ extension StreamProcessor {
     /// partition that has closed nothing yet holds them back, unless it holds nothing at all and
     /// every input of it is caught up (an empty partition).
     func closeScopes() throws {
-        pendingScopeClose = false
         guard let monitor else { return }
         var through = Int64.max
         for state in partitions.values {

@@ -40,9 +40,6 @@ public final class StreamProcessor {
     public let monitor: ForecastMonitor?
     /// The scopes' detectors have run through this period (DriftOutput.closeScopes).
     var scopesClosedThrough: Int64 = .min
-    /// A partition closed periods: the scopes may have periods to close too (done by the caller
-    /// of closePeriods, outside the partition's inout access).
-    var pendingScopeClose = false
     /// Turns each forecast into an order recommendation (nil: decisions off).
     let recommender: Recommender?
     /// By kind: no topic of its own (inventory or costs while their topic is unset, per-kind topics).
@@ -133,22 +130,21 @@ public final class StreamProcessor {
         }
         stats.accepted += 1
         eventsIn[Int(event.kind.rawValue)].increment()
-        try closePeriods(&partitions[p]!)
-        if pendingScopeClose { try closeScopes() }
+        if try closePeriods(&partitions[p]!) { try closeScopes() }
         if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: p) }
     }
 
     /// Closes every period the watermark allows and refreshes the closed products' forecasts in
     /// batches (one forward pass per batch for the neural model). Batches are formed in product-id
     /// order, which is the same in every run whatever order the products were first seen in, so
-    /// batched numerics cannot make a replay differ from a live run.
-    func closePeriods(_ state: inout PartitionState) throws {
-        guard let limit = state.windows.closable, limit > (state.windows.closedThrough ?? .min) else { return }
+    /// batched numerics cannot make a replay differ from a live run. True when periods closed (the
+    /// caller then lets the fleet and categories evaluate: `closeScopes`, outside this inout access).
+    func closePeriods(_ state: inout PartitionState) throws -> Bool {
+        guard let limit = state.windows.closable, limit > (state.windows.closedThrough ?? .min) else { return false }
         defer {
             state.forgetClosedEarlyRefreshes()
             publishMonitorGauges()
         }
-        defer { pendingScopeClose = true }
         while true {
             var closed: [(slot: Int, window: ProductWindow)] = []
             guard state.windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
@@ -171,6 +167,7 @@ public final class StreamProcessor {
                 }
             }
         }
+        return true
     }
 
     /// Why a costs event cannot apply (nil: it can): a key that does not take its value, or a
@@ -225,8 +222,7 @@ public final class StreamProcessor {
     public func inputCaughtUp(_ input: String, partition p: Int32) throws {
         guard partitions[p] != nil else { return }
         partitions[p]!.windows.markIdle(input: input)
-        try closePeriods(&partitions[p]!)
-        if pendingScopeClose { try closeScopes() }
+        if try closePeriods(&partitions[p]!) { try closeScopes() }
     }
 
     /// Drops a partition's in-memory state (after it was checkpointed and revoked).
