@@ -10,10 +10,19 @@ public struct PricePlan: Sendable, Equatable {
     public var price: Double
     public var from: Int64?
     public var to: Int64?
+    /// `price` is a factor of the product's current price (a price curve), resolved against the
+    /// same state the forecasts come from.
+    public var relative = false
     public init(price: Double, from: Int64? = nil, to: Int64? = nil) {
         self.price = price
         self.from = from
         self.to = to
+    }
+
+    public static func factor(_ f: Double, from: Int64? = nil, to: Int64? = nil) -> PricePlan {
+        var plan = PricePlan(price: f, from: from, to: to)
+        plan.relative = true
+        return plan
     }
 }
 
@@ -61,6 +70,13 @@ extension StreamProcessor {
               let window = state.windows.product(product), window.filled > 0 else { return nil }
         let period = config.windows.period
         let next = period.start(of: window.lastClosed + 1)
+        // The price the schedule has for the first target period (0: never priced).
+        let price = Double(window.price(from: next, to: period.start(of: window.lastClosed + 2), asOf: next).price)
+        // Relative plans of a product without a price have nothing to scale: left out.
+        let plans = plans.compactMap { plan -> PricePlan? in
+            guard plan.relative else { return plan }
+            return price > 0 ? PricePlan(price: plan.price * price, from: plan.from, to: plan.to) : nil
+        }
         let windows = [window] + plans.map { window.withPlannedPrice($0.price, from: $0.from ?? next, to: $0.to, calendar: period) }
         var states = windows.map { _ in state.forecasterState(slot: slot) }  // copies: the product's own is untouched
         let values = forecaster.forecastBatch(windows, horizons: config.horizons, quantiles: config.quantiles, states: &states)
@@ -77,8 +93,6 @@ extension StreamProcessor {
             return .init(plan: i == 0 ? nil : plans[i - 1], forecast: message, recommendation: recommendation(for: w, message),
                          expectedUnits: units, expectedRevenue: revenue)
         }
-        let first = scenarios[0].forecast.targets[0].start
-        let price = Double(window.price(from: first, to: period.start(of: period.index(of: first) + 1), asOf: first).price)
         return WhatIfAnswer(current: scenarios[0], price: price, planned: Array(scenarios.dropFirst()))
     }
 }

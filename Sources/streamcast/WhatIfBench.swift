@@ -22,7 +22,7 @@ struct WhatIfBench: ParsableCommand {
         var one: [Double] = [], curve: [Double] = []
         for id in ids {
             guard let now = processor.whatIf(product: id, plans: []), now.price > 0 else { continue }
-            one.append(time { _ = processor.whatIf(product: id, plans: [PricePlan(price: now.price * 0.85)]) })
+            one.append(time { _ = processor.whatIf(product: id, plans: [PricePlan.factor(0.85)]) })
             let plans = (0..<steps).map { PricePlan(price: now.price * (0.7 + 0.6 * Double($0) / Double(max(steps - 1, 1)))) }
             curve.append(time { _ = processor.whatIf(product: id, plans: plans) })
         }

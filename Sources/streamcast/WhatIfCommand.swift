@@ -41,21 +41,20 @@ struct WhatIfCommand: ParsableCommand {
         let pipeline = processor.config
         if let truth { return try response(processor, truth: truth, period: pipeline.windows.period) }
         let product = product!
-        guard let now = processor.whatIf(product: product, plans: []) else {
-            throw ValidationError("product \(product) has no closed period in \(replay)")
-        }
+        let unknown = ValidationError("product \(product) has no closed period in \(replay)")
         guard let curve else {
-            say(processor.whatIf(product: product, plans: price.map { PricePlan(price: $0, from: window.from, to: window.to) })!.json)
+            guard let a = processor.whatIf(product: product, plans: price.map { PricePlan(price: $0, from: window.from, to: window.to) }) else { throw unknown }
+            say(a.json)
             return
         }
         let parts = curve.split(separator: ":").compactMap { Double($0) }
         guard parts.count == 3, parts[0] > 0, parts[1] > parts[0], let steps = Int(exactly: parts[2]), (2...101).contains(steps) else {
             throw ValidationError("--curve takes LOW:HIGH:STEPS, 0 < LOW < HIGH, STEPS in 2...101, e.g. 0.7:1.3:13")
         }
-        guard now.price > 0 else { throw ValidationError("product \(product) has no price") }
         let factors = (0..<steps).map { parts[0] + (parts[1] - parts[0]) * Double($0) / Double(steps - 1) }
-        let a = processor.whatIf(product: product, plans: factors.map { PricePlan(price: now.price * $0, from: window.from, to: window.to) })!
-        say(String(format: "%@ at %g now: expected units and revenue over %d horizons", product, now.price, pipeline.horizons))
+        guard let a = processor.whatIf(product: product, plans: factors.map { PricePlan.factor($0, from: window.from, to: window.to) }) else { throw unknown }
+        guard a.price > 0 else { throw ValidationError("product \(product) has no price") }
+        say(String(format: "%@ at %g now: expected units and revenue over %d horizons", product, a.price, pipeline.horizons))
         for s in a.planned {
             say(String(format: "price %10.4g  units %10.4g  revenue %12.6g", s.plan!.price, s.expectedUnits, s.expectedRevenue))
         }

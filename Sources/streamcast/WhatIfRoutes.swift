@@ -31,15 +31,11 @@ enum WhatIfRoutes {
             }
             let window: (from: Int64?, to: Int64?)
             do { window = try dates(q.get("from"), q.get("to")) } catch { return self.error("\(error)", .badRequest) }
-            // The current price first, then the curve around it.
-            guard case .answer(let now) = await desk.ask(product: product, plans: []) else {
-                return error("unknown product \(product) (no closed period here yet, or it is on another instance's partition)", .notFound)
-            }
-            let price = now.price
-            guard price > 0 else { return error("product \(product) has no price yet", .notFound) }
             let factors = (0..<steps).map { low + (high - low) * Double($0) / Double(steps - 1) }
-            let outcome = await desk.ask(product: product, plans: factors.map { PricePlan(price: price * $0, from: window.from, to: window.to) })
+            let outcome = await desk.ask(product: product, plans: factors.map { PricePlan.factor($0, from: window.from, to: window.to) })
             guard case .answer(let a) = outcome else { return respond(outcome, product) }
+            let price = a.price
+            guard price > 0 else { return error("product \(product) has no price yet", .notFound) }
             let points = a.planned.map { s in
                 #"{"price":"# + Recommendation.number(s.plan!.price) + #","expected_units":"# + Recommendation.number(s.expectedUnits)
                     + #","expected_revenue":"# + Recommendation.number(s.expectedRevenue) + "}"
