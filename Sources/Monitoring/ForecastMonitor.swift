@@ -172,9 +172,10 @@ public final class ForecastMonitor: @unchecked Sendable {
     }
 
     private func add(_ b: Bucket, to key: String, period p: Int64) {
-        // A partition far behind the others (catching up on history) adds nothing to the rolling
-        // window, which is about the newest periods.
-        guard p > latestPeriod - Int64(config.window) else { return }
+        // Every period is kept until the scopes are evaluated through it (closeScopes), however far
+        // ahead another partition has read: which periods count cannot depend on how partitions
+        // interleave. A period already evaluated is not reopened.
+        if let done = scopes[key]?.evaluatedThrough, p <= done { return }
         if scopes[key] == nil { scopes[key] = ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda)) }
         // In place: copying the scope or its bucket out and back would copy their storage per call.
         scopes[key]!.buckets[p, default: Bucket(q: config.quantiles.count)].add(b)
