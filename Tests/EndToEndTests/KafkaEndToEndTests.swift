@@ -243,6 +243,9 @@ import Windows
                 continue
             }
             let done = try Harness.waitUntil(timeout: 120) { Set(try Self.forecastValues(broker.bootstrap)).count >= f.offline.count }
+            // The last forecasts need not wait for the log's tail (events of the periods still
+            // open); give the consumer a moment to read it, so the totals below see every event.
+            Thread.sleep(forTimeInterval: 3)
             service.terminate()
             service.waitUntilExit()
             #expect(done)
