@@ -129,7 +129,7 @@ extension MQTrainer {
         for from in stride(from: 0, to: validation.count, by: 512) {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
-            let (final, _) = network.forward(x)
+            let (final, _) = network.forward(x, workspaces[0])
             for (e, pair) in chunk.enumerated() {
                 let units = series[pair.0].units, t = pair.1
                 for k in 0..<H where t + 1 + k < units.count {

@@ -5,15 +5,15 @@ import Windows
 /// The trained network as a `Forecaster` for the stream. Per-product state is the error memory:
 /// the base medians (or quantiles) of the last R forecasts with their FCTs; when a refresh comes, the periods
 /// that have closed since fill in those forecasts' errors (no retraining) before the network runs.
-/// Unchecked Sendable: a lock lets one batch run at a time; its replicas and workspaces are touched only inside it.
+/// Unchecked Sendable: a lock lets one batch run at a time; the workspaces are touched only inside it.
 public final class MQForecaster: Forecaster, @unchecked Sendable {
     public let model: MQModel
     let features: FeatureBuilder
     /// The per-product state: what the last R forecasts were, and how closed periods turn them into errors.
     public let memory: ErrorMemory
-    /// One network per worker thread (a network keeps forward state); worker 0 is the model's.
-    public let replicas: [MQNetwork]
-    private let lock = NSLock()  // one batch at a time; the batch itself runs on every replica
+    /// One workspace per worker thread; the model's network (weights only) serves them all.
+    let workspaces: [MQNetwork.Workspace]
+    private let lock = NSLock()  // one batch at a time; the batch itself runs on every workspace
 
     /// Serving switch for the error memory: off, the network sees every entry masked (as for a
     /// product with no past forecasts) while the memory is still kept, so it can be switched back on.
@@ -33,11 +33,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         rounding = countRounding ? model.countRounding : nil
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays, events: model.events)
         memory = ErrorMemory(config: model.network.config)
-        replicas = [model.network] + (1..<max(1, threads)).map { _ in
-            let copy = MQNetwork(model.network.config, seed: 0)
-            for (to, from) in zip(copy.parameters, model.network.parameters) { to.value = from.value }
-            return copy
-        }
+        workspaces = (0..<max(1, threads)).map { _ in model.network.workspace() }
     }
 
     /// Products below which a batch is not split across threads.
@@ -59,17 +55,17 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// rows are batch-invariant (`BLAS.rowsAreBatchInvariant`, checked at first use); where the
     /// CPU's kernels are not, each product gets a pass of its own (`productsPerPass` = 1: exact,
     /// slower: docs/benchmarks.md).
-    /// A large batch is cut into one contiguous part per replica, run in parallel (the parts are
+    /// A large batch is cut into one contiguous part per worker, run in parallel (the parts are
     /// the same forecasts whichever way they are cut, as above).
     public func forecastBatch(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]]) -> [[[Float]]] {
         lock.lock()
         defer { lock.unlock() }
-        let parts = max(1, min(replicas.count, windows.count / Self.rowsPerThread))
-        if parts == 1 { return forecastPart(windows, horizons: horizons, quantiles: quantiles, states: &states, network: replicas[0]) }
+        let parts = max(1, min(workspaces.count, windows.count / Self.rowsPerThread))
+        if parts == 1 { return forecastPart(windows, horizons: horizons, quantiles: quantiles, states: &states, workspace: workspaces[0]) }
         let input = states
         let results = inParallelParts(count: windows.count, parts: parts) { i, range in
             var part = Array(input[range])
-            let values = forecastPart(Array(windows[range]), horizons: horizons, quantiles: quantiles, states: &part, network: replicas[i])
+            let values = forecastPart(Array(windows[range]), horizons: horizons, quantiles: quantiles, states: &part, workspace: workspaces[i])
             return (values: values, states: part)
         }
         var out: [[[Float]]] = []
@@ -91,20 +87,21 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
     /// numbers depend on its neighbours in the pass.
     public let productsPerPass: Int
 
-    func forecastPart(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], network: MQNetwork) -> [[[Float]]] {
-        guard windows.count > productsPerPass else { return forwardPass(windows, horizons: horizons, quantiles: quantiles, states: &states, network: network) }
+    func forecastPart(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], workspace: MQNetwork.Workspace) -> [[[Float]]] {
+        guard windows.count > productsPerPass else { return forwardPass(windows, horizons: horizons, quantiles: quantiles, states: &states, workspace: workspace) }
         var out: [[[Float]]] = []
         out.reserveCapacity(windows.count)
         for from in stride(from: 0, to: windows.count, by: productsPerPass) {
             let to = min(from + productsPerPass, windows.count)
             var part = Array(states[from..<to])
-            out += forwardPass(Array(windows[from..<to]), horizons: horizons, quantiles: quantiles, states: &part, network: network)
+            out += forwardPass(Array(windows[from..<to]), horizons: horizons, quantiles: quantiles, states: &part, workspace: workspace)
             states.replaceSubrange(from..<to, with: part)
         }
         return out
     }
 
-    func forwardPass(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], network: MQNetwork) -> [[[Float]]] {
+    func forwardPass(_ windows: [ProductWindow], horizons: Int, quantiles: [Double], states: inout [[UInt8]], workspace: MQNetwork.Workspace) -> [[[Float]]] {
+        let network = model.network
         let c = model.network.config, H = c.horizons
         var examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
         var memories: [[(fct: Int64, base: [Float])]] = []
@@ -131,7 +128,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             examples.append((series, t, future, c.useFeedback && useMemory ? (blankErrors ? inputs.map(memory.blanked) : inputs) : nil))
         }
         let (batch, scales) = features.batch(examples)
-        let (final, base) = network.forward(batch)
+        let (final, base) = network.forward(batch, workspace)
         let median = network.head.median
         // The model column of each requested quantile (a level the model lacks: its median).
         let columns = quantiles.map { q in c.quantiles.firstIndex { abs($0 - q) < 1e-9 } ?? median }

@@ -36,6 +36,11 @@ public struct MQConfig: Sendable, Equatable, Codable {
     /// quantile times (target price / price now)^β, with a product's β ≤ 0 read from its encoded
     /// history and category, instead of as a network input.
     public var priceElasticity = false
+    /// Whether a promotion's own lift (beyond its price cut) is a factor beside the elasticity,
+    /// exp(γ·(promo of the target − promo now)) with a product's γ ≥ 0, instead of the promotion
+    /// flag being a network input (with `priceElasticity` only): the flag then cannot stand in for
+    /// the price cut, and β is learned from how deep promotions and price changes cut (model.md).
+    public var promoLift = false
     /// Switches for the ablations.
     public var useEncoderAttention = true
     public var useFeedback = true
@@ -58,10 +63,10 @@ public struct MQConfig: Sendable, Equatable, Codable {
 extension MQConfig {
     enum CodingKeys: String, CodingKey {
         case context, horizons, quantiles, pastFeatures, calendarFeatures, futureFeatures, categories, embedding,
-             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback, eventFeatures, priceElasticity
+             channels, dilations, positional, decoder, heads, memory, memoryQuantiles, memoryAge, memoryForecasts, useEncoderAttention, useFeedback, eventFeatures, priceElasticity, promoLift
     }
 
-    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts, eventFeatures, priceElasticity) default when absent, so older files load.
+    /// Keys added after the first model files (memoryQuantiles, memoryAge, memoryForecasts, eventFeatures, priceElasticity, promoLift) default when absent, so older files load.
     public init(from decoder: any Decoder) throws {
         let d = try decoder.container(keyedBy: CodingKeys.self)
         self.init()
@@ -86,6 +91,7 @@ extension MQConfig {
         useEncoderAttention = try d.decode(Bool.self, forKey: .useEncoderAttention)
         useFeedback = try d.decode(Bool.self, forKey: .useFeedback)
         priceElasticity = try d.decodeIfPresent(Bool.self, forKey: .priceElasticity) ?? false
+        promoLift = try d.decodeIfPresent(Bool.self, forKey: .promoLift) ?? false
     }
 }
 
@@ -106,11 +112,13 @@ public struct MQBatch {
     public var memoryMask: [[Bool]]
     /// log(target price / price at the FCT) per target row [B·H] (MQConfig.priceElasticity; empty: no change).
     public var priceChange: [Float]
+    /// Promo flag of the target − promo flag at the FCT per target row [B·H] (MQConfig.promoLift; empty: none).
+    public var promoChange: [Float]
     /// log1p(scale)/10 per example [B]: the elasticity layer's view of volume (MQConfig.priceElasticity).
     public var level: [Float]
 
     public init(size: Int, past: Matrix, contextCalendar: Matrix, targetCalendar: Matrix, future: Matrix,
-                categories: [Int], memory: Matrix, memoryMask: [[Bool]], priceChange: [Float] = [], level: [Float] = []) {
+                categories: [Int], memory: Matrix, memoryMask: [[Bool]], priceChange: [Float] = [], promoChange: [Float] = [], level: [Float] = []) {
         self.size = size
         self.past = past
         self.contextCalendar = contextCalendar
@@ -120,19 +128,23 @@ public struct MQBatch {
         self.memory = memory
         self.memoryMask = memoryMask
         self.priceChange = priceChange
+        self.promoChange = promoChange
         self.level = level
     }
 }
 
 /// The network: dilated causal conv encoder → context-dependent positional encoding →
 /// horizon-specific decoder-encoder attention → global MLP → feedback-aware attention over the
-/// error memory → local MLP → ordered non-negative quantiles [→ price elasticity]. Outputs are in units of the
-/// product's scale s; the caller multiplies back. Forward and backward of each stage sit together.
+/// error memory → local MLP → ordered non-negative quantiles [→ price elasticity]. Outputs are in
+/// units of the product's scale s; the caller multiplies back. `forward` runs the numbered stages,
+/// `backward` the same stages in reverse, each undoing its layout with the matching op (a concat
+/// with a split, a gather with a scatter-add). The network holds only weights: what a pass keeps
+/// lives in a `Workspace`, one per thread, so one network serves every thread.
 public final class MQNetwork {
     public let config: MQConfig
     let embedding: Embedding
     let encoder: [CausalConv1d]
-    let encoderActivations: [ReLU]
+    let encoderActivation = ReLU()
     let positional: Dense
     let attention: MultiHeadAttention
     let global1: Dense, global2: Dense
@@ -147,10 +159,6 @@ public final class MQNetwork {
     /// less than its mean does.
     let elasticity: Dense?
     let price = PriceElasticity()
-    // Forward state for backward.
-    private var hidden = Matrix(rows: 0, cols: 0)
-    private var encoderInputs: [Matrix] = []
-    private var batchSize = 0
 
     public init(_ c: MQConfig, seed: UInt64) {
         config = c
@@ -161,7 +169,6 @@ public final class MQNetwork {
             convs.append(CausalConv1d(i == 0 ? c.pastFeatures + c.embedding : c.channels, c.channels, kernel: 2, dilation: d, init: &rng, name: "encoder\(i)"))
         }
         encoder = convs
-        encoderActivations = convs.map { _ in ReLU() }
         positional = Dense(c.calendarFeatures, c.positional, init: &rng, name: "positional")
         attention = MultiHeadAttention(queryInputs: c.channels + c.positional + c.horizons, keyInputs: c.channels + c.positional,
                                        valueInputs: c.channels, outputs: c.decoder, heads: c.heads, headDim: c.decoder / c.heads,
@@ -174,9 +181,11 @@ public final class MQNetwork {
         local1 = Dense(2 * c.decoder + c.futureFeatures, 2 * c.decoder, init: &rng, name: "local1")
         local2 = Dense(2 * c.decoder, c.quantiles.count, init: &rng, name: "local2")
         head = QuantileHead(levels: c.quantiles)
-        // Last, so the other layers' initial weights do not depend on it. β starts near −1.3.
-        elasticity = c.priceElasticity ? Dense(c.channels + c.embedding + 1, 1, init: &rng, name: "elasticity") : nil
+        // Last, so the other layers' initial weights do not depend on it. Raw values: the
+        // elasticity's (β ≈ −1.3 at first) [, the promotion lift's (γ ≈ 0.3)].
+        elasticity = c.priceElasticity ? Dense(c.channels + c.embedding + 1, c.promoLift ? 2 : 1, init: &rng, name: "elasticity") : nil
         elasticity?.bias.value.data[0] = 1
+        if c.promoLift { elasticity?.bias.value.data[1] = -1 }
     }
 
     public var parameters: [Parameter] {
@@ -185,169 +194,177 @@ public final class MQNetwork {
             + (elasticity?.parameters ?? [])
     }
 
-    /// Returns the final quantiles and the base quantiles (same local MLP, no feedback), [B·H, Q] each.
-    public func forward(_ x: MQBatch) -> (final: Matrix, base: Matrix) {
-        let c = config, b = x.size, L = c.context, H = c.horizons
-        batchSize = b
-        // 1. Encoder over [past features ; category embedding] with residual dilated convolutions.
-        let emb = embedding.forward(x.categories)
-        var input = Matrix(rows: b * L, cols: c.pastFeatures + c.embedding)
-        for r in 0..<(b * L) {
-            for f in 0..<c.pastFeatures { input[r, f] = x.past[r, f] }
-            for e in 0..<c.embedding { input[r, c.pastFeatures + e] = emb[r / L, e] }
+    /// What one thread's forward keeps for its backward, and the gradients its backward adds up.
+    /// A class: each worker thread holds its own.
+    public final class Workspace {
+        var batch = 0
+        var embedding: Embedding.Workspace
+        var encoder: [CausalConv1d.Workspace]
+        var encoderActivations: [ActivationWorkspace]
+        var positional: Dense.Workspace
+        var attention: MultiHeadAttention.Workspace
+        var global1: Dense.Workspace, globalActivation = ActivationWorkspace(), global2: Dense.Workspace
+        var feedback: MultiHeadAttention.Workspace
+        var local1: Dense.Workspace, localActivation = ActivationWorkspace(), local2: Dense.Workspace
+        var head = QuantileHead.Workspace()
+        var elasticity: Dense.Workspace?
+        var price = PriceElasticity.Workspace()
+
+        init(_ n: MQNetwork) {
+            embedding = n.embedding.workspace()
+            encoder = n.encoder.map { $0.workspace() }
+            encoderActivations = n.encoder.map { _ in ActivationWorkspace() }
+            positional = n.positional.workspace()
+            attention = n.attention.workspace()
+            global1 = n.global1.workspace()
+            global2 = n.global2.workspace()
+            feedback = n.feedback.workspace()
+            local1 = n.local1.workspace()
+            local2 = n.local2.workspace()
+            elasticity = n.elasticity?.workspace()
         }
-        encoderInputs = []
-        var h = input
+
+        /// The gradients added up since the last `takeGradients`, in `MQNetwork.parameters` order;
+        /// leaves zeros behind.
+        public func takeGradients() -> [Matrix] {
+            let all = embedding.gradients + encoder.flatMap(\.gradients) + positional.gradients + attention.gradients
+                + global1.gradients + global2.gradients + feedback.gradients + local1.gradients + local2.gradients
+                + (elasticity?.gradients ?? [])
+            embedding.zeroGradients()
+            for i in encoder.indices { encoder[i].zeroGradients() }
+            positional.zeroGradients(); attention.zeroGradients()
+            global1.zeroGradients(); global2.zeroGradients(); feedback.zeroGradients()
+            local1.zeroGradients(); local2.zeroGradients(); elasticity?.zeroGradients()
+            return all
+        }
+    }
+
+    public func workspace() -> Workspace { Workspace(self) }
+
+    /// Returns the final quantiles and the base quantiles (same local MLP, no feedback), [B·H, Q] each.
+    public func forward(_ x: MQBatch, _ ws: Workspace) -> (final: Matrix, base: Matrix) {
+        let c = config, b = x.size, L = c.context, H = c.horizons
+        ws.batch = b
+        let lastStep = RowIndex.perExample(b, each: 1, stride: L, offset: L - 1)       // h_T of each example
+        let lastStepPerTarget = RowIndex.perExample(b, each: H, stride: L, offset: L - 1)
+        // 1. Encoder over [past features ; category embedding] with residual dilated convolutions.
+        let emb = embedding.forward(x.categories, &ws.embedding)
+        var h = concatColumns([x.past, gatherRows(emb, RowIndex.perExample(b, each: L, stride: 1, offset: 0))])
         for (i, conv) in encoder.enumerated() {
-            encoderInputs.append(h)
-            let y = encoderActivations[i].forward(conv.forward(h, batch: b, steps: L))
+            let y = encoderActivation.forward(conv.forward(h, batch: b, steps: L, &ws.encoder[i]), &ws.encoderActivations[i])
             h = i == 0 ? y : h + y
         }
-        hidden = h
+        let hT = gatherRows(h, lastStep)
         // 2. Context-dependent positional encoding of context and target steps (one call).
-        var calendar = Matrix(rows: b * L + b * H, cols: c.calendarFeatures)
-        calendar.data = x.contextCalendar.data + x.targetCalendar.data
-        let r = positional.forward(calendar)
-        // 3. Horizon-specific decoder-encoder attention: query [h_T ; r_{T+k} ; one-hot k].
+        let r = positional.forward(concatRows([x.contextCalendar, x.targetCalendar]), &ws.positional)
+        // 3. Horizon-specific decoder-encoder attention: query [h_T ; r_{T+k} ; one-hot k], keys [h_τ ; r_τ].
         var attended = Matrix(rows: b * H, cols: c.decoder)
         if c.useEncoderAttention {
-            var query = Matrix(rows: b * H, cols: c.channels + c.positional + H)
-            var key = Matrix(rows: b * L, cols: c.channels + c.positional)
-            for e in 0..<b {
-                for k in 0..<H {
-                    let row = e * H + k
-                    for j in 0..<c.channels { query[row, j] = h[e * L + L - 1, j] }
-                    for j in 0..<c.positional { query[row, c.channels + j] = r[b * L + row, j] }
-                    query[row, c.channels + c.positional + k] = 1
-                }
-            }
-            for row in 0..<(b * L) {
-                for j in 0..<c.channels { key[row, j] = h[row, j] }
-                for j in 0..<c.positional { key[row, c.channels + j] = r[row, j] }
-            }
-            attended = attention.forward(query: query, key: key, value: h, batch: b)
+            let query = concatColumns([gatherRows(h, lastStepPerTarget), r.rows(b * L, b * H), Self.oneHotHorizons(b, H)])
+            let key = concatColumns([h, r.rows(0, b * L)])
+            attended = attention.forward(query: query, key: key, value: h, batch: b, &ws.attention)
         }
-        // 4. Global MLP → horizon-specific contexts c_k and a horizon-agnostic c_a.
-        var g = Matrix(rows: b, cols: global1.weight.value.rows)
-        for e in 0..<b {
-            var col = 0
-            for j in 0..<c.channels { g[e, col] = h[e * L + L - 1, j]; col += 1 }
-            for k in 0..<H { for j in 0..<c.decoder { g[e, col] = attended[e * H + k, j]; col += 1 } }
-            for k in 0..<H { for j in 0..<c.futureFeatures { g[e, col] = x.future[e * H + k, j]; col += 1 } }
-            for j in 0..<c.embedding { g[e, col] = emb[e, j]; col += 1 }
-        }
-        let contexts = global2.forward(globalActivation.forward(global1.forward(g)))
-        var ck = Matrix(rows: b * H, cols: c.decoder)
-        var ca = Matrix(rows: b, cols: c.decoder)
-        for e in 0..<b {
-            for k in 0..<H { for j in 0..<c.decoder { ck[e * H + k, j] = contexts[e, k * c.decoder + j] } }
-            for j in 0..<c.decoder { ca[e, j] = contexts[e, H * c.decoder + j] }
-        }
+        // 4. Global MLP on [h_T ; attended_1..H ; future_1..H ; embedding] → contexts c_1..H and c_a.
+        let g = concatColumns([hT, attended.reshaped(rows: b, cols: H * c.decoder),
+                               x.future.reshaped(rows: b, cols: H * c.futureFeatures), emb])
+        let contexts = global2.forward(globalActivation.forward(global1.forward(g, &ws.global1), &ws.globalActivation), &ws.global2)
+        let split = splitColumns(contexts, [H * c.decoder, c.decoder])
+        let ck = split[0].reshaped(rows: b * H, cols: c.decoder), ca = split[1]
         // 5. Feedback-aware attention over the error memory (residual on c_k).
         var cf = ck
         if c.useFeedback {
-            cf += feedback.forward(query: ck, key: x.memory, value: x.memory, batch: b, mask: x.memoryMask)
+            cf += feedback.forward(query: ck, key: x.memory, value: x.memory, batch: b, mask: x.memoryMask, &ws.feedback)
         }
         // 6. Local MLP on [c_k (+ f_k) ; c_a ; future_k], final and base rows stacked in one pass.
-        var local = Matrix(rows: 2 * b * H, cols: 2 * c.decoder + c.futureFeatures)
-        for half in 0..<2 {
-            let source = half == 0 ? cf : ck
-            for row in 0..<(b * H) {
-                let out = half * b * H + row
-                for j in 0..<c.decoder { local[out, j] = source[row, j]; local[out, c.decoder + j] = ca[row / H, j] }
-                for j in 0..<c.futureFeatures { local[out, 2 * c.decoder + j] = x.future[row, j] }
-            }
-        }
-        var q = head.forward(local2.forward(localActivation.forward(local1.forward(local))))
-        // 7. Price: every quantile (final and base) times (target price / price now)^β.
+        let caPerTarget = gatherRows(ca, RowIndex.perExample(b, each: H, stride: 1, offset: 0))
+        let local = concatRows([concatColumns([cf, caPerTarget, x.future]), concatColumns([ck, caPerTarget, x.future])])
+        let z = local2.forward(localActivation.forward(local1.forward(local, &ws.local1), &ws.localActivation), &ws.local2)
+        var q = head.forward(z, &ws.head)
+        // 7. Price: every quantile (final and base) times (target price / price now)^β [· the promotion's lift].
         if let elasticity {
-            var state = Matrix(rows: b, cols: c.channels + c.embedding + 1)
-            for e in 0..<b {
-                for j in 0..<c.channels { state[e, j] = h[e * L + L - 1, j] }
-                for j in 0..<c.embedding { state[e, c.channels + j] = emb[e, j] }
-                state[e, c.channels + c.embedding] = x.level.isEmpty ? 0 : x.level[e]
-            }
-            let a = elasticity.forward(state)
+            let level = Matrix(rows: b, cols: 1, data: x.level.isEmpty ? Array(repeating: 0, count: b) : x.level)
+            let a = elasticity.forward(concatColumns([hT, emb, level]), &ws.elasticity!)
             let rows = 2 * b * H
             let change = x.priceChange.isEmpty ? [Float](repeating: 0, count: rows) : x.priceChange + x.priceChange
-            q = price.forward(q, a: (0..<rows).map { a[($0 % (b * H)) / H, 0] }, logChange: change)
+            let raw = { (column: Int) in (0..<rows).map { a[($0 % (b * H)) / H, column] } }
+            if c.promoLift {
+                let promo = x.promoChange.isEmpty ? [Float](repeating: 0, count: rows) : x.promoChange + x.promoChange
+                q = price.forward(q, a: raw(0), logChange: change, g: raw(1), promoChange: promo, &ws.price)
+            } else {
+                q = price.forward(q, a: raw(0), logChange: change, &ws.price)
+            }
         }
         return (q.rows(0, b * H), q.rows(b * H, b * H))
     }
 
-    /// Accumulates parameter gradients from dLoss/dfinal and dLoss/dbase.
-    public func backward(final dFinal: Matrix, base dBase: Matrix) {
-        let c = config, b = batchSize, L = c.context, H = c.horizons
-        var dq = Matrix(rows: 2 * b * H, cols: dFinal.cols)
-        dq.data = dFinal.data + dBase.data
-        // 7. Price elasticity: its raw value's gradient summed over the example's rows.
-        var dState = Matrix(rows: b, cols: c.channels + c.embedding + 1)
+    /// Adds the parameter gradients of dLoss/dfinal and dLoss/dbase to the workspace of the
+    /// forward pass they belong to (`Workspace.takeGradients` reads them).
+    public func backward(final dFinal: Matrix, base dBase: Matrix, _ ws: Workspace) {
+        let c = config, b = ws.batch, L = c.context, H = c.horizons
+        let lastStep = RowIndex.perExample(b, each: 1, stride: L, offset: L - 1)
+        let lastStepPerTarget = RowIndex.perExample(b, each: H, stride: L, offset: L - 1)
+        var dq = concatRows([dFinal, dBase])
+        // 7. Price: the raw values' gradients summed over each example's rows.
+        var dhT = Matrix(rows: b, cols: c.channels), dEmb = Matrix(rows: b, cols: c.embedding)
         if let elasticity {
-            let (dQuantiles, da) = price.backward(dq)
+            let (dQuantiles, da, dg) = price.backward(dq, ws.price)
             dq = dQuantiles
-            var dA = Matrix(rows: b, cols: 1)
+            var dA = Matrix(rows: b, cols: c.promoLift ? 2 : 1)
             for (row, g) in da.enumerated() { dA[(row % (b * H)) / H, 0] += g }
-            dState = elasticity.backward(dA)
+            for (row, g) in dg.enumerated() { dA[(row % (b * H)) / H, 1] += g }
+            let dState = splitColumns(elasticity.backward(dA, &ws.elasticity!), [c.channels, c.embedding, 1])
+            dhT = dState[0]
+            dEmb = dState[1]
         }
-        let dLocal = local1.backward(localActivation.backward(local2.backward(head.backward(dq))))
-        var dcf = Matrix(rows: b * H, cols: c.decoder), dck = Matrix(rows: b * H, cols: c.decoder)
+        // 6. Local MLP; the stacked halves and their columns split back, c_a's copies summed.
+        let dz = head.backward(dq, ws.head)
+        let dLocal = local1.backward(localActivation.backward(local2.backward(dz, &ws.local2), ws.localActivation), &ws.local1)
+        let halves = splitRows(dLocal, [b * H, b * H]).map { splitColumns($0, [c.decoder, c.decoder, c.futureFeatures]) }
+        let dcf = halves[0][0]
+        var dck = halves[1][0]
         var dca = Matrix(rows: b, cols: c.decoder)
-        for half in 0..<2 {
-            for row in 0..<(b * H) {
-                let src = half * b * H + row
-                for j in 0..<c.decoder {
-                    if half == 0 { dcf[row, j] += dLocal[src, j] } else { dck[row, j] += dLocal[src, j] }
-                    dca[row / H, j] += dLocal[src, c.decoder + j]
-                }
-            }
-        }
+        let perTarget = RowIndex.perExample(b, each: H, stride: 1, offset: 0)
+        scatterAddRows(halves[0][1], perTarget, into: &dca)
+        scatterAddRows(halves[1][1], perTarget, into: &dca)
+        // 5. Feedback attention: the residual passes dcf to c_k, and so does its query.
         dck += dcf
-        if c.useFeedback { dck += feedback.backward(dcf).query }
-        var dContexts = Matrix(rows: b, cols: (H + 1) * c.decoder)
-        for e in 0..<b {
-            for k in 0..<H { for j in 0..<c.decoder { dContexts[e, k * c.decoder + j] = dck[e * H + k, j] } }
-            for j in 0..<c.decoder { dContexts[e, H * c.decoder + j] = dca[e, j] }
-        }
-        let dg = global1.backward(globalActivation.backward(global2.backward(dContexts)))
+        if c.useFeedback { dck += feedback.backward(dcf, &ws.feedback).query }
+        // 4. Global MLP; its input split back into h_T, attended, (future: data) and embedding.
+        let dContexts = concatColumns([dck.reshaped(rows: b, cols: H * c.decoder), dca])
+        let dg = global1.backward(globalActivation.backward(global2.backward(dContexts, &ws.global2), ws.globalActivation), &ws.global1)
+        let dGlobal = splitColumns(dg, [c.channels, H * c.decoder, H * c.futureFeatures, c.embedding])
+        dhT += dGlobal[0]
+        dEmb += dGlobal[3]
+        let dAttended = dGlobal[1].reshaped(rows: b * H, cols: c.decoder)
+        // 3. Attention: query, key and value gradients back onto h and r.
         var dh = Matrix(rows: b * L, cols: c.channels)
-        var dEmb = Matrix(rows: b, cols: c.embedding)
-        if elasticity != nil {
-            for e in 0..<b {
-                for j in 0..<c.channels { dh[e * L + L - 1, j] += dState[e, j] }
-                for j in 0..<c.embedding { dEmb[e, j] += dState[e, c.channels + j] }
-            }
-        }
-        var dAttended = Matrix(rows: b * H, cols: c.decoder)
-        for e in 0..<b {
-            var col = 0
-            for j in 0..<c.channels { dh[e * L + L - 1, j] += dg[e, col]; col += 1 }
-            for k in 0..<H { for j in 0..<c.decoder { dAttended[e * H + k, j] = dg[e, col]; col += 1 } }
-            col += H * c.futureFeatures
-            for j in 0..<c.embedding { dEmb[e, j] += dg[e, col]; col += 1 }
-        }
+        scatterAddRows(dhT, lastStep, into: &dh)
         var dr = Matrix(rows: b * L + b * H, cols: c.positional)
         if c.useEncoderAttention {
-            let grads = attention.backward(dAttended)
-            for e in 0..<b {
-                for k in 0..<H {
-                    let row = e * H + k
-                    for j in 0..<c.channels { dh[e * L + L - 1, j] += grads.query[row, j] }
-                    for j in 0..<c.positional { dr[b * L + row, j] += grads.query[row, c.channels + j] }
-                }
-            }
-            for row in 0..<(b * L) {
-                for j in 0..<c.channels { dh[row, j] += grads.key[row, j] + grads.value[row, j] }
-                for j in 0..<c.positional { dr[row, j] += grads.key[row, c.channels + j] }
-            }
+            let grads = attention.backward(dAttended, &ws.attention)
+            let dQuery = splitColumns(grads.query, [c.channels, c.positional, H])
+            let dKey = splitColumns(grads.key, [c.channels, c.positional])
+            scatterAddRows(dQuery[0], lastStepPerTarget, into: &dh)
+            dh += dKey[0] + grads.value
+            dr = concatRows([dKey[1], dQuery[1]])
         }
-        _ = positional.backward(dr)
-        // Encoder, residual stack in reverse.
+        // 2. Positional encoding.
+        _ = positional.backward(dr, &ws.positional)
+        // 1. Encoder, residual stack in reverse; the embedding's copies summed per example.
         var dInput = dh
         for i in stride(from: encoder.count - 1, through: 0, by: -1) {
-            let dy = encoder[i].backward(encoderActivations[i].backward(dInput))
+            let dy = encoder[i].backward(encoderActivation.backward(dInput, ws.encoderActivations[i]), &ws.encoder[i])
             dInput = i == 0 ? dy : dInput + dy
         }
-        for r in 0..<(b * L) { for e in 0..<c.embedding { dEmb[r / L, e] += dInput[r, c.pastFeatures + e] } }
-        embedding.backward(dEmb)
+        let dEncoderInput = splitColumns(dInput, [c.pastFeatures, c.embedding])
+        scatterAddRows(dEncoderInput[1], RowIndex.perExample(b, each: L, stride: 1, offset: 0), into: &dEmb)
+        embedding.backward(dEmb, &ws.embedding)
+    }
+
+    /// Row e·H + k holds a 1 in column k: which horizon a query asks for.
+    static func oneHotHorizons(_ b: Int, _ H: Int) -> Matrix {
+        var m = Matrix(rows: b * H, cols: H)
+        for row in 0..<(b * H) { m[row, row % H] = 1 }
+        return m
     }
 }

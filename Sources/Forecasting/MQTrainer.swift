@@ -53,18 +53,17 @@ public final class MQTrainer {
     var stabilityWeight: Float = 0
     let errorMemory: ErrorMemory
 
-    /// Replicas of the network for the other cores (data-parallel steps).
-    let helpers: [MQNetwork]
+    /// One workspace per core (data-parallel steps share the network's weights).
+    let workspaces: [MQNetwork.Workspace]
 
-    /// `threads`: cores the steps are split over (1: no helpers).
+    /// `threads`: cores the steps are split over.
     public init(network: MQNetwork, features: FeatureBuilder, learningRate: Float, threads: Int = 1) {
         self.network = network
         self.features = features
         errorMemory = ErrorMemory(config: network.config)
         adam = Adam(learningRate: learningRate, clipNorm: 1)
         baseLearningRate = learningRate
-        helpers = (1..<max(1, threads)).map { _ in MQNetwork(network.config, seed: 0) }
-        syncHelpers()
+        workspaces = (0..<max(1, threads)).map { _ in network.workspace() }
     }
 
     public struct EpochReport: Sendable { public var epoch: Int; public var trainLoss: Double; public var validationLoss: Double; public var seconds: Double }
@@ -87,7 +86,7 @@ public final class MQTrainer {
     /// depend on the memory).
     func refreshBaseForecasts(_ pairs: [(Int, Int)], series: [ProductSeries]) {
         guard network.config.useFeedback || stabilityWeight > 0 else { return }
-        let networks = [network] + helpers, features = features, errorMemory = errorMemory, anchored = stabilityWeight > 0
+        let network = network, workspaces = workspaces, features = features, errorMemory = errorMemory, anchored = stabilityWeight > 0
         let separateAnchors = keepsSeparateAnchors
         // Only the final forecast depends on the memory; build memory inputs only when it is kept.
         let finalKept = network.config.memoryForecasts || anchored
@@ -101,9 +100,9 @@ public final class MQTrainer {
         }
         for chunk in chunks {
             let inputs = chunk.map { finalKept ? example($0.0, series[$0.0], t: $0.1).input : (series[$0.0], $0.1, nil, nil) }
-            let parts = inParallelParts(count: chunk.count, parts: networks.count) { part, range in
+            let parts = inParallelParts(count: chunk.count, parts: workspaces.count) { part, range in
                 let (x, scales) = features.batch(Array(inputs[range]))
-                let (final, base) = networks[part].forward(x)
+                let (final, base) = network.forward(x, workspaces[part])
                 return Self.leftovers(errorMemory, base: base, final: final, scales: scales, separateAnchors: separateAnchors)
             }
             for (range, results) in parts {
@@ -156,10 +155,10 @@ public final class MQTrainer {
     }
 
     /// Runs one batch; returns the loss (normalised by Σ|y|) and, when training, updates weights.
-    /// Data-parallel over the cores: each replica runs forward and backward on a contiguous part
-    /// of the batch (the loss normaliser is the whole batch's), the replicas' gradients are added
-    /// into the master's in a fixed order, one Adam step, and the new weights are copied back. The
-    /// same seed and thread count give the same model.
+    /// Data-parallel over the cores: each core runs forward and backward on a contiguous part of
+    /// the batch in its own workspace (the loss normaliser is the whole batch's), the workspaces'
+    /// gradients are added in part order, then one Adam step. The same seed and thread count give
+    /// the same model.
     /// `baseWeight`: the base forecast's (no-feedback) pinball loss weight relative to the final one's.
     func step(_ batch: [(index: Int, series: ProductSeries, t: Int)], train: Bool, baseWeight: Float) -> (loss: Double, absY: Double) {
         let c = network.config, H = c.horizons
@@ -182,12 +181,12 @@ public final class MQTrainer {
             }
         }
         let norm = max(absY, 1)
-        let networks = [network] + helpers, features = features, errorMemory = errorMemory, lambda = stabilityWeight
+        let network = network, workspaces = workspaces, features = features, errorMemory = errorMemory, lambda = stabilityWeight
         let median = network.head.median, separateAnchors = keepsSeparateAnchors
-        let parts = inParallelParts(count: batch.count, parts: min(networks.count, batch.count / 16)) { part, range in
-            let net = networks[part]
+        let parts = inParallelParts(count: batch.count, parts: min(workspaces.count, batch.count / 16)) { part, range in
+            let ws = workspaces[part]
             let (x, scales) = features.batch(Array(inputs[range]))
-            let (final, base) = net.forward(x)
+            let (final, base) = network.forward(x, ws)
             let rows = (range.lowerBound * H)..<(range.upperBound * H)
             let t = Array(targets[rows]), w = Array(weights[rows])
             var f = PinballLoss.evaluate(final, targets: t, quantiles: q, weights: w, normalizer: norm)
@@ -196,7 +195,7 @@ public final class MQTrainer {
                                               normalizer: norm, into: &f.gradient)
             }
             let b = PinballLoss.evaluate(base, targets: t, quantiles: q, weights: w.map { $0 * baseWeight }, normalizer: norm)
-            if train { net.backward(final: f.gradient, base: b.gradient) }
+            if train { network.backward(final: f.gradient, base: b.gradient, ws) }
             return (loss: f.loss, kept: Self.leftovers(errorMemory, base: base, final: final, scales: scales, separateAnchors: separateAnchors))
         }
         var loss: Float = 0
@@ -205,14 +204,8 @@ public final class MQTrainer {
             for (e, ex) in batch[range].enumerated() { record(ex.index, ex.t, r.kept[e]) }
         }
         if train {
-            for helper in helpers.prefix(parts.count - 1) {
-                for (to, from) in zip(network.parameters, helper.parameters) {
-                    for i in to.grad.data.indices { to.grad.data[i] += from.grad.data[i] }
-                    from.zeroGrad()
-                }
-            }
+            Parameter.accumulate(workspaces.prefix(parts.count).map { $0.takeGradients() }, into: network.parameters)
             adam.update(network.parameters)
-            syncHelpers()
         }
         return (Double(loss) * Double(norm), Double(absY))
     }
@@ -229,13 +222,6 @@ public final class MQTrainer {
             absY += r.absY
         }
         return (loss, absY)
-    }
-
-    /// Copies the master's weights to the helper replicas.
-    func syncHelpers() {
-        for helper in helpers {
-            for (to, from) in zip(helper.parameters, network.parameters) { to.value = from.value }
-        }
     }
 
     /// The (series, FCT index) pairs whose targets end at or before `cutoff`; with `holdOut`, those
@@ -282,11 +268,11 @@ public final class MQTrainer {
                 steps += 1
             }
             // Validate the averaged weights (swapped in, and back out after).
-            if let average { average.swap(into: network.parameters); syncHelpers() }
+            average?.swap(into: network.parameters)
             refreshBaseForecasts(remembered(validation), series: series)
             let heldOut = pass(validation, series: series, batchSize: 512, train: false, baseWeight: config.baseLossWeight) {}
             let kept = network.parameters.map(\.value)
-            if let average { average.swap(into: network.parameters); syncHelpers() }
+            average?.swap(into: network.parameters)
             // 2·Σρ/Σ|y| averaged over quantiles: the mean wQL of the scaled-back forecasts.
             let nq = Double(network.config.quantiles.count)
             let report = EpochReport(epoch: epoch, trainLoss: 2 * trained.loss / max(trained.absY, 1) / nq,

@@ -25,7 +25,7 @@ extension MQTrainer {
                 return input
             }
             let (x, scales) = features.batch(inputs)
-            let (final, _) = network.forward(x)
+            let (final, _) = network.forward(x, workspaces[0])
             for e in chunk.indices.map({ $0 - from }) {
                 out.append((0..<H).map { k in max(0, final[e * H + k, median] * scales[e]) })
             }

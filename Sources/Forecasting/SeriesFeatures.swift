@@ -113,6 +113,8 @@ public struct FeatureBuilder: Sendable {
         var mask: [[Bool]] = []
         var scales: [Float] = []
         var priceChange = [Float](repeating: 0, count: c.priceElasticity ? b * H : 0)
+        let promoLift = c.priceElasticity && c.promoLift
+        var promoChange = [Float](repeating: 0, count: promoLift ? b * H : 0)
         // Calendar and holiday features depend only on the period: computed once per period the
         // batch touches (a period close's batch shares one FCT, so L + H periods in all).
         let periods = examples.map { ($0.series.firstPeriod + Int64($0.t - L + 1), $0.series.firstPeriod + Int64($0.t + H)) }
@@ -148,6 +150,7 @@ public struct FeatureBuilder: Sendable {
                 if n > 6 { past[row, 6] = log1p(scale) / 10 }
             }
             let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
+            let promoNow = t >= 0 && t < s.promo.count ? s.promo[t] : 0
             for k in 0..<H {
                 let p = s.firstPeriod + Int64(t + 1 + k), row = e * H + k
                 let (cal, isHoliday, eventFlags) = periodFeatures(p)
@@ -166,7 +169,8 @@ public struct FeatureBuilder: Sendable {
                 } else if n > 0 {
                     future[row, 0] = logRatio(price)
                 }
-                if n > 1 { future[row, 1] = promo }
+                // With the promotion's lift a factor, its flag is not an input (the column stays 0).
+                if promoLift { promoChange[row] = promo - promoNow } else if n > 1 { future[row, 1] = promo }
                 if n > 2 { future[row, 2] = isHoliday }
                 if n > 3 { future[row, 3] = seasonal }
                 // Whether there is a season-ago value at all: 0 above is also a real zero sale.
@@ -184,7 +188,7 @@ public struct FeatureBuilder: Sendable {
             mask.append(m)
         }
         return (MQBatch(size: b, past: past, contextCalendar: ctxCal, targetCalendar: tgtCal, future: future,
-                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask, priceChange: priceChange,
+                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask, priceChange: priceChange, promoChange: promoChange,
                         level: c.priceElasticity ? scales.map { log1p($0) / 10 } : []), scales)
     }
 }

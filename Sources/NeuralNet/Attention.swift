@@ -8,10 +8,20 @@ public final class MultiHeadAttention {
     public let wq: Dense, wk: Dense, wv: Dense, wo: Dense
     public let heads: Int
     let headDim: Int
-    private var q = Matrix(rows: 0, cols: 0), k = Matrix(rows: 0, cols: 0), v = Matrix(rows: 0, cols: 0)
-    /// Softmax weights of the last forward, flat: [batch][head][query][key].
-    private var probabilities: [Float] = []
-    private var shape = (batch: 0, queries: 0, keys: 0)
+
+    /// One thread's projections and softmax weights, and its projections' workspaces (which hold
+    /// the gradients, in `parameters` order).
+    public struct Workspace: GradientWorkspace, Sendable {
+        var q = Matrix(rows: 0, cols: 0), k = Matrix(rows: 0, cols: 0), v = Matrix(rows: 0, cols: 0)
+        /// Softmax weights of the last forward, flat: [batch][head][query][key].
+        var probabilities: [Float] = []
+        var batch = 0, queries = 0, keys = 0
+        var wq: Dense.Workspace, wk: Dense.Workspace, wv: Dense.Workspace, wo: Dense.Workspace
+        public var gradients: [Matrix] { wq.gradients + wk.gradients + wv.gradients + wo.gradients }
+        public mutating func zeroGradients() {
+            wq.zeroGradients(); wk.zeroGradients(); wv.zeroGradients(); wo.zeroGradients()
+        }
+    }
 
     public init(queryInputs: Int, keyInputs: Int, valueInputs: Int, outputs: Int, heads: Int, headDim: Int,
                 init rng: inout Initializer, name: String = "attention") {
@@ -24,18 +34,19 @@ public final class MultiHeadAttention {
     }
 
     public var parameters: [Parameter] { wq.parameters + wk.parameters + wv.parameters + wo.parameters }
+    public func workspace() -> Workspace { Workspace(wq: wq.workspace(), wk: wk.workspace(), wv: wv.workspace(), wo: wo.workspace()) }
 
     /// Scores, softmax and the weighted sum run as plain loops over the projected rows: per group
     /// they are tiny (a few queries × a few dozen keys × head width 8), where a BLAS call per group
     /// and head costs more in call overhead and copies than the arithmetic. The four projections
     /// are the large matrix products and go through BLAS.
-    public func forward(query: Matrix, key: Matrix, value: Matrix, batch: Int, mask: [[Bool]]? = nil) -> Matrix {
+    public func forward(query: Matrix, key: Matrix, value: Matrix, batch: Int, mask: [[Bool]]? = nil, _ ws: inout Workspace) -> Matrix {
         let nq = query.rows / batch, nk = key.rows / batch
-        shape = (batch, nq, nk)
-        q = wq.forward(query); k = wk.forward(key); v = wv.forward(value)
+        (ws.batch, ws.queries, ws.keys) = (batch, nq, nk)
+        let q = wq.forward(query, &ws.wq), k = wk.forward(key, &ws.wk), v = wv.forward(value, &ws.wv)
         let hd = headDim, width = heads * headDim, scale = 1 / Float(headDim).squareRoot()
         var concat = Matrix(rows: query.rows, cols: width)
-        probabilities = [Float](repeating: 0, count: batch * heads * nq * nk)
+        var probabilities = [Float](repeating: 0, count: batch * heads * nq * nk)
         q.data.withUnsafeBufferPointer { Q in
         k.data.withUnsafeBufferPointer { K in
         v.data.withUnsafeBufferPointer { V in
@@ -73,13 +84,15 @@ public final class MultiHeadAttention {
             }
         }}}}}
         GEMMStatistics.add(flops: 4 * batch * heads * nq * nk * hd)  // Q·Kᵀ and P·V
-        return wo.forward(concat)
+        (ws.q, ws.k, ws.v, ws.probabilities) = (q, k, v, probabilities)
+        return wo.forward(concat, &ws.wo)
     }
 
     /// Returns the gradients of the query, key and value inputs.
-    public func backward(_ dy: Matrix) -> (query: Matrix, key: Matrix, value: Matrix) {
-        let (batch, nq, nk) = shape
-        let dConcat = wo.backward(dy)
+    public func backward(_ dy: Matrix, _ ws: inout Workspace) -> (query: Matrix, key: Matrix, value: Matrix) {
+        let (batch, nq, nk) = (ws.batch, ws.queries, ws.keys)
+        let (q, k, v, probabilities) = (ws.q, ws.k, ws.v, ws.probabilities)
+        let dConcat = wo.backward(dy, &ws.wo)
         let hd = headDim, width = heads * headDim, scale = 1 / Float(headDim).squareRoot()
         var dq = Matrix(rows: q.rows, cols: q.cols), dk = Matrix(rows: k.rows, cols: k.cols), dv = Matrix(rows: v.rows, cols: v.cols)
         var dP = [Float](repeating: 0, count: nk)
@@ -121,6 +134,6 @@ public final class MultiHeadAttention {
                 }
             }
         }}}}}}}}
-        return (wq.backward(dq), wk.backward(dk), wv.backward(dv))
+        return (wq.backward(dq, &ws.wq), wk.backward(dk, &ws.wk), wv.backward(dv, &ws.wv))
     }
 }

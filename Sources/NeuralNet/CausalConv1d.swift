@@ -7,8 +7,14 @@ public final class CausalConv1d {
     public let kernel: Int
     public let dilation: Int
     let inputs: Int
-    private var columns = Matrix(rows: 0, cols: 0)
-    private var shape = (batch: 0, steps: 0)
+
+    /// One thread's unfolded input (im2col) and shape, and the gradients (dW, db).
+    public struct Workspace: GradientWorkspace, Sendable {
+        var columns = Matrix(rows: 0, cols: 0)
+        var batch = 0, steps = 0
+        public var gradients: [Matrix]
+        public mutating func zeroGradients() { for i in gradients.indices { gradients[i].setZero() } }
+    }
 
     public init(_ inputs: Int, _ outputs: Int, kernel: Int, dilation: Int, init rng: inout Initializer, name: String = "conv") {
         self.inputs = inputs
@@ -19,11 +25,13 @@ public final class CausalConv1d {
     }
 
     public var parameters: [Parameter] { [weight, bias] }
+    public func workspace() -> Workspace { Workspace(gradients: parameters.map(\.zeroGradient)) }
 
-    public func forward(_ x: Matrix, batch: Int, steps: Int) -> Matrix {
+    public func forward(_ x: Matrix, batch: Int, steps: Int, _ ws: inout Workspace) -> Matrix {
         precondition(x.rows == batch * steps && x.cols == inputs)
-        shape = (batch, steps)
-        // im2col into a local (a stored property would pay exclusivity checks per element).
+        ws.batch = batch
+        ws.steps = steps
+        // im2col into a local (the workspace's would pay exclusivity checks per element).
         var cols = Matrix(rows: x.rows, cols: kernel * inputs)
         let (k, d, n) = (kernel, dilation, inputs)
         x.data.withUnsafeBufferPointer { src in
@@ -39,18 +47,18 @@ public final class CausalConv1d {
                 }
             }
         }
-        columns = cols
+        ws.columns = cols
         var y = Matrix.repeating(row: bias.value, rows: x.rows)
         gemm(cols, weight.value, into: &y, beta: 1)
         return y
     }
 
-    public func backward(_ dy: Matrix) -> Matrix {
-        gemm(columns, transposeA: true, dy, into: &weight.grad, beta: 1)
-        dy.addColumnSums(to: &bias.grad)
+    public func backward(_ dy: Matrix, _ ws: inout Workspace) -> Matrix {
+        gemm(ws.columns, transposeA: true, dy, into: &ws.gradients[0], beta: 1)
+        dy.addColumnSums(to: &ws.gradients[1])
         let dColumns = matmul(dy, weight.value, transposeB: true)
         var dx = Matrix(rows: dy.rows, cols: inputs)
-        let (batch, steps) = shape
+        let (batch, steps) = (ws.batch, ws.steps)
         let (k, d, n) = (kernel, dilation, inputs)
         dColumns.data.withUnsafeBufferPointer { src in
             dx.data.withUnsafeMutableBufferPointer { dst in

@@ -204,6 +204,33 @@ public final class Parameter {
     }
 
     public func zeroGrad() { for i in grad.data.indices { grad.data[i] = 0 } }
+
+    /// A zero matrix of the parameter's shape: where a thread's workspace adds up its gradient.
+    public var zeroGradient: Matrix { Matrix(rows: value.rows, cols: value.cols) }
+
+    /// Adds the threads' gradients (one list per workspace, in `parameters` order) into the
+    /// parameters' `grad`, workspace by workspace in the order given: a fixed order keeps training
+    /// deterministic.
+    public static func accumulate(_ workspaces: [[Matrix]], into parameters: [Parameter]) {
+        for gradients in workspaces {
+            precondition(gradients.count == parameters.count, "a workspace holds \(gradients.count) gradients for \(parameters.count) parameters")
+            for (p, g) in zip(parameters, gradients) { p.grad += g }
+        }
+    }
+}
+
+/// A layer's per-thread workspace that adds up the gradients of the layer's parameters (in the
+/// order of its `parameters`).
+public protocol GradientWorkspace {
+    var gradients: [Matrix] { get }
+    mutating func zeroGradients()
+}
+
+extension Matrix {
+    /// Every value set to 0, the shape kept.
+    public mutating func setZero() {
+        data.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
+    }
 }
 
 /// Deterministic initialisation (SplitMix64), so training is reproducible for a seed.

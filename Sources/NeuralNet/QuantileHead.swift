@@ -5,8 +5,13 @@ import Foundation
 /// exp(−softplus(z_j)). So q_0 ≤ … ≤ q_{Q−1} and all ≥ 0 by construction, with no clipping.
 public final class QuantileHead {
     public let median: Int
-    private var z = Matrix(rows: 0, cols: 0)
-    private var out = Matrix(rows: 0, cols: 0)
+
+    /// One thread's raw values and outputs (the head has no parameters).
+    public struct Workspace: Sendable {
+        var z = Matrix(rows: 0, cols: 0)
+        var out = Matrix(rows: 0, cols: 0)
+        public init() {}
+    }
 
     /// `levels` ascending; the median slot is the level closest to 0.5.
     public init(levels: [Double]) {
@@ -20,8 +25,8 @@ public final class QuantileHead {
 
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
-    public func forward(_ z: Matrix) -> Matrix {
-        self.z = z
+    public func forward(_ z: Matrix, _ ws: inout Workspace) -> Matrix {
+        ws.z = z
         var y = Matrix(rows: z.rows, cols: z.cols)
         let m = median, q = z.cols
         for r in 0..<z.rows {
@@ -30,11 +35,12 @@ public final class QuantileHead {
             if m + 1 < q { for j in (m + 1)..<q { y.data[row + j] = y.data[row + j - 1] + Softplus.value(z.data[row + j]) } }
             for j in stride(from: m - 1, through: 0, by: -1) { y.data[row + j] = y.data[row + j + 1] * exp(-Softplus.value(z.data[row + j])) }
         }
-        out = y
+        ws.out = y
         return y
     }
 
-    public func backward(_ dy: Matrix) -> Matrix {
+    public func backward(_ dy: Matrix, _ ws: Workspace) -> Matrix {
+        let (z, out) = (ws.z, ws.out)
         var dz = Matrix(rows: dy.rows, cols: dy.cols)
         let m = median, q = dy.cols
         for r in 0..<dy.rows {

@@ -50,6 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
     @Flag(inversion: .prefixedNo, help: "Let a target's price act as a constant-elasticity factor, every quantile times (target price / price now)^β with each product's β ≤ 0 learned from its history (docs/model.md), instead of as one more network input: a planned price change then moves the forecast as demand economics expects, never upward for a rise.") var priceElasticity = true
+    @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut is a second factor beside it, learned per product, instead of the promotion flag being a network input (docs/model.md); the elasticity is then learned from how deep promotions cut.") var promoLift = false
     @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
@@ -135,6 +136,7 @@ struct TrainCommand: ParsableCommand {
         c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
         c.priceElasticity = priceElasticity
+        c.promoLift = priceElasticity && promoLift
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false

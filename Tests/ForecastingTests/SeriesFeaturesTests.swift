@@ -96,5 +96,22 @@ import Windows
         #expect(abs(batch.priceChange[0] - log(Float(4) / 5)) < 1e-6)
         #expect(batch.future[0, 0] == 0 && batch.future[0, 1] == 1, "the promotion flag stays an input")
         #expect(batch.level == scales.map { log1p($0) / 10 })
+        #expect(batch.promoChange.isEmpty)
+    }
+
+    /// With the promotion's lift a factor too, the flag is no input: per target, promo then − promo now.
+    @Test func promoChangeForTheLift() {
+        var c = Self.builder().config
+        c.priceElasticity = true
+        c.promoLift = true
+        let s = Self.announcedSeries()
+        let (batch, _) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(s, 6, nil, nil)])
+        #expect(batch.promoChange == [1, 0], "week 7 holds the promotion announced by FCT 6, week 8 does not")
+        #expect(batch.future[0, 1] == 0 && batch.future[1, 1] == 0, "the flag is not an input")
+        #expect(abs(batch.priceChange[0] - log(Float(4) / 5)) < 1e-6)
+        // From inside the promotion (FCT 7), the week after it ends it: −1.
+        let (inside, _) = FeatureBuilder(config: c, period: .week, holidays: []).batch([(s, 7, nil, nil)])
+        #expect(inside.promoChange[0] == -1)
+        #expect(abs(inside.priceChange[0] - log(Float(5) / 4)) < 1e-6)
     }
 }

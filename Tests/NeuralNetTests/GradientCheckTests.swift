@@ -14,18 +14,20 @@ func random(_ rows: Int, _ cols: Int, seed: UInt64, awayFromZero: Bool = false) 
     })
 }
 
-/// Compares analytic gradients with numeric ones; returns the worst relative error.
+/// Compares analytic gradients with numeric ones; returns the worst relative error. `backward`
+/// returns the inputs' gradients and the parameters' (from the layer's workspace, in
+/// `parameters` order).
 @discardableResult
 func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, forward: () -> Matrix,
-                   backward: (Matrix) -> [Matrix], eps: Float = 1e-2, tolerance: Float = 2e-3,
+                   backward: (Matrix) -> (inputs: [Matrix], parameters: [Matrix]), eps: Float = 1e-2, tolerance: Float = 2e-3,
                    sourceLocation: SourceLocation = #_sourceLocation) -> Float {
     func loss() -> Double {
         let y = forward()
         return zip(y.data, projection.data).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
-    for p in parameters { p.zeroGrad() }
     _ = forward()
-    let inputGrads = backward(projection)
+    let (inputGrads, parameterGrads) = backward(projection)
+    #expect(parameterGrads.count == parameters.count, sourceLocation: sourceLocation)
     var worst: Float = 0
     func compare(_ analytic: Float, _ numeric: Double, _ what: String) {
         let err = abs(analytic - Float(numeric)) / max(1, abs(analytic), Float(abs(numeric)))
@@ -41,8 +43,7 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
             compare(inputGrads[k].data[i], (plus - minus) / Double(2 * eps), "input \(k)[\(i)]")
         }
     }
-    for p in parameters {
-        let analytic = p.grad
+    for (p, analytic) in zip(parameters, parameterGrads) {
         for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 40)) {
             let original = p.value.data[i]
             p.value.data[i] = original + eps; let plus = loss()
@@ -71,47 +72,64 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         var rng = Initializer(seed: 3)
         let layer = Dense(6, 4, init: &rng)
         let x = Box(random(5, 6, seed: 4))
+        var ws = layer.workspace()
         gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(5, 4, seed: 5),
-                      forward: { layer.forward(x.m) }, backward: { [layer.backward($0)] })
+                      forward: { layer.forward(x.m, &ws) }, backward: { ([layer.backward($0, &ws)], ws.gradients) })
     }
 
     @Test func activations() {
         let x = Box(random(4, 6, seed: 6, awayFromZero: true))
         let relu = ReLU(), gelu = GELU(), softplus = Softplus()
         let r = random(4, 6, seed: 7)
-        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { relu.forward(x.m) }, backward: { [relu.backward($0)] })
-        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { gelu.forward(x.m) }, backward: { [gelu.backward($0)] })
-        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { softplus.forward(x.m) }, backward: { [softplus.backward($0)] })
+        var ws = ActivationWorkspace()
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { relu.forward(x.m, &ws) }, backward: { ([relu.backward($0, ws)], []) })
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { gelu.forward(x.m, &ws) }, backward: { ([gelu.backward($0, ws)], []) })
+        gradientCheck(inputs: [x], parameters: [], projection: r, forward: { softplus.forward(x.m, &ws) }, backward: { ([softplus.backward($0, ws)], []) })
     }
 
-    @Test func layerNorm() {
-        let layer = LayerNorm(8)
-        var rng = Initializer(seed: 8)
-        for i in 0..<8 { layer.gamma.value.data[i] = 1 + rng.uniform(0.5); layer.beta.value.data[i] = rng.uniform(0.5) }
-        let x = Box(random(3, 8, seed: 9))
-        gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(3, 8, seed: 10),
-                      forward: { layer.forward(x.m) }, backward: { [layer.backward($0)] }, eps: 5e-3)
+    /// The layout ops: a concat's backward is a split, a gather's a scatter that adds (row 1 is
+    /// picked twice and gets both gradients, row 2 never and gets none), a reshape's the reshape back.
+    @Test func layoutOps() {
+        let a = Box(random(3, 2, seed: 50)), b = Box(random(4, 3, seed: 51))
+        let picks = [1, 0, 1, 0]
+        gradientCheck(inputs: [a, b], parameters: [], projection: random(8, 5, seed: 52),
+                      forward: { concatRows([concatColumns([gatherRows(a.m, picks), b.m]), concatColumns([gatherRows(a.m, [2, 1, 0, 1]), b.m])]) },
+                      backward: { dy in
+                          var da = Matrix(rows: 3, cols: 2), db = Matrix(rows: 4, cols: 3)
+                          for (half, rows) in zip(splitRows(dy, [4, 4]), [picks, [2, 1, 0, 1]]) {
+                              let parts = splitColumns(half, [2, 3])
+                              scatterAddRows(parts[0], rows, into: &da)
+                              db += parts[1]
+                          }
+                          return ([da, db], [])
+                      })
+        let m = random(6, 2, seed: 53)
+        #expect(m.reshaped(rows: 2, cols: 6).reshaped(rows: 6, cols: 2) == m)
+        #expect(m.reshaped(rows: 2, cols: 6)[1, 2] == m[4, 0], "row-major: example 1's second row sits at columns 2…3")
+        #expect(RowIndex.perExample(2, each: 3, stride: 5, offset: 4) == [4, 4, 4, 9, 9, 9])
     }
 
     @Test func embedding() {
         var rng = Initializer(seed: 11)
         let layer = Embedding(5, 3, init: &rng)
         let ids = [0, 3, 3, 4, 9]  // 9 → the last ("unknown") row
+        var ws = layer.workspace()
         gradientCheck(inputs: [], parameters: layer.parameters, projection: random(5, 3, seed: 12),
-                      forward: { layer.forward(ids) }, backward: { layer.backward($0); return [] })
+                      forward: { layer.forward(ids, &ws) }, backward: { layer.backward($0, &ws); return ([], ws.gradients) })
     }
 
     @Test func dilatedCausalConvolution() {
         var rng = Initializer(seed: 13)
         let layer = CausalConv1d(3, 4, kernel: 2, dilation: 2, init: &rng)
         let x = Box(random(2 * 7, 3, seed: 14))
+        var ws = layer.workspace()
         gradientCheck(inputs: [x], parameters: layer.parameters, projection: random(14, 4, seed: 15),
-                      forward: { layer.forward(x.m, batch: 2, steps: 7) }, backward: { [layer.backward($0)] })
+                      forward: { layer.forward(x.m, batch: 2, steps: 7, &ws) }, backward: { ([layer.backward($0, &ws)], ws.gradients) })
         // Causality: changing step 5 changes no output before step 5.
-        let before = layer.forward(x.m, batch: 2, steps: 7)
+        let before = layer.forward(x.m, batch: 2, steps: 7, &ws)
         var changed = x.m
         for c in 0..<3 { changed[5, c] += 1 }
-        let after = layer.forward(changed, batch: 2, steps: 7)
+        let after = layer.forward(changed, batch: 2, steps: 7, &ws)
         for t in 0..<5 { for c in 0..<4 { #expect(before[t, c] == after[t, c]) } }
         #expect((0..<4).contains { before[5, $0] != after[5, $0] })
     }
@@ -125,14 +143,15 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
             (0..<12).map { ($0 % 4) <= $0 / 4 + 1 },
             (0..<12).map { $0 >= 4 },
         ]
+        var ws = layer.workspace()
         gradientCheck(inputs: [q, k, v], parameters: layer.parameters, projection: random(6, 3, seed: 20),
-                      forward: { layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask) },
-                      backward: { let g = layer.backward($0); return [g.query, g.key, g.value] })
+                      forward: { layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask, &ws) },
+                      backward: { let g = layer.backward($0, &ws); return ([g.query, g.key, g.value], ws.gradients) })
         // A hidden key does not influence the output.
-        let base = layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask)
+        let base = layer.forward(query: q.m, key: k.m, value: v.m, batch: 2, mask: mask, &ws)
         var v2 = v.m
         for c in 0..<4 { v2[3, c] += 5 }  // batch 0, key 3: hidden from query 0 (keys 0...1 allowed)
-        let moved = layer.forward(query: q.m, key: k.m, value: v2, batch: 2, mask: mask)
+        let moved = layer.forward(query: q.m, key: k.m, value: v2, batch: 2, mask: mask, &ws)
         for c in 0..<3 { #expect(abs(base[0, c] - moved[0, c]) < 1e-6) }
     }
 
@@ -200,10 +219,13 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         let adam = Adam(learningRate: 0.05)
         let xs = (0..<64).map { Float($0) / 32 - 1 }
         let ys = xs.map { 3 * $0 + 1 + rng.uniform(0.2) }
+        var ws = layer.workspace()
         for _ in 0..<600 {
-            let out = layer.forward(Matrix(rows: 64, cols: 1, data: xs))
+            let out = layer.forward(Matrix(rows: 64, cols: 1, data: xs), &ws)
             let (_, grad) = PinballLoss.evaluate(out, targets: ys, quantiles: [0.5], normalizer: 64)
-            _ = layer.backward(grad)
+            _ = layer.backward(grad, &ws)
+            Parameter.accumulate([ws.gradients], into: layer.parameters)
+            ws.zeroGradients()
             adam.update(layer.parameters)
         }
         #expect(abs(layer.weight.value.data[0] - 3) < 0.15 && abs(layer.bias.value.data[0] - 1) < 0.1)
@@ -215,13 +237,14 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         let head = QuantileHead(levels: [0.1, 0.25, 0.5, 0.75, 0.9])
         let z = Box(random(6, 5, seed: 30))
         for r in 0..<6 { for c in 0..<5 { z.m[r, c] *= 4 } }
-        let y = head.forward(z.m)
+        var ws = QuantileHead.Workspace()
+        let y = head.forward(z.m, &ws)
         for r in 0..<6 {
             for c in 0..<5 { #expect(y[r, c] >= 0) }
             for c in 1..<5 { #expect(y[r, c] >= y[r, c - 1]) }
         }
         gradientCheck(inputs: [z], parameters: [], projection: random(6, 5, seed: 31),
-                      forward: { head.forward(z.m) }, backward: { [head.backward($0)] }, eps: 1e-2)
+                      forward: { head.forward(z.m, &ws) }, backward: { ([head.backward($0, ws)], []) }, eps: 1e-2)
     }
 
     /// The price response: gradients for the quantiles and the elasticity's raw value, and the
@@ -230,12 +253,33 @@ func gradientCheck(inputs: [Box], parameters: [Parameter], projection: Matrix, f
         let layer = PriceElasticity()
         let q = Box(random(5, 3, seed: 40)), a = Box(random(5, 1, seed: 41))
         let change: [Float] = [0.2, -0.3, 0, 0.05, -1]
+        var ws = PriceElasticity.Workspace()
         gradientCheck(inputs: [q, a], parameters: [], projection: random(5, 3, seed: 42),
-                      forward: { layer.forward(q.m, a: a.m.data, logChange: change) },
-                      backward: { let (dq, da) = layer.backward($0); return [dq, Matrix(rows: 5, cols: 1, data: da)] })
+                      forward: { layer.forward(q.m, a: a.m.data, logChange: change, &ws) },
+                      backward: { let (dq, da, _) = layer.backward($0, ws); return ([dq, Matrix(rows: 5, cols: 1, data: da)], []) })
         let raw = log(exp(Float(2)) - 1)  // softplus⁻¹(2): β = −2
-        let y = layer.forward(Matrix(rows: 1, cols: 2, data: [10, 20]), a: [raw], logChange: [log(0.8)])
+        let y = layer.forward(Matrix(rows: 1, cols: 2, data: [10, 20]), a: [raw], logChange: [log(0.8)], &ws)
         #expect(abs(PriceElasticity.beta(raw) + 2) < 1e-5)
         #expect(abs(y[0, 0] - 15.625) < 1e-3 && abs(y[0, 1] - 31.25) < 2e-3)
+    }
+
+    /// With a promotion's own lift: gradients for the quantiles, a and g, rows where only the
+    /// price, only the promotion or both change; a promotion starting with a 20 % cut at β = −2
+    /// and γ = log 1.25 gives 1.5625 · 1.25×, one ending divides by the lift.
+    @Test func priceElasticityWithPromotionLift() {
+        let layer = PriceElasticity()
+        let q = Box(random(6, 3, seed: 43)), a = Box(random(6, 1, seed: 44)), g = Box(random(6, 1, seed: 45))
+        let change: [Float] = [0.2, -0.3, 0, 0.05, -1, 0]
+        let promo: [Float] = [0, 1, 1, -1, 1, 0]
+        var ws = PriceElasticity.Workspace()
+        gradientCheck(inputs: [q, a, g], parameters: [], projection: random(6, 3, seed: 46),
+                      forward: { layer.forward(q.m, a: a.m.data, logChange: change, g: g.m.data, promoChange: promo, &ws) },
+                      backward: { let (dq, da, dg) = layer.backward($0, ws)
+                                  return ([dq, Matrix(rows: 6, cols: 1, data: da), Matrix(rows: 6, cols: 1, data: dg)], []) })
+        let raw = log(exp(Float(2)) - 1), rawLift = log(exp(log(Float(1.25))) - 1)
+        let y = layer.forward(Matrix(rows: 2, cols: 1, data: [10, 10]), a: [raw, raw], logChange: [log(0.8), 0],
+                              g: [rawLift, rawLift], promoChange: [1, -1], &ws)
+        #expect(abs(y[0, 0] - 15.625 * 1.25) < 2e-3)
+        #expect(abs(y[1, 0] - 8) < 1e-3)
     }
 }
