@@ -8,7 +8,7 @@ struct SimProduct {
     let category: Int
     let categoryBytes: [UInt8]
     var level: Double
-    let growth: Double
+    var growth: Double
     let shape: Double
     var elasticity: Double
     var seasonalScale = 1.0
@@ -53,26 +53,31 @@ struct SimProduct {
     }
 
     /// Plans promotions (a few days, 15–30 % off, announced 3–7 days ahead) and permanent price
-    /// changes (±10 %, announced a week ahead); returns the price events to publish now.
-    mutating func plan(t: Int, start: Int64, length: Int64, rng: inout SplitMix64) -> [(effective: Int64, price: Double, promo: Bool)] {
+    /// changes (±10 %, announced a week ahead); returns the price events to publish now. A kind
+    /// in `without` is drawn as usual and then dropped (the product's plans stay the same).
+    mutating func plan(t: Int, start: Int64, length: Int64, rng: inout SplitMix64,
+                       without: Set<DemandStructure> = []) -> [(effective: Int64, price: Double, promo: Bool)] {
         guard t > busyUntil, t > launch else { return [] }
         let day: Int64 = 86_400_000
         let perPeriod = Double(length) / Double(day)
         var out: [(effective: Int64, price: Double, promo: Bool)] = []
+        var kind = DemandStructure.promotions
         if rng.uniform() < 0.02 * perPeriod {
             let from = start + Int64(3 + Int(rng.uniform() * 5)) * day
             let to = from + Int64(3 + Int(rng.uniform() * 8)) * day
             let promo = ((currentPrice * (0.7 + 0.15 * rng.uniform())) * 100).rounded() / 100
             out = [(from, promo, true), (to, currentPrice, false)]
         } else if rng.uniform() < 0.005 * perPeriod {
-            currentPrice = ((currentPrice * (0.9 + 0.2 * rng.uniform())) * 100).rounded() / 100
-            out = [(start + 7 * day, currentPrice, false)]
+            kind = .priceChanges
+            out = [(start + 7 * day, ((currentPrice * (0.9 + 0.2 * rng.uniform())) * 100).rounded() / 100, false)]
         }
-        if let last = out.last {
-            schedule.append(contentsOf: out)
-            schedule.sort { $0.effective < $1.effective }
-            busyUntil = t + Int((Double(last.effective - start) / Double(length)).rounded(.up))
-        }
+        guard let last = out.last else { return [] }
+        // The product is busy for the plan's span either way, so later draws stay the same.
+        busyUntil = t + Int((Double(last.effective - start) / Double(length)).rounded(.up))
+        if without.contains(kind) { return [] }
+        if kind == .priceChanges { currentPrice = last.price }
+        schedule.append(contentsOf: out)
+        schedule.sort { $0.effective < $1.effective }
         return out
     }
 

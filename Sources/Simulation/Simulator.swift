@@ -21,7 +21,32 @@ public struct SimulationConfig: Sendable {
     public var levelWander: LevelWander?
     /// How many products sell slowly and intermittently, and how noisy demand is around its mean.
     public var mix = ProductMix()
+    /// Parts of the demand structure left out (none by default): what a forecaster's gap to the
+    /// oracle is made of shows when they are switched off one at a time. A part left out still
+    /// makes its own random draws (its events are dropped after), so the products, their
+    /// parameters and the rest of the structure stay those of the full log.
+    public var without: Set<DemandStructure> = []
     public init() {}
+}
+
+/// The parts of the simulated demand structure (`SimulationConfig.without`).
+public enum DemandStructure: String, CaseIterable, Sendable {
+    /// Promotions (announced price cuts with their own lift).
+    case promotions
+    /// Permanent price changes (±10 %, announced a week ahead).
+    case priceChanges = "price-changes"
+    /// Page views (which lead demand by 1–3 days).
+    case views
+    /// The calendar's holidays and events.
+    case holidays
+    /// The day-of-week pattern.
+    case weekly
+    /// The yearly season.
+    case yearly
+    /// The category factor every product of a category shares (an AR(1) of log demand).
+    case category
+    /// Each product's trend.
+    case growth
 }
 
 /// The simulated assortment's make-up (`SimulationConfig.mix`). The defaults are a retailer's
@@ -131,6 +156,7 @@ public enum Simulator {
         let yearlyPhase = (0..<categories).map { _ in 2 * Double.pi * rng.uniform() }
         var categoryFactor = [Double](repeating: 0, count: categories)
         var products = (0..<c.products).map { i in SimProduct(index: i, categories: categories, periods: c.periods, periodDays: periodDays, mix: c.mix, rng: &rng) }
+        if c.without.contains(.growth) { for i in products.indices { products[i].growth = 1 } }
         // The wander draws from its own stream, so a log with it differs from the same seed's log
         // without it only by the wander. Deviations start stationary; exp(d − v/2) has mean 1.
         var wanderRNG = SplitMix64(seed: c.seed ^ 0x5EED_0F_3A4D_E2)
@@ -153,16 +179,18 @@ public enum Simulator {
             let start = cal.start(of: first + Int64(t)), end = cal.end(of: first + Int64(t))
             let day0 = Int(start / 86_400_000), day1 = Int((end - 1) / 86_400_000)
             var m = p.level * pow(p.growth, Double(t))
-            if cal == .day || cal == .hour {
+            if (cal == .day || cal == .hour) && !c.without.contains(.weekly) {
                 let w = weekly[p.category][Timestamp.dayOfWeek(start)]
                 m *= 1 + (w - 1) * p.seasonalScale
             }
             let dayOfYear = Double(day0 % 365) / 365
-            m *= 1 + yearlyAmplitude[p.category] * p.seasonalScale * sin(2 * .pi * dayOfYear + yearlyPhase[p.category])
+            if !c.without.contains(.yearly) {
+                m *= 1 + yearlyAmplitude[p.category] * p.seasonalScale * sin(2 * .pi * dayOfYear + yearlyPhase[p.category])
+            }
             let price = p.price(at: start + (end - start) / 2)
             m *= pow(price.value / p.referencePrice, p.elasticity) * (price.promo ? 1.25 : 1)
-            m *= holidays.multiplier(days: day0, day1)
-            m *= exp(categoryFactor[p.category])
+            if !c.without.contains(.holidays) { m *= holidays.multiplier(days: day0, day1) }
+            if !c.without.contains(.category) { m *= exp(categoryFactor[p.category]) }
             if c.levelWander != nil { m *= exp(p.wander - wanderShift) }
             return max(m, 0)
         }
@@ -194,7 +222,7 @@ public enum Simulator {
                     out.event(.price, product: product, category: category, time: start, quantity: prod.currentPrice)
                     entries.append((start, s, out.bytes.count)); count += 1
                 }
-                for change in prod.plan(t: t, start: start, length: length, rng: &rng) {
+                for change in prod.plan(t: t, start: start, length: length, rng: &rng, without: c.without) {
                     let s = out.bytes.count
                     let ts = start + Int64(rng.uniform() * Double(length / 2))
                     out.event(.price, product: product, category: category, time: ts, quantity: change.price,
@@ -222,6 +250,7 @@ public enum Simulator {
                 let whole = Int(ahead), frac = ahead - Double(whole)
                 let muAhead = (1 - frac) * mean(&prod, t + whole) + frac * mean(&prod, t + whole + 1)
                 var views = rng.poisson(prod.viewsPerUnit * muAhead)
+                if c.without.contains(.views) { views = 0 }
                 while views > 0 {
                     let batch = min(views, 1 + Int(rng.uniform() * 5))
                     let ts = start + Int64(rng.uniform() * Double(length))

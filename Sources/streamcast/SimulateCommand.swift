@@ -31,6 +31,8 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Range MIN:MAX of the negative binomial shape r (variance μ + μ²/r) drawn per product; larger is steadier demand.")
     var shape = "0.5:4.5"
     @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
+    @Option(help: "Parts of the demand structure to leave out, comma-separated: \(DemandStructure.allCases.map(\.rawValue).joined(separator: ", ")). Products, their parameters and the rest of the structure stay those of the full log, so what a model misses shows as the parts go.")
+    var without = ""
     @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
     @Option(help: "Output log (.gz compresses).") var out: String
 
@@ -55,6 +57,12 @@ struct SimulateCommand: ParsableCommand {
         }
         guard (0...1).contains(intermittent) else { throw ValidationError("--intermittent \(intermittent): expected a share in [0, 1]") }
         c.mix.intermittentShare = intermittent
+        for name in without.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+            guard let part = DemandStructure(rawValue: name) else {
+                throw ValidationError("--without \(name): expected some of \(DemandStructure.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.without.insert(part)
+        }
         guard let shapes = ProductMix.shapeRange(shape) else {
             throw ValidationError("--shape \(shape): expected MIN:MAX with 0 < MIN ≤ MAX, e.g. 20:60")
         }

@@ -40,8 +40,9 @@ import Windows
     }
 
     func simulate(seed: UInt64, products: Int = 300, periods: Int = 150, drifts: [DriftSpec] = [],
-                  wander: LevelWander? = nil, mix: ProductMix = ProductMix()) -> Output {
+                  wander: LevelWander? = nil, mix: ProductMix = ProductMix(), without: Set<DemandStructure> = []) -> Output {
         var c = SimulationConfig()
+        c.without = without
         c.levelWander = wander
         c.mix = mix
         c.products = products
@@ -116,6 +117,30 @@ import Windows
         let onDay = rows.filter { $0.periodStart == day }.map(\.mean).reduce(0, +)
         let weekBefore = rows.filter { $0.periodStart == day - 7 * 86_400_000 }.map(\.mean).reduce(0, +)
         #expect(onDay / weekBefore > 1.6)
+    }
+
+    /// A part of the structure left out goes from the log and the truth, and only it: the same
+    /// products with the same parameters, the event day's lift only where holidays stay.
+    @Test func partsOfTheStructureCanBeLeftOut() throws {
+        let full = simulate(seed: 5, products: 100, periods: 80)
+        let text = { (o: Output) in String(decoding: o.log, as: UTF8.self) }
+        let noPromotions = simulate(seed: 5, products: 100, periods: 80, without: [.promotions, .views])
+        #expect(text(full).contains("\"promo\":true") && !text(noPromotions).contains("\"promo\":true"))
+        #expect(text(full).contains("page_view") && !text(noPromotions).contains("page_view"))
+        #expect(text(noPromotions).components(separatedBy: "\"effective\"").count > 5, "permanent price changes stay")
+        let params = { (o: Output) in o.truth.map { "\($0.product) \($0.periodStart) \($0.shape) \($0.elasticity)" } }
+        #expect(params(noPromotions) == params(full))
+        // Without holidays the event day is an ordinary day.
+        let day = Timestamp.parse("2024-03-15T00:00:00Z")!
+        func lift(_ o: Output) -> Double {
+            o.truth.filter { $0.periodStart == day }.map(\.mean).reduce(0, +) / o.truth.filter { $0.periodStart == day - 7 * 86_400_000 }.map(\.mean).reduce(0, +)
+        }
+        #expect(lift(full) > 1.6 && lift(simulate(seed: 5, products: 100, periods: 80, without: [.holidays])) < 1.3)
+        // Without growth, weekly or yearly pattern and category factor, a product's mean is flat
+        // between price changes: its spread over the log comes from prices alone.
+        let flat = simulate(seed: 5, products: 100, periods: 80, without: [.growth, .weekly, .yearly, .category, .holidays, .promotions, .priceChanges])
+        let means = Dictionary(grouping: flat.truth, by: \.product).values.map { rows in Set(rows.map { ($0.mean * 1e6).rounded() }).count }
+        #expect(means.allSatisfy { $0 == 1 })
     }
 
     @Test func pageViewsLeadDemand() throws {
