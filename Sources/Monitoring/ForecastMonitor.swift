@@ -152,6 +152,8 @@ public final class ForecastMonitor: @unchecked Sendable {
                 if !state.alarmed {
                     alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
                                              detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue))
+                    state.alarmedSince = p
+                    state.alarmDirection = change == .increase ? 1 : 2
                 }
                 state.alarmed = true
                 state.calm = 0
@@ -159,6 +161,8 @@ public final class ForecastMonitor: @unchecked Sendable {
                 state.calm = abs(z) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
                 if state.calm >= config.recoveryPeriods {
                     state.alarmed = false
+                    state.alarmedSince = .min
+                    state.alarmDirection = 0
                     alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
                                              detector: "page_hinkley", period: p, status: .recovered))
                 }

@@ -65,15 +65,18 @@ extension ForecastMonitor {
     }
 
     /// Every open alert: the fleet's and categories' as raised (value, expected, period), then up
-    /// to `products` drifting products (their bias now; their alert's period is on the topic).
+    /// to `products` drifting products (their bias now, the period their alert opened and its
+    /// direction).
     public func openAlerts(products n: Int = 50) -> [DriftAlert] {
         let drifting = topDrifting(n).filter(\.alarmed)
         lock.lock()
         defer { lock.unlock() }
         let scoped = scopes.keys.sorted().flatMap { key in scopes[key]!.open.values.sorted { $0.metric < $1.metric } }
         return scoped + drifting.map {
-            DriftAlert(scope: "product", key: $0.product, metric: "bias", value: $0.bias, expected: 0, detector: "page_hinkley",
-                       period: products.scalars[products.row(of: $0.product)!].fct, status: .alert)
+            let s = products.scalars[products.row(of: $0.product)!]
+            return DriftAlert(scope: "product", key: $0.product, metric: "bias", value: $0.bias, expected: 0, detector: "page_hinkley",
+                              period: s.alarmedSince == .min ? s.fct : s.alarmedSince, status: .alert,
+                              direction: [nil, PageHinkley.Change.increase.rawValue, PageHinkley.Change.decrease.rawValue][Int(min(s.alarmDirection, 2))])
         }
     }
 

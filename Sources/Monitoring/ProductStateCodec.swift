@@ -4,7 +4,8 @@ import Foundation
 /// moving to another instance keeps the product's detector, coverage EWMAs, last forecast and
 /// history, and its alerts stay a function of the log.
 extension ForecastMonitor {
-    static let productStateVersion: UInt8 = 1
+    /// 2: since when and which way an open alert points, after the history (1 lacks them).
+    static let productStateVersion: UInt8 = 2
 
     /// The product's state (empty: the monitor has not seen it).
     public func productState(_ id: String) -> [UInt8] {
@@ -29,18 +30,20 @@ extension ForecastMonitor {
             w.f32(h.actual)
             for v in h.quantiles { w.f32(v) }
         }
+        w.i64(s.alarmedSince)
+        w.u8(s.alarmDirection)
         return w.bytes
     }
 
-    /// Restores a product's state from `productState`; bytes of another quantile count or version
-    /// are ignored (the product starts afresh, as before it was checkpointed).
+    /// Restores a product's state from `productState` (version 1 or 2); bytes of another quantile
+    /// count or version are ignored (the product starts afresh, as before it was checkpointed).
     public func restoreProduct(_ id: String, from bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
         var r = StateReader(bytes)
         let q = config.quantiles.count
-        guard let version = r.u8(), version == Self.productStateVersion, r.u8() == UInt8(q) else { return }
+        guard let version = r.u8(), version == 1 || version == 2, r.u8() == UInt8(q) else { return }
         let row = products.row(for: id, nominal: config.quantiles)
         var s = products.scalars[row]
         guard let fct = r.i64(), let count = r.f64(), let mean = r.f64(), let up = r.f64(), let upMin = r.f64(), let down = r.f64(),
@@ -80,6 +83,10 @@ extension ForecastMonitor {
         products.setForecast(row, fct: fct, rows: rows)
         products.scalars[row].horizons = horizons
         products.scalars[row].fct = fct
+        if version >= 2, let since = r.i64(), let direction = r.u8() {
+            products.scalars[row].alarmedSince = since
+            products.scalars[row].alarmDirection = direction
+        }
     }
 }
 

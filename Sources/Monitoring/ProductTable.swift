@@ -17,6 +17,10 @@ struct ProductTable {
         var calm: Int32 = 0
         var observed: Int32 = 0
         var alarmed = false
+        /// While alarmed: the period the alert opened (.min: unknown, a state from before it was
+        /// kept) and which way the error moved (`PageHinkley.Change`: 1 increase, 2 decrease).
+        var alarmedSince: Int64 = .min
+        var alarmDirection: UInt8 = 0
         /// Horizons held in the stored forecast (0: none).
         var horizons: UInt8 = 0
         /// History ring: next slot and number of entries.

@@ -139,6 +139,16 @@ struct Uniform {
         #expect(whole.productState("P3") == restored.productState("P3"))
         restored.restoreProduct("P3", from: [9, 9])  // another version: ignored, the state stays
         #expect(whole.productState("P3") == restored.productState("P3"))
+        // An open product alert says since when and which way (the period its alert was raised,
+        // not the latest FCT), in both monitors.
+        let raised = Dictionary(expected.filter { $0.status == .alert }.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+        let open = whole.openAlerts().filter { $0.scope == "product" }
+        #expect(!open.isEmpty && open.map(\.key) == restored.openAlerts().filter { $0.scope == "product" }.map(\.key))
+        for alert in open {
+            #expect(alert.period == raised[alert.key]?.period && alert.period < 59 && alert.direction == raised[alert.key]?.direction,
+                    "\(alert.key): since \(alert.period), raised \(String(describing: raised[alert.key]))")
+        }
+        #expect(restored.openAlerts().map(\.period) == whole.openAlerts().map(\.period))
     }
 
     /// The fleet and category state stored mid-stream and restored into a fresh monitor (a
