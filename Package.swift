@@ -47,8 +47,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The measurements behind docs/benchmarks.md (`streamcast bench` reads options and prints).
+        .target(name: "Benchmarks", dependencies: [
+            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "NeuralNet", "Monitoring",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "streamcast", dependencies: [
-            "Pipeline", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets", "NeuralNet", "Monitoring", "Decisions",
+            "Pipeline", "Benchmarks", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets", "NeuralNet", "Monitoring", "Decisions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

@@ -17,8 +17,8 @@ struct BrokerCommand: ParsableCommand {
 
     func run() throws {
         let settings = try PipelineOptions.parse(config.map { ["--config", $0] } ?? []).settings()
-        let broker = try startBroker(port: port, partitions: partitions, topics: settings.pipeline.topics)
-        say("broker listening on \(broker.bootstrapServers) (topics: \(allTopics(settings.pipeline.topics).joined(separator: ", ")); \(partitions) partitions each)")
+        let broker = try EmbeddedBroker.start(port: port, partitions: partitions, topics: settings.pipeline.topics)
+        say("broker listening on \(broker.bootstrapServers) (topics: \(settings.pipeline.topics.all.joined(separator: ", ")); \(partitions) partitions each)")
         signal(SIGHUP, SIG_IGN)
         // Outage drills: SIGUSR1 takes the broker down (connections refused), SIGUSR2 brings it back.
         for (sig, up) in [(SIGUSR1, false), (SIGUSR2, true)] {
@@ -32,10 +32,4 @@ struct BrokerCommand: ParsableCommand {
     }
 }
 
-func allTopics(_ t: Topics) -> [String] { t.inputs + [t.forecasts, t.deadLetter, t.drift] + (t.changelog.map { [$0] } ?? []) }
 
-func startBroker(port: Int, partitions: Int, topics: Topics) throws -> EmbeddedBroker {
-    let broker = try EmbeddedBroker(port: port)
-    for topic in allTopics(topics) { try broker.createTopic(topic, partitions: partitions) }
-    return broker
-}

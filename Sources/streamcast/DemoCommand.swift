@@ -28,7 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
         if !baseline { settings.modelFile = model }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: state + suffix) }
         try MetricsEndpoint.checkBindable(http)
-        let broker = try startBroker(port: port, partitions: settings.pipeline.partitions, topics: settings.pipeline.topics)
+        let broker = try EmbeddedBroker.start(port: port, partitions: settings.pipeline.partitions, topics: settings.pipeline.topics)
         let bootstrap = broker.bootstrapServers
         settings.kafka["bootstrap.servers"] = bootstrap
         let topics = settings.pipeline.topics

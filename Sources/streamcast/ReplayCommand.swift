@@ -47,42 +47,10 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-/// Publishes each line of a replay file to the topic of its kind, on the partition of its product
-/// (Kafka's default partitioner), so offline and Kafka runs group products identically. Lines that
-/// do not decode are published as they are to the first input topic: the service dead-letters them.
+/// Publishes a replay file with the settings' Kafka properties, topics and partitions
+/// (`ReplayPublisher`), with progress lines on stderr.
 func publish(file: String, settings: Settings, bootstrap: String?, speed: Double?, progress: Bool = true) throws -> Int {
-    let producer = try KafkaProducer(config: settings.kafkaConfig(bootstrap: bootstrap))
-    let reader = try ReplayReader(path: file)
-    let decoder = EventDecoder(maxMessageBytes: Int.max)
-    let topics = settings.pipeline.topics
-    var count = 0
-    var firstEventTime: Int64?
-    let started = Date()
-    var lastReport = started
-    try reader.forEachLine { line, _ in
-        let value = Array(line)
-        switch decoder.decode(line) {
-        case .success(let e):
-            if let speed {
-                let t0 = firstEventTime ?? e.time
-                firstEventTime = t0
-                let due = Double(e.time - t0) / 1000 / speed - Date().timeIntervalSince(started)
-                if due > 0 { Thread.sleep(forTimeInterval: due) }
-            }
-            let key = Array(e.product.utf8)
-            try producer.send(topic: topics.topic(for: e.kind),
-                              partition: Partitioner.partition(key: key, partitions: settings.pipeline.partitions),
-                              key: key, value: value)
-        case .failure:
-            try producer.send(topic: topics.inputs[0], partition: 0, key: nil, value: value)
-        }
-        count += 1
-        if progress, count & 0x3FFF == 0, Date().timeIntervalSince(lastReport) > 2 {
-            lastReport = Date()
-            progressLine("publish", lines: Int64(count), bytes: reader.position, seconds: lastReport.timeIntervalSince(started))
-        }
-    }
-    try producer.flush(timeoutMs: 120_000)
-    producer.close()
-    return count
+    try ReplayPublisher.publish(file: file, kafka: settings.kafkaConfig(bootstrap: bootstrap), topics: settings.pipeline.topics,
+                                partitions: settings.pipeline.partitions, speed: speed,
+                                progress: progress ? { progressLine("publish", lines: $0.lines, bytes: $0.bytesRead, seconds: $0.seconds) } : nil)
 }

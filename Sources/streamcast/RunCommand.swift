@@ -62,13 +62,6 @@ func serve(_ service: ForecastService, http: String, logger: Logger) async throw
     }
 }
 
-/// A thread-safe flag.
-final class StopFlag: Sendable {
-    private let stopped = Atomic<Bool>(false)
-    func stop() { stopped.store(true, ordering: .releasing) }
-    var isStopped: Bool { stopped.load(ordering: .acquiring) }
-}
-
 /// The Kafka service as a swift-service-lifecycle Service. The consume loop is blocking (librdkafka
 /// polls), so it runs on its own thread; graceful shutdown sets the stop flag. Unchecked because
 /// the service it wraps is used by that one thread only; `stop` is the only shared state.

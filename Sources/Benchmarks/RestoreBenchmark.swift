@@ -1,26 +1,25 @@
-import ArgumentParser
 import Checkpoint
-import Events
 import Forecasting
 import Foundation
 import Kafka
 import Logging
 import Pipeline
-import Windows
 
 /// A partition's state moving to another instance, measured: N products' state (windows, the
-/// neural model's error memory, the drift monitor's product state) written to the changelog topic of an in-process embedded broker as
-/// one snapshot per partition, then restored into an EMPTY state file and processor by the
-/// service's own restore path; the restored rows are checked byte for byte.
-struct RestoreBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "restore",
-                                                    abstract: "State of N products to the changelog and back into an empty state file: MB, write and restore seconds.")
-    @Option(help: "Products.") var products = 100_000
-    @Option(help: "Partitions (the embedded broker keeps ~5 MB of each: keep products/partitions × ~1.2 KB × 3 below it).") var partitions = 64
-    @Option(help: "Days of history (each closes every product's period once).") var days = 3
-    @Option(help: "Model file (default: a fresh network with default sizes).") var model: String?
+/// neural model's error memory, the drift monitor's product state) written to the changelog topic
+/// of an in-process embedded broker as one snapshot per partition, then restored into an EMPTY
+/// state file and processor by the service's own restore path; the restored rows are checked byte
+/// for byte.
+public struct RestoreBenchmark {
+    public var products = 100_000
+    /// Partitions (the embedded broker keeps ~5 MB of each: keep products/partitions × ~1.2 KB × 3 below it).
+    public var partitions = 64
+    /// Days of history (each closes every product's period once).
+    public var days = 3
+    public var model: String?
+    public init() {}
 
-    func run() throws {
+    public func run(_ out: BenchOutput) throws {
         let mq = try benchModel(model)
         let config = benchConfig(mq, partitions: partitions)  // the drift monitor on, as the service runs
         let source = try StreamProcessor(config: config, sink: CountingSink(), forecaster: mq.forecaster())
@@ -28,7 +27,7 @@ struct RestoreBench: ParsableCommand {
         var line = Int64(0)
         for d in 0...days {
             for i in 0..<products {
-                let text = #"{"type":"sale","product":"P\#(i)","ts":"\#(Timestamp.format(start + Int64(d) * mq.period.nominalMs + 1000))","units":\#(1 + (i + d) % 5)}"#
+                let text = saleLine("P\(i)", at: start + Int64(d) * mq.period.nominalMs + 1000, units: 1 + (i + d) % 5)
                 _ = try Array(text.utf8).withUnsafeBytes { try source.processReplayLine($0, lineNumber: line) }
                 line += 1
             }
@@ -73,10 +72,10 @@ struct RestoreBench: ParsableCommand {
         withExtendedLifetime(broker) {}
         let restored = outcomes.reduce(0) { $0 + $1.products }
         guard same, restored == products, outcomes.allSatisfy({ $0.source == .changelog }) else {
-            throw ValidationError("restored state differs from the written one (\(restored) of \(products) products)")
+            throw BenchmarkError("restored state differs from the written one (\(restored) of \(products) products)")
         }
-        say(String(format: "changelog: %d products in %d partitions, %.1f MB of state (%.0f bytes/product); snapshot written and acknowledged in %.2f s (%.0f MB/s); restored into an empty state file in %.2f s (%.2f s per 100k products), identical",
-                   products, partitions, Double(bytes) / 1e6, Double(bytes) / Double(products), writeSeconds, Double(bytes) / 1e6 / writeSeconds,
-                   restoreSeconds, restoreSeconds * 100_000 / Double(products)))
+        out.result(String(format: "changelog: %d products in %d partitions, %.1f MB of state (%.0f bytes/product); snapshot written and acknowledged in %.2f s (%.0f MB/s); restored into an empty state file in %.2f s (%.2f s per 100k products), identical",
+                          products, partitions, Double(bytes) / 1e6, Double(bytes) / Double(products), writeSeconds, Double(bytes) / 1e6 / writeSeconds,
+                          restoreSeconds, restoreSeconds * 100_000 / Double(products)))
     }
 }
