@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Events", "Windows"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Forecasting", "Checkpoint", "Windows"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Forecasting", "Events", "Checkpoint", "Windows"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Kafka", "Pipeline", "Forecasting", "Events", "Checkpoint", "Windows", "Decisions"]),
     ]
 )

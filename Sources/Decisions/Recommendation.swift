@@ -19,6 +19,9 @@ public struct Recommendation: Sendable, Equatable {
     public var orderUpTo: Int
     /// On hand + on order − backordered, when known.
     public var inventoryPosition: Double?
+    /// From an early refresh's provisional forecast: the recommendation at the period's close
+    /// supersedes it. Not in the message value (a Kafka header says it, as for the forecast).
+    public var provisional = false
     public var order: Int? { inventoryPosition.map { max(0, orderUpTo - Int($0.rounded(.up))) } }
 
     /// The message value (schema 1).

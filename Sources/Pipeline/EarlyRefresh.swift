@@ -8,7 +8,8 @@ import Windows
 /// within the horizon — its forecast is refreshed at once from a provisional close of the open
 /// period (sales and views so far, extrapolated to the whole period; the price schedule as known
 /// at the event). The message carries the FCT the period will close at, so the regular forecast at
-/// the close supersedes it, and a `streamcast.refresh: early` header.
+/// the close supersedes it, and a `streamcast.refresh: early` header; so does the order
+/// recommendation made from it (decisions on), so a buyer can act on the surge before the close.
 ///
 /// Provisional forecasts leave the per-product state alone (the memory copy is dropped), so the
 /// regular forecasts stay byte-identical to a run without them. Their own values depend on how far
@@ -43,6 +44,7 @@ extension StreamProcessor {
         var message = ForecastMessage(window: provisional, period: period, quantiles: config.quantiles, values: values, model: forecaster.id)
         message.provisional = true
         try sink.emit(message)
+        try recommend(provisional, message)
         stats.earlyRefreshes += 1
         PipelineMetrics.earlyRefreshes(trigger: trigger).increment()
     }

@@ -27,7 +27,8 @@ public final class KafkaSink: PipelineSink {
     }
 
     public func recommend(_ recommendation: Recommendation, json: [UInt8]) throws {
-        try producer.send(topic: topics.recommendations, key: Array(recommendation.product.utf8), value: json)
+        try producer.send(topic: topics.recommendations, key: Array(recommendation.product.utf8), value: json,
+                          headers: recommendation.provisional ? [("streamcast.refresh", Array("early".utf8))] : [])
     }
 
     public func deadLetter(_ letter: DeadLetter) throws {

@@ -181,7 +181,8 @@ public final class StreamProcessor {
 
     /// Emits the order recommendation for a forecast (when decisions are on).
     func recommend(_ window: ProductWindow, _ forecast: ForecastMessage) throws {
-        guard let r = recommendation(for: window, forecast) else { return }
+        guard var r = recommendation(for: window, forecast) else { return }
+        r.provisional = forecast.provisional
         try sink.recommend(r, json: r.jsonBytes)
         stats.recommendations += 1
         recommendationsOut.increment()

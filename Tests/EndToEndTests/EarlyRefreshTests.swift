@@ -1,3 +1,4 @@
+import Decisions
 import Foundation
 import Forecasting
 import Pipeline
@@ -13,6 +14,7 @@ import Testing
         let log = dir.appendingPathComponent("log.jsonl").path
         #expect(try Harness.streamcast(["simulate", "--products", "40", "--periods", "50", "--seed", "9", "--out", log]).0 == 0)
         var pending = -1
+        var recommendations: [Recommendation] = []
         func run(early: EarlyRefresh?) throws -> [ForecastMessage] {
             var config = PipelineConfig()
             config.forecaster = "empirical_quantiles"
@@ -22,14 +24,22 @@ import Testing
             let processor = try StreamProcessor(config: config, sink: sink)
             try OfflineReplay.run(path: log, processor: processor)
             pending = processor.earlyRefreshesPending
+            recommendations = sink.recommendations
             return sink.forecasts
         }
         var rule = EarlyRefresh()
         rule.minViews = 5
         rule.viewRatio = 1.5
-        let plain = try run(early: nil), early = try run(early: rule)
+        let plain = try run(early: nil)
+        let plainRecommendations = recommendations
+        let early = try run(early: rule)
         let provisional = early.filter(\.provisional), regular = early.filter { !$0.provisional }
         #expect(regular == plain)
+        // Every forecast brings its order recommendation, the early ones marked provisional; the
+        // regular ones are those of the run without early refresh.
+        #expect(recommendations.filter { !$0.provisional } == plainRecommendations && !plainRecommendations.isEmpty)
+        #expect(recommendations.filter(\.provisional).map { "\($0.product)@\($0.fct)" }
+                == early.filter(\.provisional).map { "\($0.product)@\($0.fct)" })
         #expect(provisional.count > 20, "\(provisional.count) early refreshes")
         #expect(Set(provisional.map { "\($0.product)@\($0.fct)" }).count == provisional.count, "one per product and period")
         // Each is for the FCT its open period closes at: a regular forecast of that FCT follows
