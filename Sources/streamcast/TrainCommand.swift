@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
     @Flag(inversion: .prefixedNo, help: "Let a target's price act as a constant-elasticity factor, every quantile times (target price / price now)^β with each product's β ≤ 0 learned from its history (docs/model.md), instead of as one more network input: a planned price change then moves the forecast as demand economics expects, never upward for a rise.") var priceElasticity = true
-    @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut is a second factor beside it, learned per product, instead of the promotion flag being a network input (docs/model.md); the elasticity is then learned from how deep promotions cut.") var promoLift = false
+    @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut as a second factor beside it, learned per product, instead of the promotion flag as a network input (docs/model.md). Unset: chosen on the held-out tail when the log has promotions — the lift unless the flag as an input is better there by more than 1 %.") var promoLift: Bool?
     @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
@@ -90,7 +90,12 @@ struct TrainCommand: ParsableCommand {
         c.futureFeatures += c.eventFeatures
         say("training on \(series.count) series up to \(Timestamp.format(p.start(of: cutoff)).prefix(10)), L=\(c.context) H=\(horizons), variant \(variant)")
         let t = trainingConfig()
-        let trainers = trainNetworks(series, cutoff: cutoff, features: FeatureBuilder(config: c, period: p, holidays: holidays, events: events), config: t)
+        let features = { (c: MQConfig) in FeatureBuilder(config: c, period: p, holidays: holidays, events: events) }
+        var first: MQTrainer?
+        if promoLift == nil, priceElasticity, t.holdOut, series.contains(where: { $0.promo.contains { $0 > 0 } }) {
+            (c, first) = choosePromoLift(c, series, cutoff: cutoff, features: features, config: t)
+        }
+        let trainers = trainNetworks(series, cutoff: cutoff, features: features(c), config: t, first: first)
         let trainer = trainers[0]
         var model = MQModel(network: trainer.network, period: p, holidays: holidays, id: "")
         model.events = events
@@ -136,7 +141,7 @@ struct TrainCommand: ParsableCommand {
         c.memoryForecasts = memoryForecasts
         if seasonFlag { c.futureFeatures = 5 }
         c.priceElasticity = priceElasticity
-        c.promoLift = priceElasticity && promoLift
+        c.promoLift = priceElasticity && promoLift == true
         switch variant {
         case "full": break
         case "no-feedback": c.useFeedback = false
@@ -172,24 +177,53 @@ struct TrainCommand: ParsableCommand {
         return t
     }
 
-    /// Network i is trained with seed + i (the model serves their quantile average), with a
-    /// progress line per epoch.
-    func trainNetworks(_ series: [ProductSeries], cutoff: Int64, features: FeatureBuilder, config: TrainingConfig) -> [MQTrainer] {
-        var t = config, trainers: [MQTrainer] = []
-        var spent = 0.0, epochsDone = 0
-        for i in 0..<networks {
-            let trainer = MQTrainer(network: MQNetwork(features.config, seed: seed + UInt64(i)), features: features, learningRate: 2e-3, threads: threads)
-            t.seed = seed + UInt64(i)
-            trainer.train(series, cutoff: cutoff, config: t) { r in
-                spent += r.seconds
-                epochsDone += 1
-                let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
-                let left = Double((networks - i) * t.epochs - r.epoch) * spent / Double(epochsDone)
-                warn(String(format: "network %d/%d  epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)",
-                            i + 1, networks, r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
-            }
-            trainers.append(trainer)
+    /// Whether a promotion's lift is a factor (`MQConfig.promoLift`) or its flag an input, chosen
+    /// on the held-out tail: the first network is trained both ways (same seed), and the lift is
+    /// kept unless the flag as an input is better there by more than 1 %. Why lean to the lift: it
+    /// lets the elasticity be learned from how deep promotions cut, so a planned price change
+    /// moves the forecast as much as the data say (docs/model.md); where the two tie on accuracy
+    /// that is the better model. The winner serves as the first network.
+    func choosePromoLift(_ c: MQConfig, _ series: [ProductSeries], cutoff: Int64, features: (MQConfig) -> FeatureBuilder,
+                         config t: TrainingConfig) -> (MQConfig, MQTrainer) {
+        var lift = c, flag = c
+        lift.promoLift = true
+        flag.promoLift = false
+        let a = trainNetwork(seed: seed, position: 0, of: networks + 1, label: "promotion lift", series, cutoff: cutoff, features: features(lift), config: t)
+        let b = trainNetwork(seed: seed, position: 1, of: networks + 1, label: "promotion flag", series, cutoff: cutoff, features: features(flag), config: t)
+        let keepLift = a.heldOut <= b.heldOut * 1.01
+        say(String(format: "promotions: %@ (held-out wQL %.4f with their lift a factor, %.4f with their flag an input)",
+                   keepLift ? "their own lift a factor beside the elasticity" : "their flag a network input", a.heldOut, b.heldOut))
+        return keepLift ? (lift, a.trainer) : (flag, b.trainer)
+    }
+
+    /// Network i is trained with seed + i (the model serves their quantile average); `first`: a
+    /// network 0 already trained (by a choice between variants).
+    func trainNetworks(_ series: [ProductSeries], cutoff: Int64, features: FeatureBuilder, config: TrainingConfig, first: MQTrainer? = nil) -> [MQTrainer] {
+        let extra = first == nil ? 0 : 1  // the choice trained one network more
+        return (0..<networks).map { i in
+            if i == 0, let first { return first }
+            return trainNetwork(seed: seed + UInt64(i), position: i + extra, of: networks + extra, label: nil, series, cutoff: cutoff,
+                                features: features, config: config).trainer
         }
-        return trainers
+    }
+
+    /// Trains one network, the `position`-th of `count` this run trains, with a progress line per
+    /// epoch and the time left; returns it with its best held-out wQL (NaN: no hold-out).
+    func trainNetwork(seed networkSeed: UInt64, position index: Int, of count: Int, label: String?, _ series: [ProductSeries], cutoff: Int64,
+                      features: FeatureBuilder, config: TrainingConfig) -> (trainer: MQTrainer, heldOut: Double) {
+        var t = config
+        let trainer = MQTrainer(network: MQNetwork(features.config, seed: networkSeed), features: features, learningRate: 2e-3, threads: threads)
+        t.seed = networkSeed
+        var best = Double.nan, spent = 0.0, epochsDone = 0
+        trainer.train(series, cutoff: cutoff, config: t) { r in
+            spent += r.seconds
+            epochsDone += 1
+            if !r.validationLoss.isNaN && !(best <= r.validationLoss) { best = r.validationLoss }
+            let heldOut = r.validationLoss.isNaN ? "no held-out" : String(format: "held-out wQL %.4f", r.validationLoss)
+            let left = Double((count - index) * t.epochs - r.epoch) * spent / Double(epochsDone)
+            warn(String(format: "network %d/%d%@  epoch %2d/%d  train wQL %.4f  %@  %.1f s  (at most %.0f s left)",
+                        index + 1, count, (label.map { " (\($0))" } ?? "") as NSString, r.epoch, t.epochs, r.trainLoss, heldOut as NSString, r.seconds, left))
+        }
+        return (trainer, best)
     }
 }

@@ -52,14 +52,24 @@ import Testing
         let dir = Harness.temporaryDirectory()
         let log = dir.appendingPathComponent("log.jsonl").path
         #expect(try Harness.streamcast(["simulate", "--products", "30", "--periods", "50", "--seed", "5", "--out", log]).0 == 0)
-        var ids: [String] = []
+        var ids: [String] = [], choices: [String] = []
         for run in 0..<2 {
             let out = dir.appendingPathComponent("m\(run).safetensors").path
             let (status, text) = try Harness.streamcast(["train", "--replay", log, "--out", out, "--epochs", "2", "--examples", "1000", "--networks", "2"])
             #expect(status == 0, "\(text)")
             ids += text.split(separator: "\n").filter { $0.hasPrefix("model ") }.map { String($0.split(separator: " ")[1]) }
+            // The log has promotions: how they enter is chosen on the held-out tail (a network more).
+            choices += text.split(separator: "\n").filter { $0.hasPrefix("promotions: ") }.map(String.init)
         }
         #expect(ids.count == 2 && ids[0] == ids[1], "\(ids)")
+        #expect(choices.count == 2 && choices[0] == choices[1], "\(choices)")
+        // The choice is recorded in the model file, so serving builds the same inputs.
+        let header = String(decoding: try Data(contentsOf: dir.appendingPathComponent("m0.safetensors")).prefix(4000), as: UTF8.self)
+        #expect(header.contains(choices.first?.contains("lift a factor") == true ? #"promoLift\":true"# : #"promoLift\":false"#), "\(header.prefix(600))")
+        // Told how, it does not choose.
+        let (_, told) = try Harness.streamcast(["train", "--replay", log, "--out", dir.appendingPathComponent("m2.safetensors").path,
+                                                "--epochs", "1", "--examples", "500", "--networks", "1", "--no-promo-lift"])
+        #expect(!told.contains("promotions: ") && told.contains("model mq-"), "\(told)")
         let a = try Data(contentsOf: dir.appendingPathComponent("m0.safetensors")), b = try Data(contentsOf: dir.appendingPathComponent("m1.safetensors"))
         #expect(a == b, "byte for byte")
     }
