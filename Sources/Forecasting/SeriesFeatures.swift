@@ -102,94 +102,135 @@ public struct FeatureBuilder: Sendable {
     }
 
     /// One example per (series, fct index t): context periods t−L+1…t, targets t+1…t+H.
-    /// `futurePrice(series, k)` gives the known-future (price, promo) of target k.
+    /// `futurePrices` gives the known-future (price, promo) of each target (nil: the schedule's).
     public func batch(_ examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)]) -> (MQBatch, scales: [Float]) {
-        let c = config, b = examples.count, L = c.context, H = c.horizons, R = c.memory
-        var past = Matrix(rows: b * L, cols: c.pastFeatures)
-        var ctxCal = Matrix(rows: b * L, cols: c.calendarFeatures)
-        var tgtCal = Matrix(rows: b * H, cols: c.calendarFeatures)
-        var future = Matrix(rows: b * H, cols: c.futureFeatures)
-        var memory = Matrix(rows: b * R, cols: c.memoryWidth)
-        var mask: [[Bool]] = []
-        var scales: [Float] = []
-        var priceChange = [Float](repeating: 0, count: c.priceElasticity ? b * H : 0)
-        let promoLift = c.priceElasticity && c.promoLift
-        var promoChange = [Float](repeating: 0, count: promoLift ? b * H : 0)
+        let c = config, L = c.context, H = c.horizons
         // Calendar and holiday features depend only on the period: computed once per period the
         // batch touches (a period close's batch shares one FCT, so L + H periods in all).
         let periods = examples.map { ($0.series.firstPeriod + Int64($0.t - L + 1), $0.series.firstPeriod + Int64($0.t + H)) }
         let lowest = periods.map(\.0).min() ?? 0, highest = periods.map(\.1).max() ?? 0
-        let table = highest - lowest < 100_000 ? PeriodTable(self, from: lowest, through: highest) : nil
-        let eventColumns = c.eventFeatures, firstEventColumn = c.futureFeatures - c.eventFeatures
-        /// Everything about period p that does not depend on the product (one table look-up).
-        func periodFeatures(_ p: Int64) -> (cal: [Float], holiday: Float, events: [Float]) {
-            if let table { let row = table[p]; return (row.cal, row.holiday, row.events ?? []) }
-            return (calendar(p), holiday(p), eventColumns > 0 ? events.features(period, p) : [])
-        }
+        let lookup = PeriodLookup(builder: self, table: highest - lowest < 100_000 ? PeriodTable(self, from: lowest, through: highest) : nil)
+        var rows = BatchRows(c, examples: examples.count)
         for (e, ex) in examples.enumerated() {
-            let s = ex.series, t = ex.t
-            let scale = scale(s, fct: t)
-            scales.append(scale)
-            let ref = s.referencePrice
-            func logRatio(_ p: Float) -> Float { p > 0 && ref > 0 ? log(p / ref) : 0 }
-            for j in 0..<L {
-                let i = t - L + 1 + j, row = e * L + j
-                let p = s.firstPeriod + Int64(i)
-                let (cal, isHoliday, _) = periodFeatures(p)
-                for f in 0..<min(4, c.calendarFeatures) { ctxCal[row, f] = cal[f] }
-                guard i >= 0, i < s.units.count else { continue }
-                let n = c.pastFeatures
-                if n > 0 { past[row, 0] = s.units[i] / scale }
-                if n > 1 { past[row, 1] = log1p(max(0, s.views[i]) / scale) }
-                if n > 2 { past[row, 2] = logRatio(s.price[i]) }
-                if n > 3 { past[row, 3] = s.promo[i] }
-                if n > 4 { past[row, 4] = isHoliday }
-                if n > 5 { past[row, 5] = min(Float(i + 1), 52) / 52 }
-                // The series' level itself (inputs are otherwise scale-free): how noisy a series
-                // is relative to its level depends on it (a big store-department is smoother).
-                if n > 6 { past[row, 6] = log1p(scale) / 10 }
-            }
-            let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
-            let promoNow = t >= 0 && t < s.promo.count ? s.promo[t] : 0
-            for k in 0..<H {
-                let p = s.firstPeriod + Int64(t + 1 + k), row = e * H + k
-                let (cal, isHoliday, eventFlags) = periodFeatures(p)
-                for f in 0..<min(4, c.calendarFeatures) { tgtCal[row, f] = cal[f] }
-                let i = t + 1 + k
-                let (price, promo): (Float, Float) = ex.futurePrices?[k] ?? s.knownPrice(i, fct: t, period: period) ?? (lastPrice, 0)
-                // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
-                let back = i - period.season
-                let seasonKnown = back >= 0 && back < s.units.count && back <= t
-                let seasonal: Float = seasonKnown ? s.units[back] / scale : 0
-                let n = firstEventColumn
-                if c.priceElasticity {
-                    // The price acts through the elasticity alone: log(target / now), bounded to
-                    // a factor of e (beyond it a price is more likely wrong than planned).
-                    if price > 0 && lastPrice > 0 { priceChange[row] = max(-1, min(1, log(price / lastPrice))) }
-                } else if n > 0 {
-                    future[row, 0] = logRatio(price)
-                }
-                // With the promotion's lift a factor, its flag is not an input (the column stays 0).
-                if promoLift { promoChange[row] = promo - promoNow } else if n > 1 { future[row, 1] = promo }
-                if n > 2 { future[row, 2] = isHoliday }
-                if n > 3 { future[row, 3] = seasonal }
-                // Whether there is a season-ago value at all: 0 above is also a real zero sale.
-                if n > 4 { future[row, 4] = seasonKnown ? 1 : 0 }
-                for (j, flag) in eventFlags.enumerated() where flag != 0 { future[row, firstEventColumn + j] = flag }
-            }
-            var m: [Bool] = Array(repeating: false, count: H * R)
-            if let entries = ex.memory {
-                for (j, entry) in entries.prefix(R).enumerated() {
-                    for f in 0..<c.memoryWidth { memory[e * R + j, f] = entry[f] }
-                    let known = (0..<H).contains { entry[H + $0] > 0 }
-                    for k in 0..<H { m[k * R + j] = known }
-                }
-            }
-            mask.append(m)
+            let scale = scale(ex.series, fct: ex.t)
+            rows.scales.append(scale)
+            rows.addContext(e, ex.series, t: ex.t, scale: scale, lookup)
+            rows.addTargets(e, ex.series, t: ex.t, scale: scale, futurePrices: ex.futurePrices, period: period, lookup)
+            rows.addMemory(e, ex.memory)
         }
-        return (MQBatch(size: b, past: past, contextCalendar: ctxCal, targetCalendar: tgtCal, future: future,
-                        categories: examples.map { $0.series.category }, memory: memory, memoryMask: mask, priceChange: priceChange, promoChange: promoChange,
-                        level: c.priceElasticity ? scales.map { log1p($0) / 10 } : []), scales)
+        return (rows.batch(categories: examples.map { $0.series.category }), rows.scales)
+    }
+}
+
+/// Period features through the batch's table (or computed, for a batch spanning too many periods).
+struct PeriodLookup {
+    let builder: FeatureBuilder
+    let table: PeriodTable?
+
+    /// Everything about period p that does not depend on the product.
+    func features(_ p: Int64) -> (cal: [Float], holiday: Float, events: [Float]) {
+        if let table { let row = table[p]; return (row.cal, row.holiday, row.events ?? []) }
+        return (builder.calendar(p), builder.holiday(p), builder.config.eventFeatures > 0 ? builder.events.features(builder.period, p) : [])
+    }
+}
+
+/// The matrices of one batch as its examples fill them: context rows e·L + j, target rows
+/// e·H + k, memory rows e·R + j.
+struct BatchRows {
+    let c: MQConfig
+    var past: Matrix, contextCalendar: Matrix, targetCalendar: Matrix, future: Matrix, memory: Matrix
+    var mask: [[Bool]] = []
+    var scales: [Float] = []
+    var priceChange: [Float], promoChange: [Float]
+    let promoLift: Bool
+
+    init(_ c: MQConfig, examples b: Int) {
+        self.c = c
+        past = Matrix(rows: b * c.context, cols: c.pastFeatures)
+        contextCalendar = Matrix(rows: b * c.context, cols: c.calendarFeatures)
+        targetCalendar = Matrix(rows: b * c.horizons, cols: c.calendarFeatures)
+        future = Matrix(rows: b * c.horizons, cols: c.futureFeatures)
+        memory = Matrix(rows: b * c.memory, cols: c.memoryWidth)
+        promoLift = c.priceElasticity && c.promoLift
+        priceChange = [Float](repeating: 0, count: c.priceElasticity ? b * c.horizons : 0)
+        promoChange = [Float](repeating: 0, count: promoLift ? b * c.horizons : 0)
+    }
+
+    /// Context periods t−L+1…t of example e: y/s, log1p(views/s), log price ratio, promo,
+    /// holiday, age [, level]; and their calendar.
+    mutating func addContext(_ e: Int, _ s: ProductSeries, t: Int, scale: Float, _ lookup: PeriodLookup) {
+        let L = c.context, ref = s.referencePrice
+        for j in 0..<L {
+            let i = t - L + 1 + j, row = e * L + j
+            let (cal, isHoliday, _) = lookup.features(s.firstPeriod + Int64(i))
+            for f in 0..<min(4, c.calendarFeatures) { contextCalendar[row, f] = cal[f] }
+            guard i >= 0, i < s.units.count else { continue }
+            let n = c.pastFeatures
+            if n > 0 { past[row, 0] = s.units[i] / scale }
+            if n > 1 { past[row, 1] = log1p(max(0, s.views[i]) / scale) }
+            if n > 2 { past[row, 2] = s.price[i] > 0 && ref > 0 ? log(s.price[i] / ref) : 0 }
+            if n > 3 { past[row, 3] = s.promo[i] }
+            if n > 4 { past[row, 4] = isHoliday }
+            if n > 5 { past[row, 5] = min(Float(i + 1), 52) / 52 }
+            // The series' level itself (inputs are otherwise scale-free): how noisy a series
+            // is relative to its level depends on it (a big store-department is smoother).
+            if n > 6 { past[row, 6] = log1p(scale) / 10 }
+        }
+    }
+
+    /// Targets t+1…t+H of example e: the price (as the elasticity's log change, or a log ratio
+    /// input), promo (as the lift's change, or an input), holiday, the value one season back and
+    /// whether it exists, the named events; and their calendar.
+    mutating func addTargets(_ e: Int, _ s: ProductSeries, t: Int, scale: Float, futurePrices: [(Float, Float)]?, period: Period,
+                             _ lookup: PeriodLookup) {
+        let H = c.horizons, ref = s.referencePrice, firstEventColumn = c.futureFeatures - c.eventFeatures
+        let lastPrice = t >= 0 && t < s.price.count ? s.price[t] : 0
+        let promoNow = t >= 0 && t < s.promo.count ? s.promo[t] : 0
+        for k in 0..<H {
+            let i = t + 1 + k, row = e * H + k
+            let (cal, isHoliday, eventFlags) = lookup.features(s.firstPeriod + Int64(i))
+            for f in 0..<min(4, c.calendarFeatures) { targetCalendar[row, f] = cal[f] }
+            let (price, promo): (Float, Float) = futurePrices?[k] ?? s.knownPrice(i, fct: t, period: period) ?? (lastPrice, 0)
+            // The same period one season earlier (known at the FCT): a seasonal-naive anchor.
+            let back = i - period.season
+            let seasonKnown = back >= 0 && back < s.units.count && back <= t
+            let n = firstEventColumn
+            if c.priceElasticity {
+                // The price acts through the elasticity alone: log(target / now), bounded to
+                // a factor of e (beyond it a price is more likely wrong than planned).
+                if price > 0 && lastPrice > 0 { priceChange[row] = max(-1, min(1, log(price / lastPrice))) }
+            } else if n > 0 {
+                future[row, 0] = price > 0 && ref > 0 ? log(price / ref) : 0
+            }
+            // With the promotion's lift a factor, its flag is not an input (the column stays 0).
+            if promoLift { promoChange[row] = promo - promoNow } else if n > 1 { future[row, 1] = promo }
+            if n > 2 { future[row, 2] = isHoliday }
+            if n > 3 { future[row, 3] = seasonKnown ? s.units[back] / scale : 0 }
+            // Whether there is a season-ago value at all: 0 above is also a real zero sale.
+            if n > 4 { future[row, 4] = seasonKnown ? 1 : 0 }
+            for (j, flag) in eventFlags.enumerated() where flag != 0 { future[row, firstEventColumn + j] = flag }
+        }
+    }
+
+    /// The memory entries of example e, and which each horizon may attend to (entries with any
+    /// known error).
+    mutating func addMemory(_ e: Int, _ entries: [[Float]]?) {
+        let H = c.horizons, R = c.memory
+        var m: [Bool] = Array(repeating: false, count: H * R)
+        if let entries {
+            for (j, entry) in entries.prefix(R).enumerated() {
+                for f in 0..<c.memoryWidth { memory[e * R + j, f] = entry[f] }
+                let known = (0..<H).contains { entry[H + $0] > 0 }
+                for k in 0..<H { m[k * R + j] = known }
+            }
+        }
+        mask.append(m)
+    }
+
+    func batch(categories: [Int]) -> MQBatch {
+        MQBatch(size: categories.count, past: past, contextCalendar: contextCalendar, targetCalendar: targetCalendar, future: future,
+                categories: categories, memory: memory, memoryMask: mask, priceChange: priceChange, promoChange: promoChange,
+                level: c.priceElasticity ? scales.map { log1p($0) / 10 } : [])
     }
 }
 
