@@ -30,7 +30,7 @@ struct SimulateCommand: ParsableCommand {
     var intermittent = 0.4
     @Option(help: "Range MIN:MAX of the negative binomial shape r (variance μ + μ²/r) drawn per product; larger is steadier demand.")
     var shape = "0.5:4.5"
-    @Option(help: "Holiday/event calendar (TOML).") var calendar = "Config/calendar.toml"
+    @Option(help: "Holiday/event calendar (TOML; default: Config/calendar.toml when present, else no holidays, with a note).") var calendar: String?
     @Option(help: "Parts of the demand structure to leave out, comma-separated: \(DemandStructure.allCases.map(\.rawValue).joined(separator: ", ")). Products, their parameters and the rest of the structure stay those of the full log, so what a model misses shows as the parts go.")
     var without = ""
     @Option(help: "Quantile levels of the truth file.") var truthQuantiles = "0.1,0.5,0.9"
@@ -72,7 +72,14 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--truth-quantiles must be increasing levels in (0, 1)")
         }
         c.truthQuantiles = levels
-        if FileManager.default.fileExists(atPath: calendar) { c.calendar = try loadCalendar(calendar) }
+        if let calendar {
+            guard FileManager.default.fileExists(atPath: calendar) else { throw ValidationError("--calendar \(calendar): no such file") }
+            c.calendar = try loadCalendar(calendar)
+        } else if FileManager.default.fileExists(atPath: TrainCommand.defaultCalendar) {
+            c.calendar = try loadCalendar(TrainCommand.defaultCalendar)
+        } else {
+            warn("no holiday calendar: \(TrainCommand.defaultCalendar) is not here (run from the repository, or --calendar FILE); the log has no holiday effects")
+        }
         var base = out
         for suffix in [".gz", ".jsonl"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
         let log = try LineWriter(path: out)
