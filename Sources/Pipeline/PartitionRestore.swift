@@ -44,61 +44,28 @@ public struct PartitionRestorer {
         var unstored: CheckpointStore.Batch?
         if let changelog {
             let local = try store.changelogPosition(p)
-            // One look at the changelog partition's range decides: the file is current when the
-            // changelog ends where the file says (nothing to read), otherwise the log is read.
-            var reader: ChangelogReader?
-            var range = KafkaPartitionReader.Range(low: 0, high: 0)
-            var failure: (any Error)?
-            do {
-                range = try KafkaPartitionReader.read(config: kafka, topic: changelog.topic, partition: p, if: { r in
-                    range = r  // known even when the read then fails
-                    guard local?.end != r.high else { return false }
-                    reader = ChangelogReader(partition: p, fromBeginning: r.low == 0)
-                    return true
-                }) { m in
-                    read += 1
-                    try reader!.apply(key: m.key, value: m.value)
-                }
-            } catch let error as KafkaError {
-                throw error
-            } catch {
-                failure = error
-            }
+            let log = try readChangelog(p, topic: changelog.topic, localEnd: local?.end)
+            read = log.records
             // A safe next sequence number when the log's own is unknown: each checkpoint writes at
             // least one record, so no sequence number exceeds the log's end offset.
-            var seq = max(local?.seq ?? 0, range.high)
+            var seq = max(local?.seq ?? 0, log.range.high)
             var snapshot = true
-            if let local, range.high > range.low, local.end == range.high {
+            if let local, log.range.high > log.range.low, local.end == log.range.high {
                 seq = local.seq
                 snapshot = false
-            } else if let r = reader?.result, failure == nil {
-                let offsets = r.commit.offsets.map { CheckpointStore.StoredOffset(topic: $0.topic, partition: p, next: $0.next) }
-                let position = CheckpointStore.ChangelogPosition(seq: r.maxSeq, end: range.high)
-                do {
-                    try store.replace(partition: p, state: r.commit.state, offsets: offsets, products: r.products, changelog: position)
-                } catch let error as CheckpointError {
-                    // The file cannot be written now: serve from the changelog's state and let the
-                    // next checkpoint store it (under checkpoint.on_error, as any checkpoint).
-                    logger.warning("partition restored from the changelog but not yet stored in the local file", metadata: ["partition": "\(p)", "error": "\(error)"])
-                    var batch = CheckpointStore.Batch()
-                    batch.offsets = offsets
-                    batch.partitions = [(p, r.commit.state)]
-                    batch.products = r.products
-                    batch.changelog = [p: position]
-                    unstored = batch
-                }
-                try processor.restore(partition: p, state: r.commit.state, rows: r.products, offsets: offsets)
+            } else if let r = log.reader?.result, log.failure == nil {
+                unstored = try adopt(r, partition: p, end: log.range.high, into: processor)
                 restoredInMemory = true
                 source = .changelog
                 seq = r.maxSeq
                 snapshot = r.uncommittedTail > 0
-            } else if let failure {
+            } else if let failure = log.failure {
                 PipelineMetrics.changelogFailures().increment()
                 logger.error("changelog partition cannot be read back; restoring from the local file", metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "error": "\(failure)"])
-            } else if reader != nil {
+            } else if log.reader != nil {
                 PipelineMetrics.changelogFailures().increment()
                 logger.error("changelog holds no complete state of the partition (its newest snapshot is gone: retention shorter than about three snapshots of a partition?); restoring from the local file",
-                             metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "first_offset": "\(range.low)", "end_offset": "\(range.high)"])
+                             metadata: ["topic": "\(changelog.topic)", "partition": "\(p)", "first_offset": "\(log.range.low)", "end_offset": "\(log.range.high)"])
             }
             changelog.assigned(p, seq: seq, snapshot: snapshot)
         }
@@ -111,6 +78,56 @@ public struct PartitionRestorer {
         logger.info("partition restored", metadata: ["partition": "\(p)", "source": "\(source.rawValue)", "products": "\(outcome.products)",
                                                      "changelog_records": "\(read)", "seconds": "\(String(format: "%.3f", outcome.seconds))"])
         return outcome
+    }
+
+    /// One look at the changelog partition's range decides: the local file is current when the
+    /// changelog ends where the file says (nothing is read); otherwise the log is read into a
+    /// `ChangelogReader`. A failure other than Kafka's own is returned, not thrown: the local file
+    /// then serves.
+    func readChangelog(_ p: Int32, topic: String, localEnd: Int64?) throws
+        -> (reader: ChangelogReader?, range: KafkaPartitionReader.Range, records: Int, failure: (any Error)?) {
+        var reader: ChangelogReader?
+        var range = KafkaPartitionReader.Range(low: 0, high: 0)
+        var records = 0
+        do {
+            range = try KafkaPartitionReader.read(config: kafka, topic: topic, partition: p, if: { r in
+                range = r  // known even when the read then fails
+                guard localEnd != r.high else { return false }
+                reader = ChangelogReader(partition: p, fromBeginning: r.low == 0)
+                return true
+            }) { m in
+                records += 1
+                try reader!.apply(key: m.key, value: m.value)
+            }
+        } catch let error as KafkaError {
+            throw error
+        } catch {
+            return (reader, range, records, error)
+        }
+        return (reader, range, records, nil)
+    }
+
+    /// Takes the changelog's state of partition p: into the local file (in one transaction) and
+    /// the processor. Returns the batch to store later when the file cannot be written now (the
+    /// processor serves from the changelog's state; the next checkpoint stores it, under
+    /// checkpoint.on_error as any checkpoint).
+    func adopt(_ r: RestoredPartition, partition p: Int32, end: Int64, into processor: StreamProcessor) throws -> CheckpointStore.Batch? {
+        let offsets = r.commit.offsets.map { CheckpointStore.StoredOffset(topic: $0.topic, partition: p, next: $0.next) }
+        let position = CheckpointStore.ChangelogPosition(seq: r.maxSeq, end: end)
+        var unstored: CheckpointStore.Batch?
+        do {
+            try store.replace(partition: p, state: r.commit.state, offsets: offsets, products: r.products, changelog: position)
+        } catch let error as CheckpointError {
+            logger.warning("partition restored from the changelog but not yet stored in the local file", metadata: ["partition": "\(p)", "error": "\(error)"])
+            var batch = CheckpointStore.Batch()
+            batch.offsets = offsets
+            batch.partitions = [(p, r.commit.state)]
+            batch.products = r.products
+            batch.changelog = [p: position]
+            unstored = batch
+        }
+        try processor.restore(partition: p, state: r.commit.state, rows: r.products, offsets: offsets)
+        return unstored
     }
 
     /// Refuses a changelog topic that does not exist or has fewer partitions than the inputs (its
