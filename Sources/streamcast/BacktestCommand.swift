@@ -32,31 +32,13 @@ struct BacktestCommand: ParsableCommand {
         let settings = try options.settings()
         var config = settings.pipeline
         let period = config.windows.period
-        let models = try options.model.map { try MQModel.load(from: $0) }
-        let ensembles = try ensemble.map { files in
-            let paths = files.split(separator: "+")
-            guard !paths.isEmpty else { throw ValidationError("--ensemble needs model files joined by +, got \"\(files)\"") }
-            return try paths.map { try MQModel.load(from: String($0)) }
-        }
-        for m in models + ensembles.flatMap({ $0 }) {
-            guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
-            config.windows.length = max(config.windows.length, m.historyNeeded)
-        }
+        let all = try forecastersToRun(settings, config: &config)
         config.decisions = try costs.map { try Self.policies($0, horizons: config.horizons) }
         let actuals = try Backtest.actuals(path: replay, period: period)
         let origins = Backtest.fcts(actuals: actuals, horizons: config.horizons, count: fcts)
         var plans: [(model: String, plans: [String: CostBacktest.Plan])] = []
         let writer = try forecastsOut.map { try LineWriter(path: $0) }
         var reports: [AccuracyReport] = []
-        var all: [any Forecaster] = try forecasters.split(separator: ",").map { name in
-            guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
-            return f
-        }
-        let learned: [any Forecaster] = (noMemory ? [true, false] : [true]).flatMap { memory in
-            models.map { $0.forecaster(useMemory: memory) } + ensembles.map { MQModel.forecaster(serving: $0, useMemory: memory) }
-        }
-        let scale = recalibrationScale ?? settings.recalibrationScale
-        all += learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
         for f in all {
             let result = try Backtest.run(path: replay, config: config, forecaster: f, actuals: actuals, fcts: origins)
             reports.append(result.report)
@@ -90,6 +72,37 @@ struct BacktestCommand: ParsableCommand {
             return
         }
         say("backtest \(replay): \(actuals.count) products, FCTs \(origins.map { Timestamp.format(period.start(of: $0)).prefix(10) }.joined(separator: " ")), H=\(config.horizons)")
+        printReports(reports, money: money)
+    }
+
+    /// The baselines asked for, then each model and ensemble (also without its memory with
+    /// --no-memory), then those recalibrated at each --recalibration-step. Windows grow to the
+    /// history the models need.
+    func forecastersToRun(_ settings: Settings, config: inout PipelineConfig) throws -> [any Forecaster] {
+        let period = config.windows.period
+        let models = try options.model.map { try MQModel.load(from: $0) }
+        let ensembles = try ensemble.map { files in
+            let paths = files.split(separator: "+")
+            guard !paths.isEmpty else { throw ValidationError("--ensemble needs model files joined by +, got \"\(files)\"") }
+            return try paths.map { try MQModel.load(from: String($0)) }
+        }
+        for m in models + ensembles.flatMap({ $0 }) {
+            guard m.period == period else { throw ValidationError("model \(m.id) is for \(m.period.rawValue)s, not \(period.rawValue)s") }
+            config.windows.length = max(config.windows.length, m.historyNeeded)
+        }
+        let baselines: [any Forecaster] = try forecasters.split(separator: ",").map { name in
+            guard let f = Forecasters.make(String(name), period: period) else { throw ValidationError("unknown forecaster \(name)") }
+            return f
+        }
+        let learned: [any Forecaster] = (noMemory ? [true, false] : [true]).flatMap { memory in
+            models.map { $0.forecaster(useMemory: memory) } + ensembles.map { MQModel.forecaster(serving: $0, useMemory: memory) }
+        }
+        let scale = recalibrationScale ?? settings.recalibrationScale
+        return baselines + learned + recalibrationStep.flatMap { eta in learned.map { ConformalRecalibrator(inner: $0, step: eta, stepScale: scale) } }
+    }
+
+    /// One line per forecaster (and the oracle), then, with --costs, what their orders cost.
+    func printReports(_ reports: [AccuracyReport], money: [CostRow]?) {
         for r in reports {
             let q = zip(r.quantiles, r.weightedQuantileLoss).map { String(format: "wQL[%g]=%.4f", $0, $1) }.joined(separator: " ")
             // Coverage with ties counted by the level's share, and the band the ties leave (y < q … y ≤ q).
