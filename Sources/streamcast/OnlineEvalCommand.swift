@@ -31,36 +31,8 @@ struct OnlineEvalCommand: ParsableCommand {
         let settings = try options.settings()
         var config = settings.pipeline
         let period = config.windows.period
-        var all: [any Forecaster] = []
-        let scale = recalibrationScale ?? settings.recalibrationScale
-        func recalibrated(_ f: any Forecaster) -> any Forecaster { ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: scale) }
-        for name in forecasters.split(separator: ",") {
-            let recalibrate = name.hasSuffix("+aci")
-            let base = recalibrate ? name.dropLast(4) : name
-            guard let f = Forecasters.make(String(base), period: period) else { throw ValidationError("unknown forecaster \(base)") }
-            all.append(recalibrate ? recalibrated(f) : f)
-        }
-        if let path = settings.modelFile {
-            let model = try MQModel.load(from: path)
-            guard model.period == period else { throw ValidationError("model \(model.id) is for \(model.period.rawValue)s, not \(period.rawValue)s") }
-            config.windows.length = max(config.windows.length, model.historyNeeded)
-            for v in variants.split(separator: ",").map(String.init) {
-                guard ["memory", "no-memory", "memory+aci", "no-memory+aci", "blank-errors"].contains(v) else { throw ValidationError("unknown variant \(v)") }
-                guard v != "blank-errors" || model.members.isEmpty else { throw ValidationError("the blank-errors variant takes a single-network model; \(path) averages \(model.networks.count)") }
-                let f = v == "blank-errors" ? MQForecaster(model: model, blankErrors: true) : model.forecaster(useMemory: !v.hasPrefix("no-memory"))
-                all.append(v.hasSuffix("+aci") ? recalibrated(f) : f)
-            }
-        }
-        // Drifted products grouped by kind and first drifted period (the experiment logs have one group each).
-        var shifts: [DriftGroup: Set<String>] = [:]
-        if let drift {
-            let text = try String(contentsOfFile: drift, encoding: .utf8)
-            for line in text.split(separator: "\n") {
-                let d = try JSONDecoder().decode(DriftLine.self, from: Data(line.utf8))
-                guard let start = Timestamp.parse(d.start) else { continue }
-                shifts[DriftGroup(kind: d.kind, period: period.index(of: start)), default: []].insert(d.product)
-            }
-        }
+        let all = try variantsToRun(settings, config: &config)
+        let shifts = try driftGroups(period)
         let actuals = try Backtest.actuals(path: replay, period: period)
         var reports: [ShiftRecoveryReport] = []
         var overall: [AccuracyReport] = []
@@ -97,6 +69,51 @@ struct OnlineEvalCommand: ParsableCommand {
             return
         }
         say("online-eval \(replay): \(actuals.count) products, H=\(config.horizons), every FCT of the log scored")
+        printReports(reports, detections: detections, overall: overall, config: config)
+    }
+
+    /// The baselines asked for (NAME+aci recalibrated), then the model's variants; windows grow to
+    /// the history the model needs.
+    func variantsToRun(_ settings: Settings, config: inout PipelineConfig) throws -> [any Forecaster] {
+        let period = config.windows.period
+        var all: [any Forecaster] = []
+        let scale = recalibrationScale ?? settings.recalibrationScale
+        func recalibrated(_ f: any Forecaster) -> any Forecaster { ConformalRecalibrator(inner: f, step: recalibrationStep, stepScale: scale) }
+        for name in forecasters.split(separator: ",") {
+            let recalibrate = name.hasSuffix("+aci")
+            let base = recalibrate ? name.dropLast(4) : name
+            guard let f = Forecasters.make(String(base), period: period) else { throw ValidationError("unknown forecaster \(base)") }
+            all.append(recalibrate ? recalibrated(f) : f)
+        }
+        if let path = settings.modelFile {
+            let model = try MQModel.load(from: path)
+            guard model.period == period else { throw ValidationError("model \(model.id) is for \(model.period.rawValue)s, not \(period.rawValue)s") }
+            config.windows.length = max(config.windows.length, model.historyNeeded)
+            for v in variants.split(separator: ",").map(String.init) {
+                guard ["memory", "no-memory", "memory+aci", "no-memory+aci", "blank-errors"].contains(v) else { throw ValidationError("unknown variant \(v)") }
+                guard v != "blank-errors" || model.members.isEmpty else { throw ValidationError("the blank-errors variant takes a single-network model; \(path) averages \(model.networks.count)") }
+                let f = v == "blank-errors" ? MQForecaster(model: model, blankErrors: true) : model.forecaster(useMemory: !v.hasPrefix("no-memory"))
+                all.append(v.hasSuffix("+aci") ? recalibrated(f) : f)
+            }
+        }
+        return all
+    }
+
+    /// Drifted products grouped by kind and first drifted period (the experiment logs have one group each).
+    func driftGroups(_ period: Period) throws -> [DriftGroup: Set<String>] {
+        var shifts: [DriftGroup: Set<String>] = [:]
+        guard let drift else { return shifts }
+        let text = try String(contentsOfFile: drift, encoding: .utf8)
+        for line in text.split(separator: "\n") {
+            let d = try JSONDecoder().decode(DriftLine.self, from: Data(line.utf8))
+            guard let start = Timestamp.parse(d.start) else { continue }
+            shifts[DriftGroup(kind: d.kind, period: period.index(of: start)), default: []].insert(d.product)
+        }
+        return shifts
+    }
+
+    func printReports(_ reports: [ShiftRecoveryReport], detections: [DetectorReport], overall: [AccuracyReport], config: PipelineConfig) {
+        let period = config.windows.period
         for r in reports {
             // Coverage as share of actuals at or below each quantile, and the mid coverage (an actual
             // equal to the quantile counts one half), which is right for counts (docs/online.md).
