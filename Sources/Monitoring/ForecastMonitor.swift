@@ -147,32 +147,33 @@ public final class ForecastMonitor: @unchecked Sendable {
             }
             for key in ["global"] + (category.map { ["category:\($0)"] } ?? []) { add(bucket, to: key, period: p) }
             state.observed += 1
-            // Product-level drift: Page-Hinkley on the scaled error.
-            if let change = state.ph.update(standardized) {
-                if !state.alarmed {
-                    alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
-                                             detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue))
-                    state.alarmedSince = p
-                    state.alarmDirection = change == .increase ? 1 : 2
-                }
-                state.alarmed = true
-                state.calm = 0
-            } else if state.alarmed {
-                state.calm = abs(z) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
-                if state.calm >= config.recoveryPeriods {
-                    state.alarmed = false
-                    state.alarmedSince = .min
-                    state.alarmDirection = 0
-                    alerts.append(DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
-                                             detector: "page_hinkley", period: p, status: .recovered))
-                }
-            }
+            if let alert = detectDrift(&state, product: product, period: p, standardized: standardized, z: z) { alerts.append(alert) }
         }
         products.scalars[row] = state
         if scored { products.appendHistory(row, period: p, actual: Float(y)) }
         // The new forecast replaces the old in the same storage.
         products.setForecast(row, fct: p, rows: rows)
         return alerts
+    }
+
+    /// Product-level drift: Page-Hinkley on the error in units of the forecast's spread; the alert
+    /// when it opens, the recovery once the error has stayed small for `recoveryPeriods`.
+    private func detectDrift(_ state: inout ProductTable.Scalars, product: String, period p: Int64, standardized: Double, z: Double) -> DriftAlert? {
+        if let change = state.ph.update(standardized) {
+            defer { state.alarmed = true; state.calm = 0 }
+            guard !state.alarmed else { return nil }
+            state.alarmedSince = p
+            state.alarmDirection = change == .increase ? 1 : 2
+            return DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0,
+                              detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue)
+        }
+        guard state.alarmed else { return nil }
+        state.calm = abs(z) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
+        guard state.calm >= config.recoveryPeriods else { return nil }
+        state.alarmed = false
+        state.alarmedSince = .min
+        state.alarmDirection = 0
+        return DriftAlert(scope: "product", key: product, metric: "bias", value: state.bias, expected: 0, detector: "page_hinkley", period: p, status: .recovered)
     }
 
     private func add(_ b: Bucket, to key: String, period p: Int64) {
