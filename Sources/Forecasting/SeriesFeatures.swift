@@ -53,6 +53,22 @@ public struct ProductSeries: Sendable {
         return Int(h % UInt32(categories))
     }
 
+    /// How many periods of these series are promoted, and the share of them whose price is at
+    /// least 5 % under the product's usual (median) price: whether promotions are price cuts in a
+    /// log (a promotion's lift as a factor beside the elasticity only makes sense where they are;
+    /// walmart's markdown flags, for one, come at an unchanged price).
+    public static func promotionsCutThePrice(_ series: [ProductSeries]) -> (promoted: Int, share: Double) {
+        var promoted = 0, cuts = 0
+        for s in series {
+            let reference = s.referencePrice
+            for (price, promo) in zip(s.price, s.promo) where promo > 0 && price > 0 {
+                promoted += 1
+                if reference > 0 && price < 0.95 * reference { cuts += 1 }
+            }
+        }
+        return (promoted, promoted == 0 ? 0 : Double(cuts) / Double(promoted))
+    }
+
     /// A reference price: the median of the known (non-zero) prices.
     public var referencePrice: Float {
         let known = price.filter { $0 > 0 }.sorted()

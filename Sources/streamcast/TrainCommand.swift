@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decay of the weight average that is validated and kept (0 = keep the raw weights).") var averaging: Float = 0.998
     @Flag(help: "Feed the series' level, log1p(scale)/10, as a 7th input per context step (the inputs are otherwise scale-free; helps where noise depends on volume, docs/accuracy.md).") var levelInput = false
     @Flag(inversion: .prefixedNo, help: "Let a target's price act as a constant-elasticity factor, every quantile times (target price / price now)^β with each product's β ≤ 0 learned from its history (docs/model.md), instead of as one more network input: a planned price change then moves the forecast as demand economics expects, never upward for a rise.") var priceElasticity = true
-    @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut as a second factor beside it, learned per product, instead of the promotion flag as a network input (docs/model.md). Unset: chosen on the held-out tail when the log has promotions — the lift unless the flag as an input is better there by more than 1 %.") var promoLift: Bool?
+    @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut as a second factor beside it, learned per product, instead of the promotion flag as a network input (docs/model.md). Unset: where promotions cut the price, chosen on the held-out tail — the lift unless the flag as an input is better there by more than 1 %; where they do not (e.g. markdown flags at an unchanged price), the flag.") var promoLift: Bool?
     @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
@@ -92,8 +92,13 @@ struct TrainCommand: ParsableCommand {
         let t = trainingConfig()
         let features = { (c: MQConfig) in FeatureBuilder(config: c, period: p, holidays: holidays, events: events) }
         var first: MQTrainer?
-        if promoLift == nil, priceElasticity, t.holdOut, series.contains(where: { $0.promo.contains { $0 > 0 } }) {
-            (c, first) = choosePromoLift(c, series, cutoff: cutoff, features: features, config: t)
+        if promoLift == nil, priceElasticity, t.holdOut {
+            let cuts = ProductSeries.promotionsCutThePrice(series)
+            if cuts.promoted > 0 && cuts.share >= 0.5 {
+                (c, first) = choosePromoLift(c, series, cutoff: cutoff, features: features, config: t)
+            } else if cuts.promoted > 0 {
+                say(String(format: "promotions: their flag a network input (%.0f %% of promoted periods cut the price: they are not price cuts here)", 100 * cuts.share))
+            }
         }
         let trainers = trainNetworks(series, cutoff: cutoff, features: features(c), config: t, first: first)
         let trainer = trainers[0]

@@ -99,6 +99,21 @@ import Windows
         #expect(batch.promoChange.isEmpty)
     }
 
+    /// Promotions are price cuts where the promoted periods' price is under the usual one; a
+    /// markdown flag at an unchanged price is not.
+    @Test func whetherPromotionsCutThePrice() {
+        let cut = Self.announcedSeries()  // week 7 promoted at 4, usually 5
+        var flagged = cut
+        flagged.price = Array(repeating: 1, count: 8)
+        flagged.promo = [0, 1, 1, 0, 1, 1, 1, 0]
+        #expect(ProductSeries.promotionsCutThePrice([cut]) == (1, 1))
+        #expect(ProductSeries.promotionsCutThePrice([flagged]) == (5, 0))
+        #expect(ProductSeries.promotionsCutThePrice([cut, flagged]) == (6, 1.0 / 6))
+        var none = cut
+        none.promo = Array(repeating: 0, count: 8)
+        #expect(ProductSeries.promotionsCutThePrice([none]).promoted == 0)
+    }
+
     /// With the promotion's lift a factor too, the flag is no input: per target, promo then − promo now.
     @Test func promoChangeForTheLift() {
         var c = Self.builder().config
