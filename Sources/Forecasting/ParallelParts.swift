@@ -26,7 +26,7 @@ struct Slots<T>: @unchecked Sendable {
 }
 
 /// A value handed to the workers of `inParallelParts`; each worker touches only its own part of
-/// what it reaches (its replica, its slot), which is why this is safe.
+/// what it reaches (its workspace, its slot), which is why this is safe.
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
