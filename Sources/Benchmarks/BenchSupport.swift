@@ -62,9 +62,9 @@ func benchConfig(_ mq: MQModel, partitions: Int) -> PipelineConfig {
     return config
 }
 
-/// One sale as a replay line.
-func saleLine(_ product: String, at time: Int64, units: Int) -> String {
-    #"{"type":"sale","product":"\#(product)","ts":"\#(Timestamp.format(time))","units":\#(units)}"#
+/// One sale or page-view event as a replay line.
+func eventLine(_ kind: EventKind, _ product: String, at time: Int64, _ quantity: Int) -> String {
+    EventEncoder.json(Event(kind: kind, product: product, time: time, quantity: Double(quantity)))
 }
 
 /// Hands a non-Sendable object to the one thread that uses it from then on.

@@ -68,11 +68,8 @@ public struct EarlyLatencyBenchmark {
 
     func send(_ producer: KafkaProducer, _ config: PipelineConfig, _ kind: EventKind, _ i: Int, at time: Int64, _ quantity: Int) throws {
         let product = "P\(i)"
-        let line = kind == .sale
-            ? saleLine(product, at: time, units: quantity)
-            : #"{"type":"page_view","product":"\#(product)","ts":"\#(Timestamp.format(time))","views":\#(quantity)}"#
         try producer.send(topic: config.topics.topic(for: kind), partition: Partitioner.partition(product: product, partitions: config.partitions),
-                          key: Array(product.utf8), value: Array(line.utf8))
+                          key: Array(product.utf8), value: Array(eventLine(kind, product, at: time, quantity).utf8))
     }
 
     /// Reads the forecasts topic until every product's forecast at the last closed day is there
@@ -166,8 +163,7 @@ public struct SoakBenchmark {
                 let i = Int(rng.next() % UInt64(products)), product = "P\(i)"
                 let time = start + Int64(Double(sent) / Double(rate) * msPerWallSecond)
                 let sale = rng.next() % 10 < 7
-                let line = sale ? saleLine(product, at: time, units: 1 + Int(rng.next() % 3))
-                                : #"{"type":"page_view","product":"\#(product)","ts":"\#(Timestamp.format(time))","views":1}"#
+                let line = sale ? eventLine(.sale, product, at: time, 1 + Int(rng.next() % 3)) : eventLine(.pageView, product, at: time, 1)
                 try producer.send(topic: sale ? config.topics.sales : config.topics.pageViews,
                                   partition: Partitioner.partition(product: product, partitions: config.partitions),
                                   key: Array(product.utf8), value: Array(line.utf8))

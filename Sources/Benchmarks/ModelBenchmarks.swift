@@ -102,7 +102,7 @@ public struct RefreshBenchmark {
         for d in 0...days {
             let measured = d == days
             for i in 0..<products {
-                let text = saleLine("P\(i)", at: start + Int64(d) * mq.period.nominalMs + 1000, units: 1 + (i + d) % 5)
+                let text = eventLine(.sale, "P\(i)", at: start + Int64(d) * mq.period.nominalMs + 1000, 1 + (i + d) % 5)
                 let before = sink.forecasts
                 let seconds = try time { _ = try Array(text.utf8).withUnsafeBytes { try processor.processReplayLine($0, lineNumber: line) } }
                 line += 1

@@ -27,7 +27,7 @@ public struct RestoreBenchmark {
         var line = Int64(0)
         for d in 0...days {
             for i in 0..<products {
-                let text = saleLine("P\(i)", at: start + Int64(d) * mq.period.nominalMs + 1000, units: 1 + (i + d) % 5)
+                let text = eventLine(.sale, "P\(i)", at: start + Int64(d) * mq.period.nominalMs + 1000, 1 + (i + d) % 5)
                 _ = try Array(text.utf8).withUnsafeBytes { try source.processReplayLine($0, lineNumber: line) }
                 line += 1
             }
