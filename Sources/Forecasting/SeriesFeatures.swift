@@ -53,17 +53,20 @@ public struct ProductSeries: Sendable {
         return Int(h % UInt32(categories))
     }
 
-    /// How many periods of these series are promoted, and the share of them whose price is at
-    /// least 5 % under the product's usual (median) price: whether promotions are price cuts in a
-    /// log (a promotion's lift as a factor beside the elasticity only makes sense where they are;
+    /// How many periods of these series up to `last` (a period index; training reads nothing
+    /// after its range) are promoted, and the share of them whose price is at least 5 % under the
+    /// product's usual (median) price then: whether promotions are price cuts in a log (a
+    /// promotion's lift as a factor beside the elasticity only makes sense where they are;
     /// walmart's markdown flags, for one, come at an unchanged price).
-    public static func promotionsCutThePrice(_ series: [ProductSeries]) -> (promoted: Int, share: Double) {
+    public static func promotionsCutThePrice(_ series: [ProductSeries], through last: Int64 = .max) -> (promoted: Int, share: Double) {
         var promoted = 0, cuts = 0
         for s in series {
-            let reference = s.referencePrice
-            for (price, promo) in zip(s.price, s.promo) where promo > 0 && price > 0 {
+            let n = last >= s.firstPeriod + Int64(s.price.count) ? s.price.count : max(0, Int(last - s.firstPeriod + 1))
+            let known = s.price.prefix(n).filter { $0 > 0 }.sorted()
+            let reference = known.isEmpty ? 0 : known[known.count / 2]
+            for (price, promo) in zip(s.price.prefix(n), s.promo.prefix(n)) where promo > 0 && price > 0 {
                 promoted += 1
-                if reference > 0 && price < 0.95 * reference { cuts += 1 }
+                if price < 0.95 * reference { cuts += 1 }
             }
         }
         return (promoted, promoted == 0 ? 0 : Double(cuts) / Double(promoted))

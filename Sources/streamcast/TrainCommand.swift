@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
         let features = { (c: MQConfig) in FeatureBuilder(config: c, period: p, holidays: holidays, events: events) }
         var first: MQTrainer?
         if promoLift == nil, priceElasticity, t.holdOut {
-            let cuts = ProductSeries.promotionsCutThePrice(series)
+            let cuts = ProductSeries.promotionsCutThePrice(series, through: cutoff)
             if cuts.promoted > 0 && cuts.share >= 0.5 {
                 (c, first) = choosePromoLift(c, series, cutoff: cutoff, features: features, config: t)
             } else if cuts.promoted > 0 {

@@ -109,6 +109,8 @@ import Windows
         #expect(ProductSeries.promotionsCutThePrice([cut]) == (1, 1))
         #expect(ProductSeries.promotionsCutThePrice([flagged]) == (5, 0))
         #expect(ProductSeries.promotionsCutThePrice([cut, flagged]) == (6, 1.0 / 6))
+        // Only the periods up to `through` count (training reads nothing after its range).
+        #expect(ProductSeries.promotionsCutThePrice([cut, flagged], through: cut.firstPeriod + 6) == (5, 0))
         var none = cut
         none.promo = Array(repeating: 0, count: 8)
         #expect(ProductSeries.promotionsCutThePrice([none]).promoted == 0)
