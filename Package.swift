@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CXGBoost", providers: [.apt(["libxgboost-dev"])]),
         // Tiny C helpers librdkafka needs (fixed-port mock broker listener).
         .target(name: "CKafkaShim", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -36,7 +37,9 @@ let package = Package(
         .target(name: "Events"),
         .target(name: "Windows", dependencies: ["Events"]),
         .target(name: "NeuralNet", dependencies: ["COpenBLAS"]),
-        .target(name: "Forecasting", dependencies: ["Windows", "NeuralNet"]),
+        // Gradient-boosted trees (XGBoost's C API behind one small wrapper).
+        .target(name: "Boosting", dependencies: ["CXGBoost"]),
+        .target(name: "Forecasting", dependencies: ["Windows", "NeuralNet", "Boosting"]),
         .target(name: "Checkpoint", dependencies: ["CSQLite"]),
         .target(name: "Monitoring"),
         .target(name: "Decisions", dependencies: ["Events"]),
@@ -53,7 +56,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "streamcast", dependencies: [
-            "Pipeline", "Benchmarks", "Kafka", "Events", "Windows", "Forecasting", "Checkpoint", "Simulation", "Datasets", "NeuralNet", "Monitoring", "Decisions",
+            "Pipeline", "Benchmarks", "Kafka", "Events", "Windows", "Forecasting", "Boosting", "Checkpoint", "Simulation", "Datasets", "NeuralNet", "Monitoring", "Decisions",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -67,8 +70,9 @@ let package = Package(
 
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "BoostingTests", dependencies: ["Boosting"]),
         .testTarget(name: "WindowsTests", dependencies: ["Windows", "Events"]),
-        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows", "NeuralNet"]),
+        .testTarget(name: "ForecastingTests", dependencies: ["Forecasting", "Windows", "NeuralNet", "Boosting"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring"]),
         .testTarget(name: "DecisionsTests", dependencies: ["Decisions"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Pipeline", "Simulation"]),

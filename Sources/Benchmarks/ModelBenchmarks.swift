@@ -93,8 +93,8 @@ public struct RefreshBenchmark {
         var config = benchConfig(mq, partitions: partitions)
         if !monitoring { config.monitoring = nil }
         let sink = CountingSink()
-        // As the service serves it: one network, or the quantile average of the model's networks.
-        let forecaster: any Forecaster = mq.members.isEmpty ? MQForecaster(model: mq, threads: threads) : mq.forecaster()
+        // As the service serves it: one network, or the quantile average of the model's networks, and its trees.
+        let forecaster: any Forecaster = mq.members.isEmpty && mq.trees == nil ? MQForecaster(model: mq, threads: threads) : mq.forecaster()
         let processor = try StreamProcessor(config: config, sink: sink, forecaster: forecaster)
         let start = Int64(1_704_067_200_000)  // 2024-01-01
         var line = Int64(0)

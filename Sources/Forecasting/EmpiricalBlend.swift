@@ -1,3 +1,4 @@
+import Boosting
 import Foundation
 import NeuralNet
 
@@ -107,6 +108,8 @@ public struct EmpiricalBlend: Sendable, Equatable {
 /// to the FCT: what the post-training fits (blend, count rounding) are fitted to, computed once.
 public struct HeldOutCells {
     public var forecasts: [[Float]] = [], actuals: [Float] = [], history: [ArraySlice<Float>] = [], products: [Int] = []
+    /// The trees' quantiles for the same cells (`heldOutCells(trees:)`; empty: none).
+    public var trees: [[Float]] = []
 
     /// The cells of several networks (same series, same cutoff, so the same cells in the same
     /// order) with their forecasts averaged quantile by quantile, as an ensemble serves them.
@@ -121,7 +124,8 @@ public struct HeldOutCells {
 }
 
 extension MQTrainer {
-    public func heldOutCells(_ series: [ProductSeries], cutoff: Int64) -> HeldOutCells {
+    /// With `trees`, also their quantiles for the same cells.
+    public func heldOutCells(_ series: [ProductSeries], cutoff: Int64, trees: [Booster]? = nil) throws -> HeldOutCells {
         let validation = split(series, cutoff: cutoff, holdOut: true).validation
         let c = network.config, H = c.horizons
         refreshBaseForecasts(remembered(validation), series: series)
@@ -130,6 +134,7 @@ extension MQTrainer {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
             let (final, _) = network.forward(x, workspaces[0])
+            let treeValues = try trees.map { try TreeMember.quantiles($0, x, scales: scales, config: c) }
             for (e, pair) in chunk.enumerated() {
                 let units = series[pair.0].units, t = pair.1
                 for k in 0..<H where t + 1 + k < units.count {
@@ -137,6 +142,7 @@ extension MQTrainer {
                     cells.actuals.append(units[t + 1 + k])
                     cells.history.append(units[0...t])
                     cells.products.append(pair.0)
+                    if let treeValues { cells.trees.append(treeValues[e * H + k]) }
                 }
             }
         }

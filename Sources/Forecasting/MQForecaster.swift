@@ -106,8 +106,7 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
         var examples: [(series: ProductSeries, t: Int, futurePrices: [(Float, Float)]?, memory: [[Float]]?)] = []
         var memories: [[(fct: Int64, base: [Float])]] = []
         for (b, window) in windows.enumerated() {
-            let series = ProductSeries(window: window, categories: c.categories)
-            let t = series.units.count - 1
+            let (series, t, future) = model.input(window)
             let scale = features.scale(series, fct: t)
             // The error memory: previous base forecasts against the actuals that have closed since.
             let entries = memory.decode(states[b])
@@ -118,12 +117,6 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
                     let i = Int(target - series.firstPeriod)
                     return target <= window.lastClosed && i >= 0 && i < series.units.count ? series.units[i] : nil
                 }
-            }
-            // Known-future prices from the product's schedule (announced changes included).
-            let future: [(Float, Float)] = (0..<H).map { k in
-                let p = window.lastClosed + 1 + Int64(k)
-                let (price, promo) = window.price(from: model.period.start(of: p), to: model.period.end(of: p), asOf: min(model.period.end(of: window.lastClosed), window.knownAsOf ?? .max))
-                return (price, promo ? 1 : 0)
             }
             examples.append((series, t, future, c.useFeedback && useMemory ? (blankErrors ? inputs.map(memory.blanked) : inputs) : nil))
         }
@@ -153,5 +146,21 @@ public final class MQForecaster: Forecaster, @unchecked Sendable {
             })
         }
         return out
+    }
+}
+
+extension MQModel {
+    /// What the network reads of a product's window at its FCT (the last closed period): the
+    /// history as a series, the FCT's index in it, and each target's known-future (price, promo)
+    /// from the product's schedule as known at the FCT (announced changes included).
+    func input(_ window: ProductWindow) -> (series: ProductSeries, t: Int, future: [(Float, Float)]) {
+        let series = ProductSeries(window: window, categories: network.config.categories)
+        let asOf = min(period.end(of: window.lastClosed), window.knownAsOf ?? .max)
+        let future: [(Float, Float)] = (0..<network.config.horizons).map { k in
+            let p = window.lastClosed + 1 + Int64(k)
+            let (price, promo) = window.price(from: period.start(of: p), to: period.end(of: p), asOf: asOf)
+            return (price, promo ? 1 : 0)
+        }
+        return (series, series.units.count - 1, future)
     }
 }

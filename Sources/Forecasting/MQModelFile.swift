@@ -1,3 +1,4 @@
+import Boosting
 import Foundation
 import NeuralNet
 import Windows
@@ -19,6 +20,8 @@ public struct MQModel {
     /// Further networks of the same shape, trained with other seeds: the model serves the quantile
     /// average of `network` and these (`forecaster`). Empty: one network.
     public var members: [MQNetwork] = []
+    /// Gradient-boosted trees mixed into the served quantiles (TreeMember.swift); nil: none.
+    public var trees: TreeMember?
 
     public init(network: MQNetwork, period: Period, holidays: Set<Int>, id: String, countRounding: CountRounding? = nil,
                 empiricalBlend: EmpiricalBlend? = nil) {
@@ -51,6 +54,11 @@ public struct MQModel {
                 header[Self.tensorName(p.name, network: i)] = ["dtype": "F32", "shape": [p.value.rows, p.value.cols], "data_offsets": [start, data.count]]
             }
         }
+        for (j, booster) in (trees?.boosters ?? []).enumerated() {
+            let start = data.count
+            data.append(contentsOf: try booster.bytes())
+            header["trees.q\(j)"] = ["dtype": "U8", "shape": [data.count - start], "data_offsets": [start, data.count]]
+        }
         // Sorted keys: the same model is the same bytes (JSONEncoder's key order is not stable).
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -61,6 +69,7 @@ public struct MQModel {
         if let empiricalBlend { meta["empirical_blend"] = empiricalBlend.encoded }
         if !events.names.isEmpty { meta["events"] = events.encoded }
         if !members.isEmpty { meta["networks"] = String(networks.count) }
+        if let trees { meta["tree_mix"] = trees.encodedMix }
         header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
@@ -118,6 +127,19 @@ public struct MQModel {
             guard let events = EventCalendar(encoded: text) else { throw ModelFileError("\(path): events '\(text)' is not 'name:day,day;…'") }
             model.events = events
         }
+        if let text = meta["tree_mix"] {
+            guard let mix = TreeMember.decodeMix(text), mix.count == config.quantiles.count
+            else { throw ModelFileError("\(path): tree_mix '\(text)' is not one μ in [0, 1] per quantile") }
+            let boosters = try mix.indices.map { j in
+                guard let entry = header["trees.q\(j)"] as? [String: Any], let offsets = entry["data_offsets"] as? [Int],
+                      offsets.count == 2, offsets[0] <= offsets[1], offsets[1] <= body.count
+                else { throw ModelFileError("\(path): tensor trees.q\(j) is missing") }
+                do { return try Booster(bytes: [UInt8](body[offsets[0]..<offsets[1]])) } catch {
+                    throw ModelFileError("\(path): tensor trees.q\(j) is not an XGBoost model (\(error))")
+                }
+            }
+            model.trees = TreeMember(boosters: boosters, mix: mix)
+        }
         guard config.eventFeatures == 0 || config.eventFeatures == model.events.featureCount else {
             throw ModelFileError("\(path): the network takes \(config.eventFeatures) event features but the file names \(model.events.names.count) events")
         }
@@ -157,6 +179,8 @@ extension MQModel {
         for net in networks { for p in net.parameters { for v in p.value.data { h = (h ^ v.bitPattern) &* 16_777_619 } } }
         for b in (countRounding?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         for b in (empiricalBlend?.encoded ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
+        for booster in trees?.boosters ?? [] { for b in (try? booster.bytes()) ?? [] { h = (h ^ UInt32(b)) &* 16_777_619 } }
+        for b in (trees?.encodedMix ?? "").utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
         return String(h, radix: 16)
     }
 }
@@ -165,12 +189,15 @@ extension MQModel {
     /// What serves this model: the network, or the quantile average of its networks (each with its
     /// own error memory per product), under the model's id.
     public func forecaster(useMemory: Bool = true) -> any Forecaster {
-        guard !members.isEmpty else { return MQForecaster(model: self, useMemory: useMemory) }
-        return EnsembleForecaster(models: memberModels, useMemory: useMemory, id: id)
+        let networks: any Forecaster = members.isEmpty ? MQForecaster(model: self, useMemory: useMemory)
+                                                       : EnsembleForecaster(models: memberModels, useMemory: useMemory, id: id)
+        guard let trees else { return networks }
+        return TreeMixForecaster(inner: networks, model: self, trees: trees)
     }
 
     /// What serves several model files together (`A+B+C`): the quantile average of all their
-    /// networks, each with its own error memory; a single file serves as `forecaster` does.
+    /// networks, each with its own error memory (their trees, if any, are not used); a single file
+    /// serves as `forecaster` does.
     public static func forecaster(serving models: [MQModel], useMemory: Bool = true) -> any Forecaster {
         models.count == 1 ? models[0].forecaster(useMemory: useMemory)
                           : EnsembleForecaster(models: models.flatMap(\.memberModels), useMemory: useMemory)

@@ -43,19 +43,24 @@ struct PriceResponseCommand: ParsableCommand {
         }
         guard !series.isEmpty else { throw ValidationError("no product has a price at the FCT and a truth row after it") }
         let fcts = series.map { Int(fct - $0.firstPeriod) }
-        // The model's median is the mean of its networks' medians (the blend and rounding are left out).
+        // The model's median is the mean of its networks' medians, mixed with its trees' if it has
+        // them (the blend and rounding are left out).
         let features = FeatureBuilder(config: c, period: m.period, holidays: m.holidays, events: m.events)
         let trainers = m.networks.map { MQTrainer(network: $0, features: features, learningRate: 0, threads: threads) }
-        func medians(_ factor: Float) -> [[Float]] {
+        func medians(_ factor: Float) throws -> [[Float]] {
             let all = trainers.map { $0.plannedPriceMedians(series, fcts: fcts, factor: factor) }
-            return series.indices.map { i in (0..<H).map { k in all.reduce(0) { $0 + $1[i][k] } / Float(all.count) } }
+            let trees = try m.trees.map { try trainers[0].plannedPriceTreeMedians($0, series, fcts: fcts, factor: factor) }
+            return series.indices.map { i in (0..<H).map { k in
+                let networks = all.reduce(0) { $0 + $1[i][k] } / Float(all.count)
+                return trees.map { m.trees!.apply(networks, $0[i][k], column: c.quantiles.firstIndex(of: 0.5)!) } ?? networks
+            } }
         }
-        let base = medians(1)
+        let base = try medians(1)
         say("price response of \(m.id) at FCT \(Timestamp.format(m.period.start(of: fct)).prefix(10)), \(series.count) products priced at it (mean over products; error = model − true, in points)")
         say("change  horizon  model    true     mean |error|  products")
         for step in steps {
             let f = 1 + step / 100
-            let changed = medians(Float(f))
+            let changed = try medians(Float(f))
             for k in 0..<H {
                 var model = 0.0, truth = 0.0, error = 0.0, n = 0.0
                 for (i, s) in series.enumerated() where base[i][k] >= max(minMedian, 0.05) {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Boosting
 import Events
 import Forecasting
+import NeuralNet
 import Foundation
 import Pipeline
 import Windows
@@ -53,6 +55,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "With the price elasticity: a promotion's own lift beyond its price cut as a second factor beside it, learned per product, instead of the promotion flag as a network input (docs/model.md). Unset: where promotions cut the price, chosen on the held-out tail — the lift unless the flag as an input is better there by more than 1 %; where they do not (e.g. markdown flags at an unchanged price), the flag.") var promoLift: Bool?
     @Flag(inversion: .prefixedNo, help: "Tell the network per target whether a season-ago value exists (without it a missing one reads as a zero sale).") var seasonFlag = true
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
+    @Flag(inversion: .prefixedNo, help: "Grow gradient-boosted trees (XGBoost, pinball loss, one per quantile) on the network's inputs and serve each quantile as a mix of the networks' and the trees', the mix fitted on the held-out tail; stored only where they add a clear gain there (docs/model.md). Needs the held-out tail; not with --count-rounding.") var trees = true
+    @Option(help: "Most rows (example × horizon) the trees are grown on (an even sample of the training examples).") var treeRows = 600_000
+    @Option(help: "The trees' learning rate (shrinkage per round).") var treeLearningRate: Float = 0.1
+    @Option(help: "Most rounds of trees per quantile (early stopping on the held-out tail usually stops sooner).") var treeRounds = 600
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
     /// Context by period, chosen on windows before the benchmarks' test windows: two years of
@@ -67,6 +73,8 @@ struct TrainCommand: ParsableCommand {
         guard baseLossWeight >= 0 else { throw ValidationError("--base-loss-weight must be ≥ 0") }
         guard averaging >= 0, averaging < 1 else { throw ValidationError("--averaging must be in [0, 1)") }
         guard networks >= 1 else { throw ValidationError("--networks must be at least 1") }
+        guard treeLearningRate > 0, treeLearningRate <= 1 else { throw ValidationError("--tree-learning-rate must be in (0, 1]") }
+        guard treeRounds >= 1, treeRows >= 1 else { throw ValidationError("--tree-rounds and --tree-rows must be at least 1") }
         guard stability >= 0, stability < 0.5 else { throw ValidationError("--stability must be in [0, 0.5): at 0.5 or more the median would never move") }
     }
 
@@ -106,11 +114,17 @@ struct TrainCommand: ParsableCommand {
         model.events = events
         model.members = trainers.dropFirst().map(\.network)
         // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
-        let cells = t.holdOut && (empiricalBlend || countRounding) ? HeldOutCells.mean(trainers.map { $0.heldOutCells(series, cutoff: cutoff) }) : nil
+        let growTrees = trees && t.holdOut && !countRounding
+        let boosters = growTrees ? try trainer.trainTrees(series, cutoff: cutoff, maxRows: treeRows, settings: treeSettings(), progress: say) : nil
+        let cells = t.holdOut && (empiricalBlend || countRounding || growTrees)
+            ? HeldOutCells.mean(try trainers.enumerated().map { i, tr in try tr.heldOutCells(series, cutoff: cutoff, trees: i == 0 ? boosters : nil) }) : nil
         if empiricalBlend, let cells {
             model.empiricalBlend = trainer.fitEmpiricalBlend(cells)
             say(model.empiricalBlend.map { "empirical blend: lookback:weights \($0.encoded) (fitted on the held-out tail)" }
                 ?? "empirical blend: no clear gain on the held-out tail; the network alone")
+        }
+        if let boosters, let cells {
+            model.trees = chooseTrees(boosters, cells, blend: model.empiricalBlend, quantiles: c.quantiles)
         }
         if countRounding, let cells, let rounding = trainer.fitCountRounding(series, cells: cells, blend: model.empiricalBlend) {
             model.countRounding = rounding
@@ -180,6 +194,40 @@ struct TrainCommand: ParsableCommand {
         t.holdOut = !noHoldout
         t.stabilityWeight = stability
         return t
+    }
+
+    func treeSettings() -> QuantileBoosting.Settings {
+        var s = QuantileBoosting.Settings()
+        s.learningRate = treeLearningRate
+        s.maxRounds = treeRounds
+        s.threads = threads
+        s.seed = seed
+        return s
+    }
+
+    /// The trees' mix with what the networks serve (blend included), fitted on the held-out tail;
+    /// nil (no trees stored) where no quantile gains clearly.
+    func chooseTrees(_ boosters: [Booster], _ cells: HeldOutCells, blend: EmpiricalBlend?, quantiles: [Double]) -> TreeMember? {
+        let served: [[Float]] = cells.forecasts.indices.map { i in
+            guard let blend else { return cells.forecasts[i] }
+            let empirical = blend.empirical(cells.history[i], levels: quantiles)
+            return cells.forecasts[i].indices.map { blend.apply(cells.forecasts[i][$0], empirical[$0], column: $0) }.sorted()
+        }
+        func wql(_ rows: [[Float]]) -> Double {
+            let absY = cells.actuals.reduce(0.0) { $0 + Double(abs($1)) }
+            var loss = 0.0
+            for (i, row) in rows.enumerated() { for (j, q) in quantiles.enumerated() { loss += Double(PinballLoss.rho(Float(q), cells.actuals[i] - row[j])) } }
+            return 2 * loss / Double(quantiles.count) / max(absY, 1e-9)
+        }
+        guard let mix = TreeMember.fitMix(served: served, trees: cells.trees, actuals: cells.actuals, products: cells.products, quantiles: quantiles) else {
+            say(String(format: "trees: no clear gain on the held-out tail (wQL %.4f, the networks %.4f); not stored", wql(cells.trees), wql(served)))
+            return nil
+        }
+        let member = TreeMember(boosters: boosters, mix: mix)
+        let mixed = served.indices.map { i in served[i].indices.map { member.apply(served[i][$0], cells.trees[i][$0], column: $0) }.sorted() }
+        say(String(format: "trees: mixed in at %@ per quantile (held-out wQL %.4f; the networks %.4f, the trees alone %.4f)",
+                   member.encodedMix as NSString, wql(mixed), wql(served), wql(cells.trees)))
+        return member
     }
 
     /// Whether a promotion's lift is a factor (`MQConfig.promoLift`) or its flag an input, chosen

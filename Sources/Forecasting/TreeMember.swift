@@ -1,0 +1,190 @@
+import Boosting
+import Foundation
+import NeuralNet
+
+/// Gradient-boosted trees beside the network: one XGBoost ensemble per quantile, grown on the
+/// pinball loss, on rows (example, horizon) read from the network's own input batch — so training
+/// and serving build them with the same code — and served as a mix with the network's quantiles,
+/// (1 − μ_j)·network_j + μ_j·trees_j, μ_j fitted on the held-out tail.
+///
+/// Why: trees split on a product's recent levels, its season-ago value and the target's calendar
+/// the way a global LightGBM model does — the strongest peer on weekly store data — and their
+/// errors differ from the network's, so a mix can beat both. The network stays the core: μ = 0
+/// where the trees add nothing clear on the held-out tail, and then no trees are stored.
+public struct TreeMember {
+    /// One per model quantile (the network's quantile order).
+    public var boosters: [Booster]
+    /// μ per model quantile, in [0, 1].
+    public var mix: [Float]
+
+    public init(boosters: [Booster], mix: [Float]) {
+        precondition(boosters.count == mix.count)
+        self.boosters = boosters
+        self.mix = mix
+    }
+
+    /// Features per row: y/s at the last 8 context periods; its mean over the last 4, 13 and L
+    /// periods, its standard deviation over L, the share of zeros in the last 8; page views
+    /// (last, mean of 4); the last price ratio, promotion flag and age; log(1 + s); the horizon;
+    /// every future input of the target and its calendar; the category row; the planned price
+    /// change and promotion change when the network takes them as factors.
+    public static func columns(_ c: MQConfig) -> Int {
+        8 + 5 + 2 + 3 + 1 + 1 + c.futureFeatures + c.calendarFeatures + 1 + (c.priceElasticity ? 1 : 0) + (c.priceElasticity && c.promoLift ? 1 : 0)
+    }
+
+    /// Per column: −1 where demand may only fall as the value rises (the target's price against
+    /// now or the usual price), +1 where it may only rise (a promotion coming), 0 elsewhere. A
+    /// planned price change then moves the trees' forecast the way it moves the network's.
+    public static func monotone(_ c: MQConfig) -> [Int] {
+        var signs = [Int](repeating: 0, count: columns(c))
+        let future = 8 + 5 + 2 + 3 + 1 + 1
+        if c.priceElasticity {
+            signs[columns(c) - (c.promoLift ? 2 : 1)] = -1
+            if c.promoLift { signs[columns(c) - 1] = 1 }
+        } else if c.futureFeatures > 0 {
+            signs[future] = -1
+        }
+        if !(c.priceElasticity && c.promoLift) && c.futureFeatures > 1 { signs[future + 1] = 1 }
+        return signs
+    }
+
+    /// Rows b·H + k for every example b and horizon k, `columns` values each.
+    public static func rows(_ x: MQBatch, scales: [Float], config c: MQConfig) -> [Float] {
+        let L = c.context, H = c.horizons, width = columns(c)
+        var out = [Float](repeating: 0, count: x.size * H * width)
+        var summary = [Float](repeating: 0, count: 19)
+        for b in 0..<x.size {
+            func y(_ back: Int) -> Float { x.past[b * L + L - 1 - back, 0] }
+            for i in 0..<8 { summary[i] = i < L ? y(i) : .nan }
+            func mean(_ n: Int) -> Float { let m = min(n, L); return (0..<m).reduce(0) { $0 + y($1) } / Float(m) }
+            summary[8] = mean(4)
+            summary[9] = mean(13)
+            summary[10] = mean(L)
+            let all = summary[10]
+            summary[11] = ((0..<L).reduce(0) { $0 + (y($1) - all) * (y($1) - all) } / Float(L)).squareRoot()
+            summary[12] = Float((0..<min(8, L)).filter { y($0) == 0 }.count) / Float(min(8, L))
+            let n = c.pastFeatures, last = b * L + L - 1
+            summary[13] = n > 1 ? x.past[last, 1] : 0
+            summary[14] = n > 1 ? (0..<min(4, L)).reduce(0) { $0 + x.past[last - $1, 1] } / Float(min(4, L)) : 0
+            summary[15] = n > 2 ? x.past[last, 2] : 0
+            summary[16] = n > 3 ? x.past[last, 3] : 0
+            summary[17] = n > 5 ? x.past[last, 5] : 0
+            summary[18] = log1p(scales[b])
+            for k in 0..<H {
+                let row = b * H + k
+                var o = row * width
+                for v in summary { out[o] = v; o += 1 }
+                out[o] = Float(k + 1); o += 1
+                for f in 0..<c.futureFeatures { out[o] = x.future[row, f]; o += 1 }
+                for f in 0..<c.calendarFeatures { out[o] = x.targetCalendar[row, f]; o += 1 }
+                out[o] = Float(x.categories[b]); o += 1
+                if c.priceElasticity { out[o] = x.priceChange[row]; o += 1 }
+                if c.priceElasticity && c.promoLift { out[o] = x.promoChange[row]; o += 1 }
+            }
+        }
+        return out
+    }
+
+    /// The trees' quantiles in units, [row b·H + k][model quantile], never below 0.
+    public func forecast(_ x: MQBatch, scales: [Float], config c: MQConfig) throws -> [[Float]] {
+        try Self.quantiles(boosters, x, scales: scales, config: c)
+    }
+
+    static func quantiles(_ boosters: [Booster], _ x: MQBatch, scales: [Float], config c: MQConfig) throws -> [[Float]] {
+        let H = c.horizons
+        let rows = try FeatureRows(Self.rows(x, scales: scales, config: c), columns: Self.columns(c))
+        let scores = try boosters.map { try $0.predict(rows) }
+        return (0..<(x.size * H)).map { r in scores.map { max(0, $0[r] * scales[r / H]) } }
+    }
+
+    /// (1 − μ_j)·network + μ_j·trees for model quantile j.
+    @inline(__always) public func apply(_ network: Float, _ trees: Float, column j: Int) -> Float {
+        (1 - mix[j]) * network + mix[j] * trees
+    }
+
+    /// μ per quantile fitted to held-out cells (`served`: what the model serves without the
+    /// trees, `trees`: the trees' quantiles, both in units), on the grid 0, 0.1, …, 1; a μ > 0
+    /// kept only when its per-product gain is clear of noise (as the empirical blend's).
+    /// Nil when every μ is 0.
+    public static func fitMix(served: [[Float]], trees: [[Float]], actuals: [Float], products: [Int], quantiles: [Double]) -> [Float]? {
+        let groups = (products.max() ?? -1) + 1
+        var mix: [Float] = []
+        for (j, level) in quantiles.enumerated() {
+            let q = Float(level)
+            func cellLoss(_ i: Int, _ m: Float) -> Double {
+                Double(PinballLoss.rho(q, actuals[i] - ((1 - m) * served[i][j] + m * trees[i][j])))
+            }
+            var best = (m: Float(0), loss: Double.infinity)
+            for m in (0...10).map({ Float($0) / 10 }) {
+                let loss = actuals.indices.reduce(0) { $0 + cellLoss($1, m) }
+                if loss < best.loss { best = (m, loss) }
+            }
+            if best.m > 0 {
+                var gain = [Double](repeating: 0, count: groups), seen = [Bool](repeating: false, count: groups)
+                for i in actuals.indices {
+                    gain[products[i]] += cellLoss(i, 0) - cellLoss(i, best.m)
+                    seen[products[i]] = true
+                }
+                if !EmpiricalBlend.clearGain(zip(gain, seen).filter(\.1).map(\.0)) { best.m = 0 }
+            }
+            mix.append(best.m)
+        }
+        return mix.contains { $0 > 0 } ? mix : nil
+    }
+
+    /// Metadata form: μ per quantile, "0.3,0.5,0".
+    public var encodedMix: String { mix.map { String($0) }.joined(separator: ",") }
+
+    public static func decodeMix(_ text: String) -> [Float]? {
+        let values = text.split(separator: ",").map { Float($0) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 }) else { return nil }
+        return values.map { $0! }
+    }
+}
+
+extension MQTrainer {
+    /// Grows the trees, one booster per quantile, on the training FCTs' rows (at most `maxRows`,
+    /// an even sample of the examples), stopping early on the held-out tail's rows. Targets y/s,
+    /// each row weighted by s (its share of the unscaled loss).
+    public func trainTrees(_ series: [ProductSeries], cutoff: Int64, maxRows: Int = 600_000, settings: QuantileBoosting.Settings,
+                           progress: (String) -> Void = { _ in }) throws -> [Booster] {
+        let c = network.config, H = c.horizons
+        let (trainPairs, validation) = split(series, cutoff: cutoff, holdOut: true)
+        let keep = max(1, maxRows / H)
+        let sampled = trainPairs.count <= keep ? trainPairs
+            : (0..<keep).map { trainPairs[Int((Double($0) + 0.5) * Double(trainPairs.count) / Double(keep))] }
+        func data(_ pairs: [(Int, Int)]) throws -> QuantileBoosting.Data? {
+            var values: [Float] = [], targets: [Float] = [], weights: [Float] = []
+            let width = TreeMember.columns(c)
+            for from in stride(from: 0, to: pairs.count, by: 1024) {
+                let chunk = pairs[from..<min(from + 1024, pairs.count)]
+                let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
+                let rows = TreeMember.rows(x, scales: scales, config: c)
+                for (e, pair) in chunk.enumerated() {
+                    let units = series[pair.0].units
+                    for k in 0..<H where pair.1 + 1 + k < units.count {
+                        let r = e * H + k
+                        values += rows[(r * width)..<((r + 1) * width)]
+                        targets.append(units[pair.1 + 1 + k] / scales[e])
+                        weights.append(scales[e])
+                    }
+                }
+            }
+            guard !targets.isEmpty else { return nil }
+            let mean = weights.reduce(0, +) / Float(weights.count)
+            return QuantileBoosting.Data(rows: try FeatureRows(values, columns: width), targets: targets, weights: weights.map { $0 / mean })
+        }
+        guard let training = try data(sampled) else { throw BoostingError("no training rows for the trees") }
+        let heldOut = try data(validation)
+        progress("trees: \(training.targets.count) rows × \(TreeMember.columns(c)) features (\(sampled.count) of \(trainPairs.count) examples), \(heldOut?.targets.count ?? 0) held-out rows")
+        return try c.quantiles.map { level in
+            let started = Date()
+            var s = settings
+            s.monotone = TreeMember.monotone(c)
+            let fit = try QuantileBoosting.fit(level: level, training: training, heldOut: heldOut, settings: s)
+            progress(String(format: "trees P%g: %d rounds, held-out loss %@, %.1f s", level * 100, fit.rounds,
+                            fit.heldOutLoss.map { String(format: "%.4f", $0 / Double(heldOut!.weights.count)) } ?? "-", Date().timeIntervalSince(started)))
+            return fit.booster
+        }
+    }
+}
