@@ -7,8 +7,8 @@
 /// scale; early stopping on held-out rows keeps the best number of rounds.
 public enum QuantileBoosting {
     public struct Settings: Sendable {
-        public var maxRounds = 600
-        public var learningRate: Float = 0.1
+        public var maxRounds = 1_000
+        public var learningRate: Float = 0.25
         public var depth = 6
         public var rowSample = 0.8
         public var columnSample = 0.8

@@ -144,47 +144,58 @@ public struct TreeMember {
 
 extension MQTrainer {
     /// Grows the trees, one booster per quantile, on the training FCTs' rows (at most `maxRows`,
-    /// an even sample of the examples), stopping early on the held-out tail's rows. Targets y/s,
-    /// each row weighted by s (its share of the unscaled loss).
+    /// an even sample of the examples). How many rounds: early stopping on the rows of the last H
+    /// training FCTs, with the trees grown on the others; then they are grown again on all the
+    /// training rows for that many rounds. The held-out tail stays unseen by the trees, so the mix
+    /// fitted there is not fitted to the rows that chose their size. Targets y/s, each row
+    /// weighted by s (its share of the unscaled loss).
     public func trainTrees(_ series: [ProductSeries], cutoff: Int64, maxRows: Int = 600_000, settings: QuantileBoosting.Settings,
                            progress: (String) -> Void = { _ in }) throws -> [Booster] {
         let c = network.config, H = c.horizons
-        let (trainPairs, validation) = split(series, cutoff: cutoff, holdOut: true)
-        let keep = max(1, maxRows / H)
-        let sampled = trainPairs.count <= keep ? trainPairs
-            : (0..<keep).map { trainPairs[Int((Double($0) + 0.5) * Double(trainPairs.count) / Double(keep))] }
-        func data(_ pairs: [(Int, Int)]) throws -> QuantileBoosting.Data? {
-            var values: [Float] = [], targets: [Float] = [], weights: [Float] = []
-            let width = TreeMember.columns(c)
-            for from in stride(from: 0, to: pairs.count, by: 1024) {
-                let chunk = pairs[from..<min(from + 1024, pairs.count)]
-                let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
-                let rows = TreeMember.rows(x, scales: scales, config: c)
-                for (e, pair) in chunk.enumerated() {
-                    let units = series[pair.0].units
-                    for k in 0..<H where pair.1 + 1 + k < units.count {
-                        let r = e * H + k
-                        values += rows[(r * width)..<((r + 1) * width)]
-                        targets.append(units[pair.1 + 1 + k] / scales[e])
-                        weights.append(scales[e])
-                    }
-                }
-            }
-            guard !targets.isEmpty else { return nil }
-            let mean = weights.reduce(0, +) / Float(weights.count)
-            return QuantileBoosting.Data(rows: try FeatureRows(values, columns: width), targets: targets, weights: weights.map { $0 / mean })
+        let all = split(series, cutoff: cutoff, holdOut: true).train
+        // The last H FCTs of the training range (their targets reach into the H periods before the held-out tail's).
+        let isLate = { (pair: (Int, Int)) in pair.1 + 2 * H > Int(cutoff - series[pair.0].firstPeriod) - H }
+        func sample(_ pairs: [(Int, Int)]) -> [(Int, Int)] {
+            let keep = max(1, maxRows / H)
+            return pairs.count <= keep ? pairs : (0..<keep).map { pairs[Int((Double($0) + 0.5) * Double(pairs.count) / Double(keep))] }
         }
-        guard let training = try data(sampled) else { throw BoostingError("no training rows for the trees") }
-        let heldOut = try data(validation)
-        progress("trees: \(training.targets.count) rows × \(TreeMember.columns(c)) features (\(sampled.count) of \(trainPairs.count) examples), \(heldOut?.targets.count ?? 0) held-out rows")
+        guard let early = try treeData(series, sample(all.filter { !isLate($0) })), let everything = try treeData(series, sample(all))
+        else { throw BoostingError("no training rows for the trees") }
+        let late = try treeData(series, all.filter(isLate))
+        progress("trees: \(everything.targets.count) rows × \(TreeMember.columns(c)) features (of \(all.count) examples); rounds chosen on the last \(H) training FCTs (\(late?.targets.count ?? 0) rows)")
         return try c.quantiles.map { level in
             let started = Date()
             var s = settings
             s.monotone = TreeMember.monotone(c)
-            let fit = try QuantileBoosting.fit(level: level, training: training, heldOut: heldOut, settings: s)
-            progress(String(format: "trees P%g: %d rounds, held-out loss %@, %.1f s", level * 100, fit.rounds,
-                            fit.heldOutLoss.map { String(format: "%.4f", $0 / Double(heldOut!.weights.count)) } ?? "-", Date().timeIntervalSince(started)))
+            let sized = try QuantileBoosting.fit(level: level, training: early, heldOut: late, settings: s)
+            s.maxRounds = sized.rounds
+            let fit = try QuantileBoosting.fit(level: level, training: everything, heldOut: nil, settings: s)
+            progress(String(format: "trees P%g: %d rounds (loss there %@), %.1f s", level * 100, fit.rounds,
+                            sized.heldOutLoss.map { String(format: "%.4f", $0 / Double(late!.weights.count)) } ?? "-", Date().timeIntervalSince(started)))
             return fit.booster
         }
+    }
+
+    /// The trees' rows of (series, FCT) pairs with their targets y/s and weights s (scaled to average 1).
+    func treeData(_ series: [ProductSeries], _ pairs: [(Int, Int)]) throws -> QuantileBoosting.Data? {
+        let c = network.config, H = c.horizons, width = TreeMember.columns(c)
+        var values: [Float] = [], targets: [Float] = [], weights: [Float] = []
+        for from in stride(from: 0, to: pairs.count, by: 1024) {
+            let chunk = pairs[from..<min(from + 1024, pairs.count)]
+            let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
+            let rows = TreeMember.rows(x, scales: scales, config: c)
+            for (e, pair) in chunk.enumerated() {
+                let units = series[pair.0].units
+                for k in 0..<H where pair.1 + 1 + k < units.count {
+                    let r = e * H + k
+                    values += rows[(r * width)..<((r + 1) * width)]
+                    targets.append(units[pair.1 + 1 + k] / scales[e])
+                    weights.append(scales[e])
+                }
+            }
+        }
+        guard !targets.isEmpty else { return nil }
+        let mean = weights.reduce(0, +) / Float(weights.count)
+        return QuantileBoosting.Data(rows: try FeatureRows(values, columns: width), targets: targets, weights: weights.map { $0 / mean })
     }
 }

@@ -57,8 +57,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Serve each quantile as a mix of the network's and the product's own empirical quantile of its recent periods, the lookback and mix fitted on the held-out tail; kept only where it beats the network there (docs/model.md). Needs the held-out tail (not with --no-holdout).") var empiricalBlend = true
     @Flag(inversion: .prefixedNo, help: "Grow gradient-boosted trees (XGBoost, pinball loss, one per quantile) on the network's inputs and serve each quantile as a mix of the networks' and the trees', the mix fitted on the held-out tail; stored only where they add a clear gain there (docs/model.md). Needs the held-out tail; not with --count-rounding.") var trees = true
     @Option(help: "Most rows (example × horizon) the trees are grown on (an even sample of the training examples).") var treeRows = 600_000
-    @Option(help: "The trees' learning rate (shrinkage per round).") var treeLearningRate: Float = 0.1
-    @Option(help: "Most rounds of trees per quantile (early stopping on the held-out tail usually stops sooner).") var treeRounds = 600
+    @Option(help: "The trees' learning rate (shrinkage per round).") var treeLearningRate: Float = QuantileBoosting.Settings().learningRate
+    @Option(help: "Most rounds of trees per quantile (early stopping on the held-out tail usually stops sooner).") var treeRounds = QuantileBoosting.Settings().maxRounds
     @Flag(help: "For count data (every period's demand a whole number): serve quantiles in whole units, or in whole packs where products sell in packs (whichever fits the held-out tail better), rounded at points fitted there (docs/model.md).") var countRounding = false
 
     /// Context by period, chosen on windows before the benchmarks' test windows: two years of
