@@ -148,9 +148,10 @@ extension MQTrainer {
     /// training FCTs, with the trees grown on the others; then they are grown again on all the
     /// training rows for that many rounds. The held-out tail stays unseen by the trees, so the mix
     /// fitted there is not fitted to the rows that chose their size. Targets y/s, each row
-    /// weighted by s (its share of the unscaled loss).
+    /// weighted by s (its share of the unscaled loss). Nil when the training range is too short
+    /// to hold both (a log of a few weeks).
     public func trainTrees(_ series: [ProductSeries], cutoff: Int64, maxRows: Int = 600_000, settings: QuantileBoosting.Settings,
-                           progress: (String) -> Void = { _ in }) throws -> [Booster] {
+                           progress: (String) -> Void = { _ in }) throws -> [Booster]? {
         let c = network.config, H = c.horizons
         let all = split(series, cutoff: cutoff, holdOut: true).train
         // The last H FCTs of the training range (their targets reach into the H periods before the held-out tail's).
@@ -159,10 +160,12 @@ extension MQTrainer {
             let keep = max(1, maxRows / H)
             return pairs.count <= keep ? pairs : (0..<keep).map { pairs[Int((Double($0) + 0.5) * Double(pairs.count) / Double(keep))] }
         }
-        guard let early = try treeData(series, sample(all.filter { !isLate($0) })), let everything = try treeData(series, sample(all))
-        else { throw BoostingError("no training rows for the trees") }
-        let late = try treeData(series, all.filter(isLate))
-        progress("trees: \(everything.targets.count) rows × \(TreeMember.columns(c)) features (of \(all.count) examples); rounds chosen on the last \(H) training FCTs (\(late?.targets.count ?? 0) rows)")
+        guard let early = try treeData(series, sample(all.filter { !isLate($0) })), let late = try treeData(series, all.filter(isLate)),
+              let everything = try treeData(series, sample(all)) else {
+            progress("trees: not grown (the training range is too short to size them on its last \(H) FCTs)")
+            return nil
+        }
+        progress("trees: \(everything.targets.count) rows × \(TreeMember.columns(c)) features (of \(all.count) examples); rounds chosen on the last \(H) training FCTs (\(late.targets.count) rows)")
         return try c.quantiles.map { level in
             let started = Date()
             var s = settings
@@ -171,7 +174,7 @@ extension MQTrainer {
             s.maxRounds = sized.rounds
             let fit = try QuantileBoosting.fit(level: level, training: everything, heldOut: nil, settings: s)
             progress(String(format: "trees P%g: %d rounds (loss there %@), %.1f s", level * 100, fit.rounds,
-                            sized.heldOutLoss.map { String(format: "%.4f", $0 / Double(late!.weights.count)) } ?? "-", Date().timeIntervalSince(started)))
+                            sized.heldOutLoss.map { String(format: "%.4f", $0 / Double(late.weights.count)) } ?? "-", Date().timeIntervalSince(started)))
             return fit.booster
         }
     }

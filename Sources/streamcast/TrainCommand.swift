@@ -115,7 +115,7 @@ struct TrainCommand: ParsableCommand {
         model.members = trainers.dropFirst().map(\.network)
         // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
         let growTrees = trees && t.holdOut && !countRounding
-        let boosters = growTrees ? try trainer.trainTrees(series, cutoff: cutoff, maxRows: treeRows, settings: treeSettings(), progress: say) : nil
+        let boosters = growTrees ? growTreesOrSay(trainer, series, cutoff: cutoff) : nil
         let cells = t.holdOut && (empiricalBlend || countRounding || growTrees)
             ? HeldOutCells.mean(try trainers.enumerated().map { i, tr in try tr.heldOutCells(series, cutoff: cutoff, trees: i == 0 ? boosters : nil) }) : nil
         if empiricalBlend, let cells {
@@ -194,6 +194,14 @@ struct TrainCommand: ParsableCommand {
         t.holdOut = !noHoldout
         t.stabilityWeight = stability
         return t
+    }
+
+    /// The trees, or nil with the reason said (the networks are trained: a failure here does not lose them).
+    func growTreesOrSay(_ trainer: MQTrainer, _ series: [ProductSeries], cutoff: Int64) -> [Booster]? {
+        do { return try trainer.trainTrees(series, cutoff: cutoff, maxRows: treeRows, settings: treeSettings(), progress: say) } catch {
+            say("trees: not grown (\(error)); the networks alone")
+            return nil
+        }
     }
 
     func treeSettings() -> QuantileBoosting.Settings {

@@ -20,7 +20,7 @@ import Windows
         s.maxRounds = rounds
         s.minLeafWeight = 10
         s.threads = 1
-        return (trainer, try trainer.trainTrees(MQTrainerTests.series, cutoff: cutoff, settings: s))
+        return (trainer, try #require(try trainer.trainTrees(MQTrainerTests.series, cutoff: cutoff, settings: s)))
     }
 
     @Test func treesLearnTheProductsLevelsAndCycle() throws {
