@@ -134,7 +134,7 @@ extension MQTrainer {
             let chunk = validation[from..<min(from + 512, validation.count)]
             let (x, scales) = features.batch(chunk.map { example($0.0, series[$0.0], t: $0.1).input })
             let (final, _) = network.forward(x, workspaces[0])
-            let treeValues = try trees.map { try TreeMember.quantiles($0, x, scales: scales, config: c) }
+            let treeValues = try trees.map { try TreeMember.quantiles($0, x, scales: scales, factors: workspaces[0].priceFactors(), config: c) }
             for (e, pair) in chunk.enumerated() {
                 let units = series[pair.0].units, t = pair.1
                 for k in 0..<H where t + 1 + k < units.count {

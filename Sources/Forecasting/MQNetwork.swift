@@ -224,6 +224,13 @@ public final class MQNetwork {
             elasticity = n.elasticity?.workspace()
         }
 
+        /// The price factor exp(β·Δ [+ γ·π]) of each target row (b·H + k) of the last forward pass;
+        /// nil for a network without the price elasticity (every factor 1).
+        public func priceFactors() -> [Float]? {
+            guard elasticity != nil else { return nil }
+            return price.factors(price.rows / 2)  // final rows first, then the base rows
+        }
+
         /// The gradients added up since the last `takeGradients`, in `MQNetwork.parameters` order;
         /// leaves zeros behind.
         public func takeGradients() -> [Matrix] {

@@ -30,7 +30,7 @@ extension MQTrainer {
         var out: [[Float]] = []
         for from in stride(from: 0, to: pairs.count, by: 512) {
             let (x, scales) = plannedBatch(series, pairs[from..<min(from + 512, pairs.count)], factor: factor)
-            let values = try trees.forecast(x, scales: scales, config: c)
+            let values = try trees.forecast(x, scales: scales, factors: TreeMember.priceFactors(network, x, workspaces[0]), config: c)
             for e in 0..<x.size { out.append((0..<H).map { k in values[e * H + k][median] }) }
         }
         return out

@@ -7,6 +7,12 @@ import NeuralNet
 /// and serving build them with the same code — and served as a mix with the network's quantiles,
 /// (1 − μ_j)·network_j + μ_j·trees_j, μ_j fitted on the held-out tail.
 ///
+/// Planned prices reach the trees only through the first network's price factor (its
+/// elasticity, and a promotion's lift where that is a factor): the trees forecast demand at the
+/// price of the FCT and are multiplied by that factor, so a planned price change moves the mix as
+/// it moves the network — a tree has no elasticity and would answer a price cut with the average
+/// promotion it saw.
+///
 /// Why: trees split on a product's recent levels, its season-ago value and the target's calendar
 /// the way a global LightGBM model does — the strongest peer on weekly store data — and their
 /// errors differ from the network's, so a mix can beat both. The network stays the core: μ = 0
@@ -26,24 +32,19 @@ public struct TreeMember {
     /// Features per row: y/s at the last 8 context periods; its mean over the last 4, 13 and L
     /// periods, its standard deviation over L, the share of zeros in the last 8; page views
     /// (last, mean of 4); the last price ratio, promotion flag and age; log(1 + s); the horizon;
-    /// every future input of the target and its calendar; the category row; the planned price
-    /// change and promotion change when the network takes them as factors.
+    /// every future input of the target and its calendar; the category row. (Where the network
+    /// takes the price as a factor, the target's price is not among them: `priceFactors`.)
     public static func columns(_ c: MQConfig) -> Int {
-        8 + 5 + 2 + 3 + 1 + 1 + c.futureFeatures + c.calendarFeatures + 1 + (c.priceElasticity ? 1 : 0) + (c.priceElasticity && c.promoLift ? 1 : 0)
+        8 + 5 + 2 + 3 + 1 + 1 + c.futureFeatures + c.calendarFeatures + 1
     }
 
     /// Per column: −1 where demand may only fall as the value rises (the target's price against
-    /// now or the usual price), +1 where it may only rise (a promotion coming), 0 elsewhere. A
-    /// planned price change then moves the trees' forecast the way it moves the network's.
+    /// the usual one, where it is an input), +1 where it may only rise (a promotion coming, where
+    /// its flag is an input), 0 elsewhere.
     public static func monotone(_ c: MQConfig) -> [Int] {
         var signs = [Int](repeating: 0, count: columns(c))
         let future = 8 + 5 + 2 + 3 + 1 + 1
-        if c.priceElasticity {
-            signs[columns(c) - (c.promoLift ? 2 : 1)] = -1
-            if c.promoLift { signs[columns(c) - 1] = 1 }
-        } else if c.futureFeatures > 0 {
-            signs[future] = -1
-        }
+        if !c.priceElasticity && c.futureFeatures > 0 { signs[future] = -1 }
         if !(c.priceElasticity && c.promoLift) && c.futureFeatures > 1 { signs[future + 1] = 1 }
         return signs
     }
@@ -78,23 +79,30 @@ public struct TreeMember {
                 for f in 0..<c.futureFeatures { out[o] = x.future[row, f]; o += 1 }
                 for f in 0..<c.calendarFeatures { out[o] = x.targetCalendar[row, f]; o += 1 }
                 out[o] = Float(x.categories[b]); o += 1
-                if c.priceElasticity { out[o] = x.priceChange[row]; o += 1 }
-                if c.priceElasticity && c.promoLift { out[o] = x.promoChange[row]; o += 1 }
             }
         }
         return out
     }
 
-    /// The trees' quantiles in units, [row b·H + k][model quantile], never below 0.
-    public func forecast(_ x: MQBatch, scales: [Float], config c: MQConfig) throws -> [[Float]] {
-        try Self.quantiles(boosters, x, scales: scales, config: c)
+    /// The trees' quantiles in units, [row b·H + k][model quantile], never below 0; `factors`: the
+    /// first network's price factor per row (`MQNetwork.Workspace.priceFactors`; nil: 1).
+    public func forecast(_ x: MQBatch, scales: [Float], factors: [Float]?, config c: MQConfig) throws -> [[Float]] {
+        try Self.quantiles(boosters, x, scales: scales, factors: factors, config: c)
     }
 
-    static func quantiles(_ boosters: [Booster], _ x: MQBatch, scales: [Float], config c: MQConfig) throws -> [[Float]] {
+    static func quantiles(_ boosters: [Booster], _ x: MQBatch, scales: [Float], factors: [Float]?, config c: MQConfig) throws -> [[Float]] {
         let H = c.horizons
         let rows = try FeatureRows(Self.rows(x, scales: scales, config: c), columns: Self.columns(c))
         let scores = try boosters.map { try $0.predict(rows) }
-        return (0..<(x.size * H)).map { r in scores.map { max(0, $0[r] * scales[r / H]) } }
+        return (0..<(x.size * H)).map { r in scores.map { max(0, $0[r] * scales[r / H] * (factors?[r] ?? 1)) } }
+    }
+
+    /// The first network's price factor per target row of `x` (nil without the elasticity): one
+    /// forward pass (the factor reads the encoder, not the error memory).
+    static func priceFactors(_ network: MQNetwork, _ x: MQBatch, _ ws: MQNetwork.Workspace) -> [Float]? {
+        guard network.config.priceElasticity else { return nil }
+        _ = network.forward(x, ws)
+        return ws.priceFactors()
     }
 
     /// (1 − μ_j)·network + μ_j·trees for model quantile j.
@@ -179,7 +187,8 @@ extension MQTrainer {
         }
     }
 
-    /// The trees' rows of (series, FCT) pairs with their targets y/s and weights s (scaled to average 1).
+    /// The trees' rows of (series, FCT) pairs with their targets y/(s·F) and weights s·F (scaled to
+    /// average 1), F the network's price factor of the row.
     func treeData(_ series: [ProductSeries], _ pairs: [(Int, Int)]) throws -> QuantileBoosting.Data? {
         let c = network.config, H = c.horizons, width = TreeMember.columns(c)
         var values: [Float] = [], targets: [Float] = [], weights: [Float] = []
@@ -187,13 +196,14 @@ extension MQTrainer {
             let chunk = pairs[from..<min(from + 1024, pairs.count)]
             let (x, scales) = features.batch(chunk.map { (series[$0.0], $0.1, nil, nil) })
             let rows = TreeMember.rows(x, scales: scales, config: c)
+            let factors = TreeMember.priceFactors(network, x, workspaces[0])
             for (e, pair) in chunk.enumerated() {
                 let units = series[pair.0].units
                 for k in 0..<H where pair.1 + 1 + k < units.count {
-                    let r = e * H + k
+                    let r = e * H + k, unit = scales[e] * (factors?[r] ?? 1)
                     values += rows[(r * width)..<((r + 1) * width)]
-                    targets.append(units[pair.1 + 1 + k] / scales[e])
-                    weights.append(scales[e])
+                    targets.append(units[pair.1 + 1 + k] / unit)
+                    weights.append(unit)
                 }
             }
         }

@@ -11,6 +11,8 @@ public final class TreeMixForecaster: Forecaster, @unchecked Sendable {
     let model: MQModel
     let trees: TreeMember
     let features: FeatureBuilder
+    /// For the first network's price factor (the trees' forecast is at the FCT's price).
+    let workspace: MQNetwork.Workspace
     private let lock = NSLock()
 
     /// `threads`: cores a batch's tree scoring is split over (the networks' run before it).
@@ -20,6 +22,7 @@ public final class TreeMixForecaster: Forecaster, @unchecked Sendable {
         self.trees = trees
         for booster in trees.boosters { try? booster.use(threads: threads) }
         features = FeatureBuilder(config: model.network.config, period: model.period, holidays: model.holidays, events: model.events)
+        workspace = model.network.workspace()
     }
 
     public var id: String { inner.id }
@@ -43,7 +46,7 @@ public final class TreeMixForecaster: Forecaster, @unchecked Sendable {
             do {
                 lock.lock()
                 defer { lock.unlock() }
-                values = try trees.forecast(x, scales: scales, config: c)
+                values = try trees.forecast(x, scales: scales, factors: TreeMember.priceFactors(model.network, x, workspace), config: c)
             } catch {
                 // Prediction from a loaded booster fails only on a broken model; serve the networks.
                 out += served[chunk]

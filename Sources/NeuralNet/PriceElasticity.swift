@@ -18,11 +18,16 @@ public final class PriceElasticity {
         public init() {}
 
         /// The log factor of row r.
-        func exponent(_ r: Int) -> Float {
+        public func exponent(_ r: Int) -> Float {
             var x = PriceElasticity.beta(a[r]) * logChange[r]
             if !promoChange.isEmpty && promoChange[r] != 0 { x += PriceElasticity.lift(g[r]) * promoChange[r] }
             return x
         }
+
+        /// exp(exponent) of the first `count` rows (the factors the last forward multiplied by).
+        public func factors(_ count: Int) -> [Float] { (0..<count).map { exp(exponent($0)) } }
+        /// Rows of the last forward.
+        public var rows: Int { logChange.count }
 
         func moves(_ r: Int) -> Bool { logChange[r] != 0 || (!promoChange.isEmpty && promoChange[r] != 0) }
     }

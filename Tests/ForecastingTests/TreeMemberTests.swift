@@ -51,6 +51,27 @@ import Windows
                                   quantiles: [0.1, 0.5, 0.9]) == nil)
     }
 
+    @Test func plannedPricesReachTheTreesThroughTheNetworksFactor() throws {
+        var c = MQTrainerTests.config
+        c.priceElasticity = true
+        let network = MQNetwork(c, seed: 4)
+        let features = FeatureBuilder(config: c, period: .week, holidays: [])
+        let series = MQTrainerTests.series[0], t = 50
+        func batch(_ factor: Float) -> (MQBatch, [Float]) {
+            features.batch([(series, t, Array(repeating: (series.price[t] * factor, Float(0)), count: c.horizons), nil)])
+        }
+        let ws = network.workspace()
+        let (same, _) = batch(1), (dearer, _) = batch(1.2), (cheaper, _) = batch(0.8)
+        let unchanged = try #require(TreeMember.priceFactors(network, same, ws))
+        let up = try #require(TreeMember.priceFactors(network, dearer, ws)), down = try #require(TreeMember.priceFactors(network, cheaper, ws))
+        #expect(unchanged.allSatisfy { $0 == 1 })
+        #expect(up.allSatisfy { $0 < 1 } && down.allSatisfy { $0 > 1 }, "\(up) \(down)")
+        // The trees read no planned price themselves: the same rows at any planned price.
+        #expect(TreeMember.rows(same, scales: [2], config: c) == TreeMember.rows(dearer, scales: [2], config: c))
+        // Without the elasticity there is no factor.
+        #expect(TreeMember.priceFactors(MQNetwork(MQTrainerTests.config, seed: 4), same, MQNetwork(MQTrainerTests.config, seed: 4).workspace()) == nil)
+    }
+
     @Test func theModelFileKeepsTheTreesAndServesThemTheSame() throws {
         let (_, boosters) = try Self.grow(rounds: 30)
         let c = MQTrainerTests.config
@@ -72,7 +93,7 @@ import Windows
         // What is served is the network's quantiles mixed with the trees', μ per quantile.
         let features = FeatureBuilder(config: c, period: .week, holidays: [])
         let (x, scales) = features.batch(windows.map { let i = model.input($0); return (i.series, i.t, i.future, nil) })
-        let treeValues = try model.trees!.forecast(x, scales: scales, config: c)
+        let treeValues = try model.trees!.forecast(x, scales: scales, factors: nil, config: c)
         for b in windows.indices {
             for k in 0..<3 {
                 let expected = (0..<3).map { j in model.trees!.apply(networkOnly[b][k][j], treeValues[b * 3 + k][j], column: j) }.sorted()
