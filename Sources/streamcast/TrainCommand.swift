@@ -16,8 +16,8 @@ struct TrainCommand: ParsableCommand {
             The defaults make the best model StreamCast knows how to make; the other options are for \
             experiments. The last --test-fcts forecast creation times are left out (so a backtest on \
             them is honest), and the last --horizons FCTs before them are held out for early stopping \
-            and for fitting the serving choices stored in the model file (the empirical blend, count \
-            rounding).
+            and for fitting the serving choices stored in the model file (the empirical blend, the trees' \
+            mix, count rounding).
             """)
 
     @Option(help: "Replay file to learn from (repeatable: several logs train one model).") var replay: [String]
@@ -113,7 +113,7 @@ struct TrainCommand: ParsableCommand {
         var model = MQModel(network: trainer.network, period: p, holidays: holidays, id: "")
         model.events = events
         model.members = trainers.dropFirst().map(\.network)
-        // Both post-training fits read the served forecasts of the held-out tail (the networks' mean): one pass each.
+        // The post-training fits (blend, trees' mix, rounding) read the held-out tail's forecasts (the networks' mean, and the trees'): one pass each.
         let growTrees = trees && t.holdOut && !countRounding
         let boosters = growTrees ? growTreesOrSay(trainer, series, cutoff: cutoff) : nil
         let cells = t.holdOut && (empiricalBlend || countRounding || growTrees)
