@@ -54,21 +54,7 @@ public struct EmpiricalBlend: Sendable, Equatable {
             let empirical = history.map { probe.empirical($0, levels: quantiles) }
             var weights: [Float] = [], total = 0.0
             for (j, level) in quantiles.enumerated() {
-                let q = Float(level)
-                func cellLoss(_ i: Int, _ w: Float) -> Double {
-                    Double(PinballLoss.rho(q, actuals[i] - ((1 - w) * forecasts[i][j] + w * empirical[i][j])))
-                }
-                func loss(_ w: Float) -> Double { actuals.indices.reduce(0) { $0 + cellLoss($1, w) } }
-                var (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
-                if w > 0 {
-                    // Per product (only those with held-out cells: the others say nothing).
-                    var gain = [Double](repeating: 0, count: groups), seen = [Bool](repeating: false, count: groups)
-                    for i in actuals.indices {
-                        gain[group[i]] += cellLoss(i, 0) - cellLoss(i, w)
-                        seen[group[i]] = true
-                    }
-                    if !clearGain(zip(gain, seen).filter(\.1).map(\.0)) { (w, l) = (0, loss(0)) }
-                }
+                let (w, l) = bestMix(level: level, actuals: actuals, groups: group, count: groups, from: { forecasts[$0][j] }, to: { empirical[$0][j] })
                 weights.append(w)
                 total += l
             }
@@ -76,6 +62,25 @@ public struct EmpiricalBlend: Sendable, Equatable {
         }
         guard let best, best.blend.weights.contains(where: { $0 > 0 }) else { return nil }
         return best.blend
+    }
+
+    /// The weight w on the grid 0, 0.1, …, 1 whose mix (1 − w)·from + w·to has the least pinball
+    /// loss at `level` over the cells, with that loss; a w > 0 kept only when its gain per group
+    /// (product; only groups with cells count) is clear of noise (`clearGain`), else 0. The one
+    /// rule for every mix fitted on the held-out tail (the empirical blend, the trees).
+    static func bestMix(level: Double, actuals: [Float], groups group: [Int], count groups: Int,
+                        from: (Int) -> Float, to: (Int) -> Float) -> (weight: Float, loss: Double) {
+        let q = Float(level)
+        func cellLoss(_ i: Int, _ w: Float) -> Double { Double(PinballLoss.rho(q, actuals[i] - ((1 - w) * from(i) + w * to(i)))) }
+        func loss(_ w: Float) -> Double { actuals.indices.reduce(0) { $0 + cellLoss($1, w) } }
+        let (w, l) = candidates.map { ($0, loss($0)) }.min { $0.1 < $1.1 }!
+        guard w > 0 else { return (w, l) }
+        var gain = [Double](repeating: 0, count: groups), seen = [Bool](repeating: false, count: groups)
+        for i in actuals.indices {
+            gain[group[i]] += cellLoss(i, 0) - cellLoss(i, w)
+            seen[group[i]] = true
+        }
+        return clearGain(zip(gain, seen).filter(\.1).map(\.0)) ? (w, l) : (0, loss(0))
     }
 
     /// Whether per-product gains are positive beyond noise: mean ≥ 2 standard errors.

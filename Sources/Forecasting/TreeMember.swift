@@ -116,26 +116,9 @@ public struct TreeMember {
     /// Nil when every μ is 0.
     public static func fitMix(served: [[Float]], trees: [[Float]], actuals: [Float], products: [Int], quantiles: [Double]) -> [Float]? {
         let groups = (products.max() ?? -1) + 1
-        var mix: [Float] = []
-        for (j, level) in quantiles.enumerated() {
-            let q = Float(level)
-            func cellLoss(_ i: Int, _ m: Float) -> Double {
-                Double(PinballLoss.rho(q, actuals[i] - ((1 - m) * served[i][j] + m * trees[i][j])))
-            }
-            var best = (m: Float(0), loss: Double.infinity)
-            for m in (0...10).map({ Float($0) / 10 }) {
-                let loss = actuals.indices.reduce(0) { $0 + cellLoss($1, m) }
-                if loss < best.loss { best = (m, loss) }
-            }
-            if best.m > 0 {
-                var gain = [Double](repeating: 0, count: groups), seen = [Bool](repeating: false, count: groups)
-                for i in actuals.indices {
-                    gain[products[i]] += cellLoss(i, 0) - cellLoss(i, best.m)
-                    seen[products[i]] = true
-                }
-                if !EmpiricalBlend.clearGain(zip(gain, seen).filter(\.1).map(\.0)) { best.m = 0 }
-            }
-            mix.append(best.m)
+        let mix = quantiles.indices.map { j in
+            EmpiricalBlend.bestMix(level: quantiles[j], actuals: actuals, groups: products, count: groups,
+                                   from: { served[$0][j] }, to: { trees[$0][j] }).weight
         }
         return mix.contains { $0 > 0 } ? mix : nil
     }
