@@ -41,11 +41,54 @@ public struct Recommendation: Sendable, Equatable {
         return Array(s.utf8)
     }
 
-    /// Six significant digits: enough for money and units, stable across platforms.
+    /// Six significant digits, as C's %.6g prints them: enough for money and units, stable across
+    /// platforms. Computed here (Foundation's String(format:) took a fifth of an offline replay
+    /// with recommendations on); a value within a hair of a rounding tie goes through vsnprintf.
     public static func number(_ v: Double) -> String {
         guard v.isFinite else { return "0" }
         if v == v.rounded(), v.magnitude < 1e15 { return String(Int64(v)) }
-        return String(format: "%.6g", v)
+        guard let (digits, exponent) = sixDigits(v.magnitude) else {
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
+                _ = withVaList([v]) { vsnprintf(buffer.baseAddress, 32, "%.6g", $0) }
+                return String(cString: buffer.baseAddress!)
+            }
+        }
+        // %g: fixed notation for exponents −4 … 5, otherwise d.ddddde±XX; trailing zeros dropped.
+        var mantissa = Array(String(digits).utf8)
+        while mantissa.count > 1 && mantissa.last == UInt8(ascii: "0") { mantissa.removeLast() }
+        var out: [UInt8] = v < 0 ? [UInt8(ascii: "-")] : []
+        if exponent >= -4 && exponent < 6 {
+            if exponent < 0 {
+                out += Array("0.".utf8) + Array(repeating: UInt8(ascii: "0"), count: -exponent - 1) + mantissa
+            } else if mantissa.count > exponent + 1 {
+                out += mantissa[...exponent] + [UInt8(ascii: ".")] + mantissa[(exponent + 1)...]
+            } else {
+                out += mantissa + Array(repeating: UInt8(ascii: "0"), count: exponent + 1 - mantissa.count)
+            }
+        } else {
+            out.append(mantissa[0])
+            if mantissa.count > 1 { out += [UInt8(ascii: ".")] + mantissa[1...] }
+            let e = abs(exponent)
+            out += Array("e\(exponent < 0 ? "-" : "+")\(e < 10 ? "0" : "")\(e)".utf8)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// x > 0 rounded to six significant digits: (digits 100000…999999, decimal exponent of the
+    /// first), or nil when x lies so close to a tie that the floating-point scaling could round it
+    /// the wrong way.
+    static func sixDigits(_ x: Double) -> (Int, Int)? {
+        var exponent = Int(log10(x).rounded(.down))
+        for _ in 0..<3 {
+            let scaled = exponent >= 5 ? x / pow(10, Double(exponent - 5)) : x * pow(10, Double(5 - exponent))
+            let fraction = scaled - scaled.rounded(.down)
+            guard abs(fraction - 0.5) > 1e-6 else { return nil }
+            let digits = Int(scaled.rounded())
+            if digits >= 1_000_000 { exponent += 1; continue }
+            if digits < 100_000 { exponent -= 1; continue }
+            return (digits, exponent)
+        }
+        return nil
     }
 }
 

@@ -124,13 +124,19 @@ public final class StreamProcessor {
         }
         if event.kind == .costs, let bad = costsProblem(event) { return try reject(bad, record: record, value: value) }
         let p = record.partition
-        if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
-        if let bad = partitions[p]!.windows.ingest(event, input: input) {
+        // Mutated in place through `values[index]`: `partitions[p]!` goes through an Optional that
+        // copies the partition's whole state out and back (a retain and release of every field)
+        // on every event.
+        let at = partitions.index(forKey: p) ?? {
+            partitions[p] = PartitionState(partition: p, config: config.windows)
+            return partitions.index(forKey: p)!
+        }()
+        if let bad = partitions.values[at].windows.ingest(event, input: input) {
             return try reject(bad, record: record, value: value)
         }
         stats.accepted += 1
         eventsIn[Int(event.kind.rawValue)].increment()
-        if try closePeriods(&partitions[p]!) { try closeScopes() }
+        if try closePeriods(&partitions.values[at]) { try closeScopes() }
         if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: p) }
     }
 
@@ -215,15 +221,15 @@ public final class StreamProcessor {
 
     /// Declares the inputs a partition must hear from before it closes periods (see PartitionWindows).
     public func register(partition p: Int32, inputs: [String]) {
-        if partitions[p] == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
+        if partitions.index(forKey: p) == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
         for input in inputs { partitions[p]!.windows.register(input: input) }
     }
 
     /// The source has read everything this input holds so far; periods may close.
     public func inputCaughtUp(_ input: String, partition p: Int32) throws {
-        guard partitions[p] != nil else { return }
-        partitions[p]!.windows.markIdle(input: input)
-        if try closePeriods(&partitions[p]!) { try closeScopes() }
+        guard let at = partitions.index(forKey: p) else { return }
+        partitions.values[at].windows.markIdle(input: input)
+        if try closePeriods(&partitions.values[at]) { try closeScopes() }
     }
 
     /// Drops a partition's in-memory state (after it was checkpointed and revoked).

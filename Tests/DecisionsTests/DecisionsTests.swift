@@ -118,4 +118,22 @@ func nbQuantiles(mean: Double, size: Double, levels: [Double]) -> [Double] {
         #expect(Recommender(book: book, periodsPerYear: 365).recommend(product: "P", category: nil, productPrice: 10, period: "day", fct: 0,
                                                                          model: "m", levels: [0.5], horizons: [[1], [1]]) == nil)
     }
+
+    /// Numbers in a recommendation read as C's %.6g whichever way they are printed: prices with
+    /// a short decimal form, computed means and spreads, tiny and huge values, negatives.
+    @Test func numbersAreSixSignificantDigits() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [Double] = [29.01, 0.1, 0.3, 1e-3, 9.99999e-4, 123456.5, 999999.5, 1e6 + 0.5, -4.25, 1.0 / 3, 2.0 / 3, 0.0001234, 1e-7]
+        for _ in 0..<20_000 {
+            let magnitude = Double.random(in: -6...9, using: &rng)
+            let v = pow(10, magnitude) * (Bool.random(using: &rng) ? 1 : -1)
+            values.append(v)
+            values.append((v * 100).rounded() / 100)
+            // Seven significant digits, the last often a 5: right at or next to a rounding tie.
+            values.append(Double(Int.random(in: 1_000_000...9_999_999, using: &rng)) * pow(10, Double(Int.random(in: -12...2, using: &rng))))
+        }
+        for v in values where v != v.rounded() {  // whole numbers print as integers
+            #expect(Recommendation.number(v) == String(format: "%.6g", v), "\(v)")
+        }
+    }
 }
