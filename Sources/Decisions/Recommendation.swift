@@ -24,21 +24,35 @@ public struct Recommendation: Sendable, Equatable {
     public var provisional = false
     public var order: Int? { inventoryPosition.map { max(0, orderUpTo - Int($0.rounded(.up))) } }
 
-    /// The message value (schema 1).
+    /// The message value (schema 1), written byte by byte: one is built for every forecast.
     public var jsonBytes: [UInt8] {
-        var s = #"{"schema":1,"product":"# + EventEncoder.quote(product) + #","period":""# + period + #"","fct":""# + Timestamp.format(fct) + "\""
-        s += #","model":"# + EventEncoder.quote(model)
-        s += #","policy":{"lead_time":\#(policy.leadTime),"review_period":\#(policy.reviewPeriod),"shortage":""# + policy.shortage.rawValue + "\""
-        s += #","price":\#(Self.number(costs.price)),"unit_cost":\#(Self.number(costs.unitCost)),"holding_cost":\#(Self.number(costs.holding))"#
-        s += #","shortage_cost":\#(Self.number(costs.shortage)),"critical_ratio":\#(Self.number(costs.criticalRatio))}"#
-        s += #","demand":{"periods":\#(policy.coverage),"mean":\#(Self.number(demand.mean)),"sd":\#(Self.number(demand.variance.squareRoot()))"#
-        s += #","distribution":""# + demand.distribution.name + "\"}"
-        s += #","order_up_to":\#(orderUpTo)"#
+        var out: [UInt8] = []
+        out.reserveCapacity(448)
+        func text(_ s: String) { out.append(contentsOf: s.utf8) }
+        func number(_ v: Double) { out.append(contentsOf: Self.number(v).utf8) }
+        text(#"{"schema":1,"product":"#); text(EventEncoder.quote(product))
+        text(#","period":""#); text(period)
+        text(#"","fct":""#); text(Timestamp.format(fct))
+        text(#"","model":"#); text(EventEncoder.quote(model))
+        text(#","policy":{"lead_time":"#); text(String(policy.leadTime))
+        text(#","review_period":"#); text(String(policy.reviewPeriod))
+        text(#","shortage":""#); text(policy.shortage.rawValue)
+        text(#"","price":"#); number(costs.price)
+        text(#","unit_cost":"#); number(costs.unitCost)
+        text(#","holding_cost":"#); number(costs.holding)
+        text(#","shortage_cost":"#); number(costs.shortage)
+        text(#","critical_ratio":"#); number(costs.criticalRatio)
+        text(#"},"demand":{"periods":"#); text(String(policy.coverage))
+        text(#","mean":"#); number(demand.mean)
+        text(#","sd":"#); number(demand.variance.squareRoot())
+        text(#","distribution":""#); text(demand.distribution.name)
+        text(#""},"order_up_to":"#); text(String(orderUpTo))
         if let ip = inventoryPosition, let order {
-            s += #","inventory_position":\#(Self.number(ip)),"order":\#(order)"#
+            text(#","inventory_position":"#); number(ip)
+            text(#","order":"#); text(String(order))
         }
-        s += "}"
-        return Array(s.utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// Six significant digits, as C's %.6g prints them: enough for money and units, stable across

@@ -191,7 +191,14 @@ enum Field {
     var string: String? { withText { String(decoding: $0, as: UTF8.self) } }
     /// The text if it is valid UTF-8. Identifiers must be: repairing them (U+FFFD) would merge
     /// distinct byte strings into one product and change the ID on its way out.
-    var validString: String? { withText { String(validating: $0, as: UTF8.self) } ?? nil }
+    /// ASCII (every identifier in practice) is valid UTF-8 as it is and skips the generic validator.
+    var validString: String? {
+        withText { bytes in
+            var high: UInt8 = 0
+            for b in bytes { high |= b }
+            return high < 0x80 ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+        } ?? nil
+    }
 }
 
 struct Fields {

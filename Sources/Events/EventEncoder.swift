@@ -26,6 +26,8 @@ public enum EventEncoder {
     }
 
     public static func quote(_ s: String) -> String {
+        // Nothing to escape (the usual product id or model name): the text as it is, in quotes.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
