@@ -14,10 +14,11 @@ public enum OfflineReplay {
 
     public static func run(path: String, processor: StreamProcessor,
                            progress: ((Progress) -> Void)? = nil) throws {
-        var lastLine: [String: (line: Int64, input: String, partition: Int32)] = [:]
+        struct Input: Hashable { var partition: Int32, topic: String }
+        var lastLine: [Input: (line: Int64, input: String, partition: Int32)] = [:]
         try ReplayReader(path: path).forEachLine { line, number in
             if let r = processor.route(processor.decodeReplayLine(line)) {
-                lastLine["\(r.partition)/\(r.input)"] = (number, r.input, r.partition)
+                lastLine[Input(partition: r.partition, topic: r.input)] = (number, r.input, r.partition)
             }
         }
         for (p, inputs) in Dictionary(grouping: lastLine.values, by: \.partition) {
