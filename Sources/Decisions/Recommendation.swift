@@ -29,7 +29,7 @@ public struct Recommendation: Sendable, Equatable {
         var out: [UInt8] = []
         out.reserveCapacity(448)
         func text(_ s: String) { out.append(contentsOf: s.utf8) }
-        func number(_ v: Double) { out.append(contentsOf: Self.number(v).utf8) }
+        func number(_ v: Double) { Self.appendNumber(v, to: &out) }
         text(#"{"schema":1,"product":"#); text(EventEncoder.quote(product))
         text(#","period":""#); text(period)
         text(#"","fct":""#); text(Timestamp.format(fct))
@@ -56,36 +56,57 @@ public struct Recommendation: Sendable, Equatable {
     }
 
     /// Six significant digits, as C's %.6g prints them: enough for money and units, stable across
-    /// platforms. Computed here (Foundation's String(format:) took a fifth of an offline replay
-    /// with recommendations on); a value within a hair of a rounding tie goes through vsnprintf.
+    /// platforms.
     public static func number(_ v: Double) -> String {
-        guard v.isFinite else { return "0" }
-        if v == v.rounded(), v.magnitude < 1e15 { return String(Int64(v)) }
+        var out: [UInt8] = []
+        appendNumber(v, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `number(v)` appended as bytes. Computed here (Foundation's String(format:) took a fifth of
+    /// an offline replay with recommendations on); a value within a hair of a rounding tie goes
+    /// through vsnprintf.
+    static func appendNumber(_ v: Double, to out: inout [UInt8]) {
+        guard v.isFinite else { return out.append(UInt8(ascii: "0")) }
+        if v == v.rounded(), v.magnitude < 1e15 { return out.append(contentsOf: String(Int64(v)).utf8) }
         guard let (digits, exponent) = sixDigits(v.magnitude) else {
-            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
+            let text = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
                 _ = withVaList([v]) { vsnprintf(buffer.baseAddress, 32, "%.6g", $0) }
                 return String(cString: buffer.baseAddress!)
             }
+            return out.append(contentsOf: text.utf8)
         }
-        // %g: fixed notation for exponents −4 … 5, otherwise d.ddddde±XX; trailing zeros dropped.
-        var mantissa = Array(String(digits).utf8)
-        while mantissa.count > 1 && mantissa.last == UInt8(ascii: "0") { mantissa.removeLast() }
-        var out: [UInt8] = v < 0 ? [UInt8(ascii: "-")] : []
-        if exponent >= -4 && exponent < 6 {
-            if exponent < 0 {
-                out += Array("0.".utf8) + Array(repeating: UInt8(ascii: "0"), count: -exponent - 1) + mantissa
-            } else if mantissa.count > exponent + 1 {
-                out += mantissa[...exponent] + [UInt8(ascii: ".")] + mantissa[(exponent + 1)...]
+        // The six digits, most significant first, trailing zeros dropped.
+        var d: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &d) { d in
+            var n = digits
+            for i in stride(from: 5, through: 0, by: -1) { d[i] = UInt8(48 + n % 10); n /= 10 }
+            var count = 6
+            while count > 1 && d[count - 1] == UInt8(ascii: "0") { count -= 1 }
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            // %g: fixed notation for exponents −4 … 5, otherwise d.ddddde±XX.
+            if exponent >= -4 && exponent < 6 {
+                if exponent < 0 {
+                    out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "."))
+                    for _ in 0..<(-exponent - 1) { out.append(UInt8(ascii: "0")) }
+                    for i in 0..<count { out.append(d[i]) }
+                } else {
+                    for i in 0...exponent { out.append(i < count ? d[i] : UInt8(ascii: "0")) }
+                    if count > exponent + 1 {
+                        out.append(UInt8(ascii: "."))
+                        for i in (exponent + 1)..<count { out.append(d[i]) }
+                    }
+                }
             } else {
-                out += mantissa + Array(repeating: UInt8(ascii: "0"), count: exponent + 1 - mantissa.count)
+                out.append(d[0])
+                if count > 1 {
+                    out.append(UInt8(ascii: "."))
+                    for i in 1..<count { out.append(d[i]) }
+                }
+                let e = abs(exponent)
+                out.append(contentsOf: "e\(exponent < 0 ? "-" : "+")\(e < 10 ? "0" : "")\(e)".utf8)
             }
-        } else {
-            out.append(mantissa[0])
-            if mantissa.count > 1 { out += [UInt8(ascii: ".")] + mantissa[1...] }
-            let e = abs(exponent)
-            out += Array("e\(exponent < 0 ? "-" : "+")\(e < 10 ? "0" : "")\(e)".utf8)
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// x > 0 rounded to six significant digits: (digits 100000…999999, decimal exponent of the

@@ -49,6 +49,7 @@ extension StreamProcessor {
         guard through != .max, through > scopesClosedThrough else { return }
         scopesClosedThrough = through
         try emit(monitor.closeScopes(through: through))
+        publishMonitorGauges()
     }
 
     /// The fleet and category state of the instance's last checkpoint (`checkpointBatch` stores it).
@@ -63,7 +64,8 @@ extension StreamProcessor {
         }
     }
 
-    /// Fleet gauges for Prometheus, after a period close.
+    /// Fleet gauges for Prometheus, once the scopes have closed a period (not after every
+    /// partition's close: the fleet view sums the whole window, and there are many partitions).
     func publishMonitorGauges() {
         guard let view = monitor?.view() else { return }
         for (q, c) in zip(view.quantiles, view.windowCoverage) {

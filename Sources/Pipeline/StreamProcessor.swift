@@ -147,10 +147,7 @@ public final class StreamProcessor {
     /// caller then lets the fleet and categories evaluate: `closeScopes`, outside this inout access).
     func closePeriods(_ state: inout PartitionState) throws -> Bool {
         guard let limit = state.windows.closable, limit > (state.windows.closedThrough ?? .min) else { return false }
-        defer {
-            state.forgetClosedEarlyRefreshes()
-            publishMonitorGauges()
-        }
+        defer { state.forgetClosedEarlyRefreshes() }
         while true {
             var closed: [(slot: Int, window: ProductWindow)] = []
             guard state.windows.closeNext({ closed.append(($0, $1)) }) != nil else { break }
