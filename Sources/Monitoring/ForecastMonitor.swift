@@ -149,7 +149,8 @@ public final class ForecastMonitor: @unchecked Sendable {
                 bucket.moves += abs(Double(rows[k][mid]) - previous(k + 1, mid))
                 bucket.moveCells += 1
             }
-            for key in ["global"] + (category.map { ["category:\($0)"] } ?? []) { add(bucket, to: key, period: p) }
+            add(bucket, to: "global", period: p)
+            if let category { add(bucket, to: "category:" + category, period: p) }
             state.observed += 1
             if let alert = detectDrift(&state, product: product, period: p, standardized: standardized, z: z) { alerts.append(alert) }
         }
@@ -184,10 +185,13 @@ public final class ForecastMonitor: @unchecked Sendable {
         // Every period is kept until the scopes are evaluated through it (closeScopes), however far
         // ahead another partition has read: which periods count cannot depend on how partitions
         // interleave. A period already evaluated is not reopened.
-        if let done = scopes[key]?.evaluatedThrough, p <= done { return }
-        if scopes[key] == nil { scopes[key] = ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda)) }
-        // In place: copying the scope or its bucket out and back would copy their storage per call.
-        scopes[key]!.buckets[p, default: Bucket(q: config.quantiles.count)].add(b)
+        // In place through `values[index]`: `scopes[key]!` would copy the scope out and back per call.
+        let at = scopes.index(forKey: key) ?? {
+            scopes[key] = ScopeState(ph: PageHinkley(delta: config.scopeDelta, lambda: config.scopeLambda))
+            return scopes.index(forKey: key)!
+        }()
+        guard p > scopes.values[at].evaluatedThrough else { return }
+        scopes.values[at].buckets[p, default: Bucket(q: config.quantiles.count)].add(b)
     }
 
     /// Every product that will be scored for periods up to `p` has been: the scopes (fleet,
