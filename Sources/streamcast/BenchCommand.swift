@@ -19,10 +19,12 @@ struct IngestBench: ParsableCommand {
     @Option(help: "Simulated days.") var periods = 120
     @Option(help: "Partitions per topic on the embedded broker (it keeps ~5 MB per partition).") var partitions = 64
     @Flag(help: "Skip the Kafka part.") var offlineOnly = false
+    @Option(help: "Rounds of the Kafka path and kcat, alternated on the same broker (the report gives each and the median ratio).") var rounds = 1
 
     func run() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         var b = IngestBenchmark()
-        (b.products, b.periods, b.partitions, b.offlineOnly) = (products, periods, partitions, offlineOnly)
+        (b.products, b.periods, b.partitions, b.offlineOnly, b.rounds) = (products, periods, partitions, offlineOnly, rounds)
         try b.run(BenchCommand.output)
     }
 }
