@@ -17,10 +17,10 @@ public final class ForecastMonitor: @unchecked Sendable {
         /// mean scaled error (y − P50)/s (per scope): tolerated change δ, alarm threshold λ.
         /// Chosen on a stationary simulated log and a drifted one (docs/monitoring.md): about 0.6
         /// alerts per 1,000 product-periods with a trained model where nothing drifts. The error
-        /// of sparse counts is skewed (rare large positive errors), so a larger δ with a smaller λ
-        /// is quieter than a small δ at the same sensitivity to a lasting shift.
-        public var delta = 1.0
-        public var lambda = 6.5
+        /// of sparse counts is skewed (rare large positive errors), so δ is larger than the 0.5 a
+        /// normal error would take.
+        public var delta = 0.75
+        public var lambda = 12.0
         /// The same for a scope's per-period mean scaled error (an average over many products,
         /// so far less noisy).
         public var scopeDelta = 0.05
@@ -121,12 +121,6 @@ public final class ForecastMonitor: @unchecked Sendable {
         if scored {
             let median = previous(0, mid)
             let z = max(-5, min(5, (y - median) / max(scale, 1e-9)))
-            // For detection, the error in units of the forecast's own spread (its outer quantiles
-            // read as a normal's): a calibrated forecast gives sd ≈ 1 for slow and fast movers
-            // alike, so one threshold fits every product. The floor keeps near-zero spreads of
-            // intermittent products from turning one sale into an alarm.
-            let spread = max(0.5, (previous(0, q.count - 1) - previous(0, 0)) / spreadUnits)
-            let standardized = max(-5, min(5, (y - median) / spread))
             let a = 2 / (Double(config.window) + 1)
             state.bias += a * (z - state.bias)
             var bucket = Bucket(q: q.count)
@@ -152,18 +146,37 @@ public final class ForecastMonitor: @unchecked Sendable {
             add(bucket, to: "global", period: p)
             if let category { add(bucket, to: "category:" + category, period: p) }
             state.observed += 1
-            if let alert = detectDrift(&state, product: product, period: p, standardized: standardized, z: z) { alerts.append(alert) }
+            if let ahead = products.ahead(row, target: p),
+               let alert = detectDrift(&state, product: product, period: p, standardized: standardized(y, ahead)) {
+                alerts.append(alert)
+            }
         }
         products.scalars[row] = state
         if scored { products.appendHistory(row, period: p, actual: Float(y)) }
-        // The new forecast replaces the old in the same storage.
+        // The new forecast replaces the old in the same storage; its longest horizon waits in the
+        // ahead ring for its period to close.
         products.setForecast(row, fct: p, rows: rows)
+        if let last = rows.last { products.setAhead(row, target: p + Int64(rows.count), values: last, horizons: rows.count) }
         return alerts
     }
 
-    /// Product-level drift: Page-Hinkley on the error in units of the forecast's spread; the alert
-    /// when it opens, the recovery once the error has stayed small for `recoveryPeriods`.
-    private func detectDrift(_ state: inout ProductTable.Scalars, product: String, period p: Int64, standardized: Double, z: Double) -> DriftAlert? {
+    /// The error of a forecast (quantiles in the model's order) in units of its own spread, its
+    /// outer quantiles read as a normal's: a calibrated forecast gives sd ≈ 1 for slow and fast
+    /// movers alike, so one threshold fits every product. The floor keeps near-zero spreads of
+    /// intermittent products from turning one sale into an alarm; the clip keeps one outlier from
+    /// deciding alone.
+    private func standardized(_ y: Double, _ f: [Float]) -> Double {
+        let q = config.quantiles, mid = q.firstIndex(of: 0.5) ?? q.count / 2
+        let spread = max(0.5, Double(f[q.count - 1] - f[0]) / spreadUnits)
+        return max(-5, min(5, (y - Double(f[mid])) / spread))
+    }
+
+    /// Product-level drift: Page-Hinkley on the error, in units of its spread, of the forecast
+    /// made H periods before the period (the longest horizon: what orders are placed on, and what
+    /// the model had no chance yet to correct from the shift's first actuals); the alert when it
+    /// opens, the recovery once that error and the one-step bias have stayed small for
+    /// `recoveryPeriods`.
+    private func detectDrift(_ state: inout ProductTable.Scalars, product: String, period p: Int64, standardized: Double) -> DriftAlert? {
         if let change = state.ph.update(standardized) {
             defer { state.alarmed = true; state.calm = 0 }
             guard !state.alarmed else { return nil }
@@ -173,8 +186,13 @@ public final class ForecastMonitor: @unchecked Sendable {
                               detector: "page_hinkley", period: p, status: .alert, direction: change.rawValue)
         }
         guard state.alarmed else { return nil }
-        state.calm = abs(z) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
+        // Calm once the forecasts the alarm was about (H periods ahead) are within a spread of
+        // the actuals again and the one-step bias is small.
+        state.calm = abs(standardized) < 1 && abs(state.bias) < 0.5 ? state.calm + 1 : 0
         guard state.calm >= config.recoveryPeriods else { return nil }
+        // The detector starts again from the recovered errors: their fall back to normal is the
+        // end of the episode, not a change to alarm on.
+        state.ph = PageHinkley(delta: state.ph.delta, lambda: state.ph.lambda)
         state.alarmed = false
         state.alarmedSince = .min
         state.alarmDirection = 0

@@ -5,7 +5,8 @@ import Foundation
 /// history, and its alerts stay a function of the log.
 extension ForecastMonitor {
     /// 2: since when and which way an open alert points, after the history (1 lacks them).
-    static let productStateVersion: UInt8 = 2
+    /// 3: then the ahead ring (the longest-horizon rows waiting for their periods to close).
+    static let productStateVersion: UInt8 = 3
 
     /// The product's state (empty: the monitor has not seen it).
     public func productState(_ id: String) -> [UInt8] {
@@ -32,18 +33,25 @@ extension ForecastMonitor {
         }
         w.i64(s.alarmedSince)
         w.u8(s.alarmDirection)
+        let ahead = products.aheadSlots(row)
+        w.u8(UInt8(ahead.count))
+        for (target, values) in ahead {
+            w.i64(Int64(target))
+            for v in values { w.f32(v) }
+        }
         return w.bytes
     }
 
-    /// Restores a product's state from `productState` (version 1 or 2); bytes of another quantile
-    /// count or version are ignored (the product starts afresh, as before it was checkpointed).
+    /// Restores a product's state from `productState` (version 1, 2 or 3; before 3 the ahead ring
+    /// starts empty, so the detector resumes H periods later); bytes of another quantile count or
+    /// version are ignored (the product starts afresh, as before it was checkpointed).
     public func restoreProduct(_ id: String, from bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         lock.lock()
         defer { lock.unlock() }
         var r = StateReader(bytes)
         let q = config.quantiles.count
-        guard let version = r.u8(), version == 1 || version == 2, r.u8() == UInt8(q) else { return }
+        guard let version = r.u8(), (1...3).contains(version), r.u8() == UInt8(q) else { return }
         let row = products.row(for: id, nominal: config.quantiles)
         var s = products.scalars[row]
         guard let fct = r.i64(), let count = r.f64(), let mean = r.f64(), let up = r.f64(), let upMin = r.f64(), let down = r.f64(),
@@ -86,6 +94,13 @@ extension ForecastMonitor {
         if version >= 2, let since = r.i64(), let direction = r.u8() {
             products.scalars[row].alarmedSince = since
             products.scalars[row].alarmDirection = direction
+        }
+        guard version >= 3, let capacity = r.u8() else { return }
+        for i in 0..<Int(capacity) {
+            guard let target = r.i64() else { return }
+            var values: [Float] = []
+            for _ in 0..<q { guard let v = r.f32() else { return }; values.append(v) }
+            products.restoreAheadSlot(row, index: i, capacity: Int(capacity), target: Int32(truncatingIfNeeded: target), values: values)
         }
     }
 }

@@ -45,6 +45,12 @@ struct ProductTable {
     /// History ring: the period and (actual, Q one-step quantiles) of the last periods.
     private var historyPeriods: [Int64] = []
     private var historyValues: [Float] = []
+    /// Ahead ring: per product, the longest-horizon row of each of the last H forecasts, in slot
+    /// target mod H, tagged with its target period (truncated to 32 bits), so that when a period
+    /// closes the forecast made H periods before it can be scored. H is the forecasts' length.
+    private(set) var aheadCapacity = 0
+    private var aheadTargets: [Int32] = []
+    private var aheadValues: [Float] = []
 
     init(quantiles: Int, historyCapacity: Int, maxHorizons: Int, detector: PageHinkley) {
         self.quantiles = quantiles
@@ -66,6 +72,8 @@ struct ProductTable {
         coverageBelow.append(contentsOf: nominal.map(Float.init))
         historyPeriods.append(contentsOf: repeatElement(0, count: historyCapacity))
         historyValues.append(contentsOf: repeatElement(0, count: historyCapacity * (1 + quantiles)))
+        aheadTargets.append(contentsOf: repeatElement(Int32.min, count: aheadCapacity))
+        aheadValues.append(contentsOf: repeatElement(0, count: aheadCapacity * quantiles))
         return r
     }
 
@@ -98,6 +106,49 @@ struct ProductTable {
         maxHorizons = wider
     }
 
+    // MARK: ahead ring
+
+    /// Keeps `values`, the quantiles of a forecast `horizons` periods ahead of its FCT, for its
+    /// target period. Forecasts of another length (a model with another H) empty every ring first.
+    mutating func setAhead(_ row: Int, target: Int64, values: [Float], horizons: Int) {
+        guard horizons > 0, values.count == quantiles else { return }
+        if horizons != aheadCapacity { resetAhead(capacity: horizons) }
+        let slot = row * aheadCapacity + Int(target.modulo(aheadCapacity))
+        aheadTargets[slot] = Int32(truncatingIfNeeded: target)
+        for j in 0..<quantiles { aheadValues[slot * quantiles + j] = values[j] }
+    }
+
+    /// The quantiles forecast `aheadCapacity` periods before for `target`, if kept.
+    func ahead(_ row: Int, target: Int64) -> [Float]? {
+        guard aheadCapacity > 0 else { return nil }
+        let slot = row * aheadCapacity + Int(target.modulo(aheadCapacity))
+        guard aheadTargets[slot] == Int32(truncatingIfNeeded: target) else { return nil }
+        return Array(aheadValues[(slot * quantiles)..<((slot + 1) * quantiles)])
+    }
+
+    /// Every slot of a product's ahead ring: (target tag, quantiles), slot order.
+    func aheadSlots(_ row: Int) -> [(Int32, [Float])] {
+        (0..<aheadCapacity).map { i in
+            let slot = row * aheadCapacity + i
+            return (aheadTargets[slot], Array(aheadValues[(slot * quantiles)..<((slot + 1) * quantiles)]))
+        }
+    }
+
+    /// Restores one slot as `aheadSlots` gave it (ignored when the capacities differ).
+    mutating func restoreAheadSlot(_ row: Int, index i: Int, capacity: Int, target: Int32, values: [Float]) {
+        if aheadCapacity == 0 { resetAhead(capacity: capacity) }
+        guard capacity == aheadCapacity, i < capacity, values.count == quantiles else { return }
+        let slot = row * aheadCapacity + i
+        aheadTargets[slot] = target
+        for j in 0..<quantiles { aheadValues[slot * quantiles + j] = values[j] }
+    }
+
+    private mutating func resetAhead(capacity: Int) {
+        aheadCapacity = capacity
+        aheadTargets = [Int32](repeating: .min, count: scalars.count * capacity)
+        aheadValues = [Float](repeating: 0, count: scalars.count * capacity * quantiles)
+    }
+
     // MARK: history ring
 
     /// Appends (period, actual, one-step quantiles = the stored forecast's first row).
@@ -120,4 +171,9 @@ struct ProductTable {
                     Array(historyValues[(slot * width + 1)..<((slot + 1) * width)]))
         }
     }
+}
+
+extension Int64 {
+    /// The non-negative remainder (periods before 1970 are negative).
+    func modulo(_ n: Int) -> Int64 { let m = self % Int64(n); return m < 0 ? m + Int64(n) : m }
 }
