@@ -5,8 +5,8 @@ import Foundation
 /// run on those streams. Bounded memory: per product a few numbers; per scope one bucket per
 /// period of the rolling window.
 ///
-/// One-step-ahead forecasts are what is scored (the freshest forecast of every period), so the
-/// per-product state stays O(H + Q) whatever the horizon.
+/// Coverage, loss and bias score the one-step-ahead forecast (the freshest of every period); the
+/// product detector the forecast made H periods before. Per product that is O(H · Q) numbers.
 /// Unchecked Sendable: every read and write of its state takes `lock` (the pipeline writes, the HTTP thread reads).
 public final class ForecastMonitor: @unchecked Sendable {
     public struct Config: Sendable {
