@@ -113,9 +113,7 @@ struct ProductTable {
     mutating func setAhead(_ row: Int, target: Int64, values: [Float], horizons: Int) {
         guard horizons > 0, values.count == quantiles else { return }
         if horizons != aheadCapacity { resetAhead(capacity: horizons) }
-        let slot = row * aheadCapacity + Int(target.modulo(aheadCapacity))
-        aheadTargets[slot] = Int32(truncatingIfNeeded: target)
-        for j in 0..<quantiles { aheadValues[slot * quantiles + j] = values[j] }
+        writeAhead(row * aheadCapacity + Int(target.modulo(aheadCapacity)), tag: Int32(truncatingIfNeeded: target), values: values)
     }
 
     /// The quantiles forecast `aheadCapacity` periods before for `target`, if kept.
@@ -138,8 +136,11 @@ struct ProductTable {
     mutating func restoreAheadSlot(_ row: Int, index i: Int, capacity: Int, target: Int32, values: [Float]) {
         if aheadCapacity == 0 { resetAhead(capacity: capacity) }
         guard capacity == aheadCapacity, i < capacity, values.count == quantiles else { return }
-        let slot = row * aheadCapacity + i
-        aheadTargets[slot] = target
+        writeAhead(row * aheadCapacity + i, tag: target, values: values)
+    }
+
+    private mutating func writeAhead(_ slot: Int, tag: Int32, values: [Float]) {
+        aheadTargets[slot] = tag
         for j in 0..<quantiles { aheadValues[slot * quantiles + j] = values[j] }
     }
 

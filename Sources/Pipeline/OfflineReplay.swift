@@ -15,16 +15,14 @@ public enum OfflineReplay {
     public static func run(path: String, processor: StreamProcessor,
                            progress: ((Progress) -> Void)? = nil) throws {
         struct Input: Hashable { var partition: Int32, topic: String }
-        var lastLine: [Input: (line: Int64, input: String, partition: Int32)] = [:]
+        var lastLine: [Input: Int64] = [:]
         try ReplayReader(path: path).forEachLine { line, number in
-            if let r = processor.route(processor.decodeReplayLine(line)) {
-                lastLine[Input(partition: r.partition, topic: r.input)] = (number, r.input, r.partition)
-            }
+            if let r = processor.route(processor.decodeReplayLine(line)) { lastLine[Input(partition: r.partition, topic: r.input)] = number }
         }
-        for (p, inputs) in Dictionary(grouping: lastLine.values, by: \.partition) {
-            processor.register(partition: p, inputs: inputs.map(\.input))
+        for (p, inputs) in Dictionary(grouping: lastLine.keys, by: \.partition) {
+            processor.register(partition: p, inputs: inputs.map(\.topic))
         }
-        let endings = Dictionary(uniqueKeysWithValues: lastLine.values.map { ($0.line, ($0.input, $0.partition)) })
+        let endings = Dictionary(uniqueKeysWithValues: lastLine.map { ($0.value, ($0.key.topic, $0.key.partition)) })
         let reader = try ReplayReader(path: path)
         let started = Date()
         var lastReport = started

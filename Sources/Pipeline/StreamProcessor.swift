@@ -123,21 +123,23 @@ public final class StreamProcessor {
         case .success(let e): event = e
         }
         if event.kind == .costs, let bad = costsProblem(event) { return try reject(bad, record: record, value: value) }
-        let p = record.partition
-        // Mutated in place through `values[index]`: `partitions[p]!` goes through an Optional that
-        // copies the partition's whole state out and back (a retain and release of every field)
-        // on every event.
-        let at = partitions.index(forKey: p) ?? {
-            partitions[p] = PartitionState(partition: p, config: config.windows)
-            return partitions.index(forKey: p)!
-        }()
+        let at = partitionIndex(record.partition)
         if let bad = partitions.values[at].windows.ingest(event, input: input) {
             return try reject(bad, record: record, value: value)
         }
         stats.accepted += 1
         eventsIn[Int(event.kind.rawValue)].increment()
         if try closePeriods(&partitions.values[at]) { try closeScopes() }
-        if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: p) }
+        if config.earlyRefresh != nil { try refreshEarlyIfTriggered(event, partition: record.partition) }
+    }
+
+    /// Where partition `p`'s state sits (created empty if new). Callers mutate it in place through
+    /// `partitions.values[index]`: `partitions[p]!` goes through an Optional that copies the
+    /// partition's whole state out and back (a retain and release of every field) on each call.
+    private func partitionIndex(_ p: Int32) -> Dictionary<Int32, PartitionState>.Index {
+        if let at = partitions.index(forKey: p) { return at }
+        partitions[p] = PartitionState(partition: p, config: config.windows)
+        return partitions.index(forKey: p)!
     }
 
     /// Closes every period the watermark allows and refreshes the closed products' forecasts in
@@ -218,8 +220,8 @@ public final class StreamProcessor {
 
     /// Declares the inputs a partition must hear from before it closes periods (see PartitionWindows).
     public func register(partition p: Int32, inputs: [String]) {
-        if partitions.index(forKey: p) == nil { partitions[p] = PartitionState(partition: p, config: config.windows) }
-        for input in inputs { partitions[p]!.windows.register(input: input) }
+        let at = partitionIndex(p)
+        for input in inputs { partitions.values[at].windows.register(input: input) }
     }
 
     /// The source has read everything this input holds so far; periods may close.
